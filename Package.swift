@@ -1,0 +1,116 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "metronome",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "metronome", targets: ["metronome"]),
+        .executable(name: "metronome-bench", targets: ["MetronomeBench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "MetronomeWire", swiftSettings: swiftSettings),
+        .target(name: "MetronomeGenerator", dependencies: ["MetronomeWire"], swiftSettings: swiftSettings),
+        .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
+        .target(
+            name: "MetronomeRemoteWrite",
+            dependencies: [
+                "MetronomeWire", "CSnappy",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MetronomeServer",
+            dependencies: [
+                "MetronomeWire", "MetronomeGenerator", "MetronomeRemoteWrite",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "metronome",
+            dependencies: [
+                "MetronomeServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Generated SwiftProtobuf types for OTLP and remote write: an independent encoder/decoder for tests and the
+        // baseline of the decode benchmark. The server itself never uses them.
+        .target(
+            name: "OTLPProto",
+            dependencies: [.product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/OTLPProto"
+        ),
+        .executableTarget(
+            name: "MetronomeBench",
+            dependencies: [
+                "MetronomeWire", "MetronomeGenerator", "MetronomeRemoteWrite", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Benchmarks/MetronomeBench",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MetronomeWireTests",
+            dependencies: ["MetronomeWire", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MetronomeGeneratorTests",
+            dependencies: ["MetronomeGenerator", "MetronomeWire", "OTLPProto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MetronomeRemoteWriteTests",
+            dependencies: ["MetronomeRemoteWrite", "MetronomeWire", "OTLPProto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MetronomeServerTests",
+            dependencies: ["MetronomeServer", "MetronomeGenerator"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,79 @@
+import MetronomeWire
+import Synchronization
+
+/// A processor's series, sharded by series hash, each shard a ``SeriesTable`` behind its own `Mutex`.
+///
+/// Writers group a batch's updates by shard and take each shard's lock once per batch (ARCHITECTURE.md, hot-path
+/// rule 5); collection takes each lock once per run.
+final class SeriesStore: Sendable {
+    /// A power of two; the shard of a series is the top bits of its hash, its table slot the low bits.
+    static let shardCount = 16
+    static let shardShift: UInt64 = 60
+
+    private final class Shard: Sendable {
+        let table: Mutex<SeriesTable>
+        init(_ table: SeriesTable) { self.table = Mutex(table) }
+    }
+
+    let layout: MetricLayout
+    let plan: LabelPlan
+    let columnCount: Int
+    private let shards: [Shard]
+
+    init(columnNames: [String], layout: MetricLayout, registry: RegistryConfiguration) {
+        self.layout = layout
+        self.columnCount = columnNames.count
+        self.plan = LabelPlan(columnNames: columnNames.map(registry.truncatedName), registry: registry)
+        shards = (0..<Self.shardCount).map { _ in
+            Shard(SeriesTable(columnCount: columnNames.count, valueWidth: layout.width))
+        }
+    }
+
+    /// The shard a series hash belongs to.
+    @inline(__always)
+    static func shard(of hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shardShift) }
+
+    /// Runs `body` with exclusive access to one shard's table.
+    @inline(__always)
+    func withShard<R>(_ shard: Int, _ body: (inout SeriesTable) throws -> R) rethrows -> R {
+        try shards[shard].table.withLock { try body(&$0) }
+    }
+
+    /// Emits every series into `sink`, then removes entries idle for longer than the stale duration.
+    /// - Returns: the number of entries left and the number removed.
+    func collect(
+        timestampMs: Int64,
+        staleBeforeMs: Int64,
+        into sink: inout some SampleSink
+    ) -> (entries: Int, removed: Int) {
+        // Spec §5.2: a new series' zero goes one second before the start of the current minute.
+        let initialZeroMs = (timestampMs / 60_000) * 60_000 - 1_000
+        var scratch = CollectionScratch()
+        var entries = 0
+        var removed = 0
+        for shard in shards {
+            shard.table.withLock { table in
+                table.values.withUnsafeBufferPointer { values in
+                    table.forEachEntry { entry, column in
+                        let start = entry * layout.width
+                        layout.emit(
+                            values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
+                            plan: plan, timestampMs: timestampMs,
+                            initialZeroMs: table.isNew[entry] ? initialZeroMs : nil,
+                            scratch: &scratch, column: column, into: &sink)
+                    }
+                }
+                for entry in 0..<table.count { table.isNew[entry] = false }
+                let lastUpdated = table.lastUpdatedMs
+                removed += table.removeEntries { lastUpdated[$0] < staleBeforeMs }
+                entries += table.count
+            }
+        }
+        return (entries, removed)
+    }
+
+    /// Approximate heap bytes held by all shards.
+    var memoryBytes: Int {
+        shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryBytes } }
+    }
+}

@@ -1,0 +1,146 @@
+/// One shard of a processor's series: an open-addressing table from label values to entries, with every entry's
+/// label-value ids and metric values in flat arrays (struct of arrays).
+///
+/// An entry is one label set; every metric a processor derives from it (a counter, a histogram's sum, count and
+/// buckets) lives in its `valueWidth` consecutive doubles (ARCHITECTURE.md, hot-path rule 3). Lookup hashes the
+/// values, then compares them byte for byte with the stored ones (rule 2).
+struct SeriesTable {
+    let columnCount: Int
+    let valueWidth: Int
+    private(set) var interner = LabelValueInterner()
+    /// `columnCount` interned value ids per entry; 0 is an absent label.
+    private(set) var keys: [UInt32] = []
+    private(set) var hashes: [UInt64] = []
+    /// `valueWidth` doubles per entry, laid out as the processor's ``MetricLayout`` says.
+    var values: [Double] = []
+    var lastUpdatedMs: [Int64] = []
+    /// Entries that have not been collected yet and so still owe their initial zero (spec §5.2).
+    var isNew: [Bool] = []
+    /// Entry index per slot, -1 when empty. At most half full.
+    private var slots: [Int32] = Array(repeating: -1, count: 64)
+
+    init(columnCount: Int, valueWidth: Int) {
+        self.columnCount = columnCount
+        self.valueWidth = valueWidth
+    }
+
+    /// The number of entries (label sets).
+    var count: Int { hashes.count }
+
+    /// Why a new label set could not become an entry.
+    enum Rejection: Error {
+        case invalidUTF8
+    }
+
+    /// Returns the entry for the label values `columns` (with precomputed `hash`), creating it if it is new.
+    ///
+    /// - Throws: ``Rejection/invalidUTF8`` when a new entry's value is not valid UTF-8. Only new values are
+    ///   checked: an existing entry's values are known to be valid and a match is byte-identical.
+    @inline(__always)
+    mutating func entry(
+        hash: UInt64,
+        columns: UnsafeBufferPointer<UnsafeRawBufferPointer>,
+        nowMs: Int64
+    ) throws(Rejection) -> Int {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while true {
+            let entry = Int(slots[slot])
+            if entry < 0 { break }
+            if hashes[entry] == hash && keysMatch(entry, columns) { return entry }
+            slot = (slot + 1) & mask
+        }
+        for value in columns where !value.isEmpty {
+            guard UTF8Validation.isValid(value) else { throw .invalidUTF8 }
+        }
+        let entry = hashes.count
+        for value in columns { keys.append(interner.intern(value, hash: SeriesHash.hash(value))) }
+        hashes.append(hash)
+        values.append(contentsOf: repeatElement(0, count: valueWidth))
+        lastUpdatedMs.append(nowMs)
+        isNew.append(true)
+        slots[slot] = Int32(entry)
+        if hashes.count * 2 > slots.count { rebuildSlots(capacity: slots.count * 2) }
+        return entry
+    }
+
+    /// The arena bytes of the value of `column` in `entry`, read through `body`.
+    func withValue<R>(entry: Int, column: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        let range = interner.range(of: keys[entry * columnCount + column])
+        return interner.arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// Calls `body` with every entry's column values resolved to bytes; used by collection.
+    func forEachEntry(_ body: (Int, (Int) -> UnsafeRawBufferPointer) -> Void) {
+        interner.arena.withUnsafeBytes { arena in
+            keys.withUnsafeBufferPointer { keys in
+                for entry in 0..<count {
+                    body(entry) { column in
+                        UnsafeRawBufferPointer(rebasing: arena[interner.range(of: keys[entry * columnCount + column])])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes the entries for which `shouldRemove` is true, then rebuilds the slots and the interner so that
+    /// removed values release their memory.
+    /// - Returns: the number of entries removed.
+    @discardableResult
+    mutating func removeEntries(where shouldRemove: (Int) -> Bool) -> Int {
+        var kept = 0
+        var newInterner = LabelValueInterner()
+        for entry in 0..<count where !shouldRemove(entry) {
+            for column in 0..<columnCount {
+                let id = interner.arena.withUnsafeBytes { arena in
+                    let value = UnsafeRawBufferPointer(rebasing: arena[interner.range(of: keys[entry * columnCount + column])])
+                    return newInterner.intern(value, hash: SeriesHash.hash(value))
+                }
+                keys[kept * columnCount + column] = id
+            }
+            hashes[kept] = hashes[entry]
+            for offset in 0..<valueWidth { values[kept * valueWidth + offset] = values[entry * valueWidth + offset] }
+            lastUpdatedMs[kept] = lastUpdatedMs[entry]
+            isNew[kept] = isNew[entry]
+            kept += 1
+        }
+        let removed = count - kept
+        guard removed > 0 else { return 0 }
+        keys.removeLast(removed * columnCount)
+        hashes.removeLast(removed)
+        values.removeLast(removed * valueWidth)
+        lastUpdatedMs.removeLast(removed)
+        isNew.removeLast(removed)
+        interner = newInterner
+        var capacity = 64
+        while capacity < kept * 2 + 2 { capacity *= 2 }
+        rebuildSlots(capacity: capacity)
+        return removed
+    }
+
+    /// Approximate heap bytes held by this table.
+    var memoryBytes: Int {
+        interner.memoryBytes + keys.capacity * 4 + hashes.capacity * 8 + values.capacity * 8
+            + lastUpdatedMs.capacity * 8 + isNew.capacity + slots.capacity * 4
+    }
+
+    @inline(__always)
+    private func keysMatch(_ entry: Int, _ columns: UnsafeBufferPointer<UnsafeRawBufferPointer>) -> Bool {
+        let base = entry * columnCount
+        for column in 0..<columnCount where !interner.matches(keys[base + column], columns[column]) {
+            return false
+        }
+        return true
+    }
+
+    private mutating func rebuildSlots(capacity: Int) {
+        var newSlots = [Int32](repeating: -1, count: capacity)
+        let mask = capacity - 1
+        for entry in 0..<hashes.count {
+            var slot = Int(truncatingIfNeeded: hashes[entry]) & mask
+            while newSlots[slot] >= 0 { slot = (slot + 1) & mask }
+            newSlots[slot] = Int32(entry)
+        }
+        slots = newSlots
+    }
+}

@@ -1,0 +1,47 @@
+/// One label of an emitted series: name and value bytes, valid only during the ``SampleSink`` call that receives it.
+public struct LabelRef {
+    public var name: UnsafeRawBufferPointer
+    public var value: UnsafeRawBufferPointer
+
+    @inlinable
+    public init(name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        self.name = name
+        self.value = value
+    }
+}
+
+/// One sample: a value at a time in milliseconds since the Unix epoch.
+public struct Sample: Equatable, Sendable {
+    public var value: Double
+    public var timestampMs: Int64
+
+    @inlinable
+    public init(value: Double, timestampMs: Int64) {
+        self.value = value
+        self.timestampMs = timestampMs
+    }
+}
+
+/// The kind of a metric family, as the Prometheus text format names it.
+public enum MetricType: String, Sendable {
+    case counter, gauge, histogram
+}
+
+/// Receives the series of one collection run, each with its labels sorted by name and its samples in time order.
+///
+/// Collection calls a sink while it holds a registry shard's lock, handing it borrowed label bytes, so producing
+/// remote-write protobuf or Prometheus text costs no intermediate objects.
+public protocol SampleSink {
+    /// Appends one series.
+    /// - Parameters:
+    ///   - family: the metric family's name (a histogram's base name for its `_bucket`, `_sum` and `_count`).
+    ///   - type: the family's type.
+    ///   - labels: every label including `__name__`, sorted by name.
+    ///   - samples: one or more samples in ascending time order.
+    mutating func append(
+        family: String,
+        type: MetricType,
+        labels: UnsafeBufferPointer<LabelRef>,
+        samples: UnsafeBufferPointer<Sample>
+    )
+}
