@@ -39,9 +39,11 @@ final class SeriesStore: Sendable {
         try shards[shard].table.withLock { try body(&$0) }
     }
 
-    /// Emits every series into `sink`, then removes entries idle for longer than the stale duration.
+    /// Emits every series into `sink`; a ``CollectionMode/collect`` run then settles initial zeros and removes
+    /// entries idle for longer than the stale duration.
     /// - Returns: the number of entries left and the number removed.
     func collect(
+        _ mode: CollectionMode,
         timestampMs: Int64,
         staleBeforeMs: Int64,
         into sink: inout some SampleSink
@@ -59,13 +61,15 @@ final class SeriesStore: Sendable {
                         layout.emit(
                             values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
                             plan: plan, timestampMs: timestampMs,
-                            initialZeroMs: table.isNew[entry] ? initialZeroMs : nil,
+                            initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
                             scratch: &scratch, column: column, into: &sink)
                     }
                 }
-                for entry in 0..<table.count { table.isNew[entry] = false }
-                let lastUpdated = table.lastUpdatedMs
-                removed += table.removeEntries { lastUpdated[$0] < staleBeforeMs }
+                if mode == .collect {
+                    for entry in 0..<table.count { table.isNew[entry] = false }
+                    let lastUpdated = table.lastUpdatedMs
+                    removed += table.removeEntries { lastUpdated[$0] < staleBeforeMs }
+                }
                 entries += table.count
             }
         }
@@ -76,4 +80,12 @@ final class SeriesStore: Sendable {
     var memoryBytes: Int {
         shards.reduce(0) { total, shard in total + shard.table.withLock { $0.memoryBytes } }
     }
+}
+
+/// Whether a collection is the periodic one, which changes state, or a read-only look (for `/metrics/generated`).
+public enum CollectionMode: Sendable {
+    /// Emits initial zeros for new series, then marks them seen and removes stale series (spec §5.2, §5.8).
+    case collect
+    /// Emits current values only and changes nothing.
+    case snapshot
 }

@@ -40,12 +40,18 @@ public final class Generator: Sendable {
         public var removedSeries = 0
     }
 
-    /// Emits every series at `timestampMs` into `sink`, then drops series idle longer than the stale duration.
-    public func collect(timestampMs: Int64, into sink: inout some SampleSink) -> CollectionResult {
+    /// Emits every series at `timestampMs` into `sink`; in ``CollectionMode/collect`` mode, then drops series idle
+    /// longer than the stale duration.
+    public func collect(
+        _ mode: CollectionMode = .collect,
+        timestampMs: Int64,
+        into sink: inout some SampleSink
+    ) -> CollectionResult {
         var result = CollectionResult()
         let staleBefore = timestampMs - configuration.registry.staleDurationMs
         if let spanMetrics {
-            let counts = spanMetrics.collect(timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
+            let counts = spanMetrics.store.collect(
+                mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
             let perEntry = spanMetrics.store.layout.seriesPerEntry
             result.activeSeries += counts.entries * perEntry
             result.removedSeries += counts.removed * perEntry

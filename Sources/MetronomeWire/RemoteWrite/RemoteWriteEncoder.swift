@@ -7,6 +7,8 @@
 public struct RemoteWriteEncoder: SampleSink {
     /// The finished requests, in the order their series were appended.
     public private(set) var requests: [[UInt8]] = []
+    /// The number of samples in each finished request.
+    public private(set) var requestSampleCounts: [Int] = []
     /// The number of samples written across all requests.
     public private(set) var sampleCount = 0
     /// The number of series written across all requests.
@@ -66,8 +68,9 @@ public struct RemoteWriteEncoder: SampleSink {
     }
 
     private mutating func finishRequest() {
-        guard samplesInCurrent > 0 || !current.bytes.isEmpty else { return }
+        guard !current.bytes.isEmpty else { return }
         requests.append(current.bytes)
+        requestSampleCounts.append(samplesInCurrent)
         current = ProtobufWriter()
         samplesInCurrent = 0
     }

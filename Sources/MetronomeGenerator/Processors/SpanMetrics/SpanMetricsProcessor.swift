@@ -76,10 +76,6 @@ public final class SpanMetricsProcessor: Sendable {
         return result
     }
 
-    /// Emits every series and removes stale ones.
-    func collect(timestampMs: Int64, staleBeforeMs: Int64, into sink: inout some SampleSink) -> (entries: Int, removed: Int) {
-        store.collect(timestampMs: timestampMs, staleBeforeMs: staleBeforeMs, into: &sink)
-    }
 
     // MARK: - Phase 1: locate and hash label values
 

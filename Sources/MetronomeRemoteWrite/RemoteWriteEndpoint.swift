@@ -1,0 +1,49 @@
+/// One remote-write destination (an entry of `metrics_generator.storage.remote_write`).
+public struct RemoteWriteEndpoint: Sendable, Equatable {
+    /// The receiver's URL, e.g. `http://127.0.0.1:9090/api/v1/write`.
+    public var url: String
+    /// Headers sent with every request.
+    public var headers: [String: String] = [:]
+    /// Per-request timeout in milliseconds (Prometheus' `remote_timeout`, default 30 s).
+    public var timeoutMs: Int64 = 30_000
+
+    public init(url: String, headers: [String: String] = [:]) {
+        self.url = url
+        self.headers = headers
+    }
+}
+
+/// Settings shared by every endpoint's sender.
+public struct RemoteWriteSettings: Sendable, Equatable {
+    /// Whether a tenant's requests carry `X-Scope-OrgID: <tenant>` (spec §1.7; default true).
+    public var addOrgIDHeader = true
+    /// How long the final send may take at shutdown (`remote_write_flush_deadline`, default 1 m).
+    public var flushDeadlineMs: Int64 = 60_000
+    /// First retry delay (Prometheus' `min_backoff`, 30 ms).
+    public var minBackoffMs: Int64 = 30
+    /// Largest retry delay (Prometheus' `max_backoff`, 5 s).
+    public var maxBackoffMs: Int64 = 5_000
+    /// Samples per request at most (Prometheus' `max_samples_per_send`, 2000).
+    public var maxSamplesPerSend = 2_000
+    /// Requests queued per endpoint before the oldest are dropped (counted). Issue #5 replaces this bound with the WAL.
+    public var maxQueuedRequests = 10_000
+
+    public init() {}
+}
+
+/// The headers of one tenant's request to `endpoint` (spec §1.7): the configured ones, then `X-Scope-OrgID` unless
+/// the tenant is `single-tenant`, the option is off, or a configured header already sets it (case-insensitively).
+func requestHeaders(for endpoint: RemoteWriteEndpoint, tenant: String, settings: RemoteWriteSettings) -> [(String, String)] {
+    var headers = endpoint.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    let hasOrgID = headers.contains { $0.0.trimmingSpaces.lowercased() == "x-scope-orgid" }
+    if settings.addOrgIDHeader && tenant != "single-tenant" && !hasOrgID {
+        headers.append(("X-Scope-OrgID", tenant))
+    }
+    return headers
+}
+
+extension String {
+    fileprivate var trimmingSpaces: String {
+        String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}

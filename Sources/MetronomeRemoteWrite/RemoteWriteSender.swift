@@ -1,0 +1,158 @@
+import AsyncHTTPClient
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import Synchronization
+
+/// Delivers snappy-compressed `WriteRequest`s to one remote-write endpoint, one at a time and in order, so the
+/// samples of a series always arrive in time order.
+///
+/// 2xx is done; a 4xx other than 429 is a permanent rejection (Prometheus refuses the whole request for one bad
+/// series), so the request is dropped and counted; 5xx, 429 and connection errors are retried with exponential
+/// backoff from `minBackoffMs` to `maxBackoffMs`. At graceful shutdown the queue is drained until the flush deadline.
+public final class RemoteWriteSender: Service, Sendable {
+    /// One request on its way.
+    public struct Payload: Sendable {
+        public var tenant: String
+        /// The snappy-compressed `WriteRequest`.
+        public var body: [UInt8]
+        public var samples: Int
+
+        public init(tenant: String, body: [UInt8], samples: Int) {
+            self.tenant = tenant
+            self.body = body
+            self.samples = samples
+        }
+    }
+
+    public let endpoint: RemoteWriteEndpoint
+    private let settings: RemoteWriteSettings
+    private let client: HTTPClient
+    private let logger: Logger
+    private let stream: AsyncStream<Payload>
+    private let continuation: AsyncStream<Payload>.Continuation
+    private let shutdownStarted = Mutex<ContinuousClock.Instant?>(nil)
+    private let samplesSent: Counter
+    private let requestsSent: Counter
+
+    public init(endpoint: RemoteWriteEndpoint, settings: RemoteWriteSettings, client: HTTPClient, logger: Logger) {
+        self.endpoint = endpoint
+        self.settings = settings
+        self.client = client
+        var logger = logger
+        logger[metadataKey: "endpoint"] = "\(endpoint.url)"
+        self.logger = logger
+        (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(settings.maxQueuedRequests))
+        samplesSent = Counter(label: "metronome_remote_write_samples_sent_total", dimensions: [("url", endpoint.url)])
+        requestsSent = Counter(label: "metronome_remote_write_requests_sent_total", dimensions: [("url", endpoint.url)])
+    }
+
+    /// Queues a request; when the queue is full the oldest queued request is dropped and counted.
+    public func enqueue(_ payload: Payload) {
+        switch continuation.yield(payload) {
+        case .dropped(let dropped):
+            countDropped(dropped, reason: "queue_full")
+            logger.warning("remote-write queue full; dropped the oldest request", metadata: ["samples": "\(dropped.samples)"])
+        case .terminated:
+            countDropped(payload, reason: "shutdown")
+        case .enqueued:
+            break
+        @unknown default:
+            break
+        }
+    }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            for await payload in stream {
+                await deliver(payload)
+            }
+        } onGracefulShutdown: {
+            self.shutdownStarted.withLock { $0 = .now }
+            self.continuation.finish()
+        }
+    }
+
+    private func deliver(_ payload: Payload) async {
+        var backoffMs = settings.minBackoffMs
+        while true {
+            let outcome = await post(payload)
+            switch outcome {
+            case .delivered:
+                samplesSent.increment(by: payload.samples)
+                requestsSent.increment()
+                return
+            case .rejected(let status, let message):
+                countFailure(status: "\(status)")
+                countDropped(payload, reason: "rejected")
+                logger.error(
+                    "remote-write endpoint rejected a request; dropping it",
+                    metadata: ["status": "\(status)", "samples": "\(payload.samples)", "response": "\(message)"])
+                return
+            case .retryable(let status, let message):
+                countFailure(status: status)
+                logger.warning(
+                    "remote write failed; retrying",
+                    metadata: ["status": "\(status)", "backoff_ms": "\(backoffMs)", "response": "\(message)"])
+            }
+            if Task.isCancelled || flushDeadlinePassed {
+                countDropped(payload, reason: "shutdown")
+                logger.error("flush deadline passed at shutdown; dropping an undelivered request")
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(backoffMs))
+            backoffMs = min(backoffMs * 2, settings.maxBackoffMs)
+        }
+    }
+
+    private enum Outcome {
+        case delivered
+        case rejected(status: UInt, message: String)
+        case retryable(status: String, message: String)
+    }
+
+    private func post(_ payload: Payload) async -> Outcome {
+        var request = HTTPClientRequest(url: endpoint.url)
+        request.method = .POST
+        request.headers.add(name: "Content-Encoding", value: "snappy")
+        request.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        request.headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
+        request.headers.add(name: "User-Agent", value: "metronome")
+        for (name, value) in requestHeaders(for: endpoint, tenant: payload.tenant, settings: settings) {
+            request.headers.replaceOrAdd(name: name, value: value)
+        }
+        request.body = .bytes(ByteBuffer(bytes: payload.body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(endpoint.timeoutMs))
+            var message = ""
+            for try await chunk in response.body where message.utf8.count < 512 {
+                message += String(buffer: chunk)
+            }
+            let status = response.status.code
+            switch status {
+            case 200..<300: return .delivered
+            case 429, 500...: return .retryable(status: "\(status)", message: message)
+            default: return .rejected(status: status, message: message)
+            }
+        } catch {
+            return .retryable(status: "error", message: "\(error)")
+        }
+    }
+
+    private var flushDeadlinePassed: Bool {
+        guard let started = shutdownStarted.withLock({ $0 }) else { return false }
+        return ContinuousClock.now - started > .milliseconds(settings.flushDeadlineMs)
+    }
+
+    private func countFailure(status: String) {
+        Counter(label: "metronome_remote_write_requests_failed_total", dimensions: [("url", endpoint.url), ("status", status)])
+            .increment()
+    }
+
+    private func countDropped(_ payload: Payload, reason: String) {
+        Counter(label: "metronome_remote_write_samples_dropped_total", dimensions: [("url", endpoint.url), ("reason", reason)])
+            .increment(by: payload.samples)
+    }
+}

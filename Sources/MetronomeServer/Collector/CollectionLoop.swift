@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import Metrics
+import MetronomeGenerator
+import MetronomeRemoteWrite
+import MetronomeWire
+import ServiceLifecycle
+
+/// Collects every tenant's series each `collection_interval` with one timestamp per run, and hands the encoded
+/// remote-write requests to the ``CollectionOutput``. At graceful shutdown it runs one final collection, so spans
+/// accepted before the receivers stopped are not lost.
+final class CollectionLoop: Service, Sendable {
+    private let distributor: Distributor
+    private let output: any CollectionOutput
+    private let intervalMs: Int64
+    private let maxSamplesPerSend: Int
+    private let logger: Logger
+    private let duration = Metrics.Timer(label: "metronome_collection_duration_seconds")
+
+    init(
+        distributor: Distributor,
+        output: any CollectionOutput,
+        intervalMs: Int64,
+        maxSamplesPerSend: Int,
+        logger: Logger
+    ) {
+        self.distributor = distributor
+        self.output = output
+        self.intervalMs = intervalMs
+        self.maxSamplesPerSend = maxSamplesPerSend
+        self.logger = logger
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown {
+                try await Task.sleep(for: .milliseconds(self.intervalMs))
+            }
+            if Task.isCancelled && !Task.isShuttingDownGracefully { return }
+            await collectOnce()
+        }
+        logger.info("final collection done")
+    }
+
+    /// Collects every tenant once at the current time.
+    func collectOnce() async {
+        let start = ContinuousClock.now
+        let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
+        for generator in distributor.allGenerators {
+            var encoder = RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend)
+            let result = generator.collect(.collect, timestampMs: timestampMs, into: &encoder)
+            let requests = encoder.finish()
+            let tenant = [("tenant", generator.tenant.value)]
+            Gauge(label: "metronome_registry_active_series", dimensions: tenant).record(result.activeSeries)
+            Counter(label: "metronome_registry_series_removed_total", dimensions: tenant).increment(by: result.removedSeries)
+            Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(by: encoder.sampleCount)
+            Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
+            await output.write(tenant: generator.tenant.value, requests: requests, sampleCounts: encoder.requestSampleCounts)
+        }
+        duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds.
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

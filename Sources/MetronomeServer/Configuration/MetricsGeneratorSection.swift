@@ -1,0 +1,203 @@
+import MetronomeGenerator
+import MetronomeRemoteWrite
+
+/// `metrics_generator`: ingestion window, registry, storage (remote write) and processor settings.
+public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
+    /// Spans ending further than this from now are dropped (spec §1.3; default 30 s).
+    public var metricsIngestionTimeRangeSlack = ConfigDuration(milliseconds: 30_000)
+    public var registry = Registry()
+    public var storage = Storage()
+    public var processor = Processor()
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case metricsIngestionTimeRangeSlack = "metrics_ingestion_time_range_slack"
+        case registry, storage, processor
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let keys = try decoder.strictContainer(CodingKeys.self)
+        metricsIngestionTimeRangeSlack = try keys.value(
+            .metricsIngestionTimeRangeSlack, or: metricsIngestionTimeRangeSlack)
+        registry = try keys.value(.registry, or: Registry())
+        storage = try keys.value(.storage, or: Storage())
+        processor = try keys.value(.processor, or: Processor())
+    }
+
+    /// `metrics_generator.registry`.
+    public struct Registry: Decodable, Sendable, Equatable {
+        public var collectionInterval = ConfigDuration(milliseconds: 15_000)
+        public var staleDuration = ConfigDuration(milliseconds: 15 * 60_000)
+        public var externalLabels: [String: String] = [:]
+        public var maxLabelNameLength = 1024
+        public var maxLabelValueLength = 2048
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case collectionInterval = "collection_interval"
+            case staleDuration = "stale_duration"
+            case externalLabels = "external_labels"
+            case maxLabelNameLength = "max_label_name_length"
+            case maxLabelValueLength = "max_label_value_length"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            collectionInterval = try keys.value(.collectionInterval, or: collectionInterval)
+            staleDuration = try keys.value(.staleDuration, or: staleDuration)
+            externalLabels = try keys.value(.externalLabels, or: [:])
+            maxLabelNameLength = try keys.value(.maxLabelNameLength, or: maxLabelNameLength)
+            maxLabelValueLength = try keys.value(.maxLabelValueLength, or: maxLabelValueLength)
+            guard collectionInterval.milliseconds >= 100 else {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(decoder.codingPath + [CodingKeys.collectionInterval]),
+                    message: "must be at least 100ms")
+            }
+            guard maxLabelNameLength > 0, maxLabelValueLength > 0 else {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(decoder.codingPath), message: "label length limits must be positive")
+            }
+        }
+    }
+
+    /// `metrics_generator.storage`: the data directory and the remote-write endpoints.
+    public struct Storage: Decodable, Sendable, Equatable {
+        /// Where per-tenant state will live (the WAL and checkpoints of issue #5; unused until then).
+        public var path = "./data"
+        public var remoteWrite: [RemoteWrite] = []
+        public var remoteWriteFlushDeadline = ConfigDuration(milliseconds: 60_000)
+        public var remoteWriteAddOrgIDHeader = true
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case path
+            case remoteWrite = "remote_write"
+            case remoteWriteFlushDeadline = "remote_write_flush_deadline"
+            case remoteWriteAddOrgIDHeader = "remote_write_add_org_id_header"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            path = try keys.value(.path, or: path)
+            remoteWrite = try keys.value(.remoteWrite, or: [])
+            remoteWriteFlushDeadline = try keys.value(.remoteWriteFlushDeadline, or: remoteWriteFlushDeadline)
+            remoteWriteAddOrgIDHeader = try keys.value(.remoteWriteAddOrgIDHeader, or: true)
+        }
+    }
+
+    /// One `remote_write` entry (a subset of Prometheus' `remote_write` block).
+    public struct RemoteWrite: Decodable, Sendable, Equatable {
+        public var url: String
+        public var name = ""
+        public var headers: [String: String] = [:]
+        public var remoteTimeout = ConfigDuration(milliseconds: 30_000)
+        /// Accepted for compatibility with Tempo configs (Tempo forces it on); exemplars arrive with issue #3.
+        public var sendExemplars = true
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case url, name, headers
+            case remoteTimeout = "remote_timeout"
+            case sendExemplars = "send_exemplars"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            url = try keys.decode(String.self, forKey: .url)
+            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(decoder.codingPath + [CodingKeys.url]),
+                    message: "'\(url)' is not an http:// or https:// URL")
+            }
+            name = try keys.value(.name, or: "")
+            headers = try keys.value(.headers, or: [:])
+            remoteTimeout = try keys.value(.remoteTimeout, or: remoteTimeout)
+            sendExemplars = try keys.value(.sendExemplars, or: true)
+        }
+
+        var endpoint: RemoteWriteEndpoint {
+            var endpoint = RemoteWriteEndpoint(url: url, headers: headers)
+            endpoint.timeoutMs = remoteTimeout.milliseconds
+            return endpoint
+        }
+    }
+
+    /// `metrics_generator.processor`.
+    public struct Processor: Decodable, Sendable, Equatable {
+        public var spanMetrics = SpanMetrics()
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case spanMetrics = "span_metrics"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            spanMetrics = try decoder.strictContainer(CodingKeys.self).value(.spanMetrics, or: SpanMetrics())
+        }
+    }
+
+    /// `metrics_generator.processor.span_metrics`.
+    public struct SpanMetrics: Decodable, Sendable, Equatable {
+        public var histogramBuckets = SpanMetricsProcessor.Configuration.defaultHistogramBuckets
+        public var intrinsicDimensions = SpanMetricsProcessor.IntrinsicDimensions()
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case histogramBuckets = "histogram_buckets"
+            case intrinsicDimensions = "intrinsic_dimensions"
+        }
+
+        enum IntrinsicKeys: String, CodingKey, CaseIterable {
+            case service
+            case spanName = "span_name"
+            case spanKind = "span_kind"
+            case statusCode = "status_code"
+            case statusMessage = "status_message"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            histogramBuckets = try keys.value(.histogramBuckets, or: histogramBuckets)
+            let sorted = histogramBuckets.sorted()
+            guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 }), sorted.allSatisfy(\.isFinite) else {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(decoder.codingPath + [CodingKeys.histogramBuckets]),
+                    message: "buckets must be finite and distinct")
+            }
+            if keys.contains(.intrinsicDimensions) {
+                let intrinsics = try keys.superDecoder(forKey: .intrinsicDimensions).strictContainer(IntrinsicKeys.self)
+                intrinsicDimensions.service = try intrinsics.value(.service, or: true)
+                intrinsicDimensions.spanName = try intrinsics.value(.spanName, or: true)
+                intrinsicDimensions.spanKind = try intrinsics.value(.spanKind, or: true)
+                intrinsicDimensions.statusCode = try intrinsics.value(.statusCode, or: true)
+                intrinsicDimensions.statusMessage = try intrinsics.value(.statusMessage, or: false)
+            }
+        }
+    }
+}
+
+/// `overrides`: per-tenant processor selection and limits. Only `defaults` for now; per-tenant blocks and the
+/// overrides file with hot reload come with their own issue.
+public struct OverridesSection: Decodable, Sendable, Equatable {
+    /// `overrides.defaults.metrics_generator.processors`.
+    public var processors: [String] = [SpanMetricsProcessor.name, "service-graphs"]
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey, CaseIterable { case defaults }
+    enum DefaultsKeys: String, CodingKey, CaseIterable { case metricsGenerator = "metrics_generator" }
+    enum GeneratorKeys: String, CodingKey, CaseIterable { case processors }
+
+    public init(from decoder: any Decoder) throws {
+        let keys = try decoder.strictContainer(CodingKeys.self)
+        guard keys.contains(.defaults) else { return }
+        let defaults = try keys.superDecoder(forKey: .defaults).strictContainer(DefaultsKeys.self)
+        guard defaults.contains(.metricsGenerator) else { return }
+        let generator = try defaults.superDecoder(forKey: .metricsGenerator).strictContainer(GeneratorKeys.self)
+        processors = try generator.value(.processors, or: processors)
+    }
+}

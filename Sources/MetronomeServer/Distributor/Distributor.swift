@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import Metrics
+import MetronomeGenerator
+import MetronomeWire
+import Synchronization
+
+/// Takes decoded span batches from every receiver: resolves and validates the tenant, validates span ids, drops
+/// spans outside the ingestion window, and hands the batch to the tenant's ``Generator`` (created on first use).
+public final class Distributor: Sendable {
+    /// What a push did, for the receiver's response.
+    public struct Outcome: Sendable, Equatable {
+        /// Spans dropped because they ended outside the ingestion window (reported as OTLP partial success).
+        public var rejectedSpans = 0
+        public var message = ""
+    }
+
+    /// Why a request was refused as a whole (HTTP 400 / gRPC INVALID_ARGUMENT).
+    public struct InvalidRequest: Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    private let generatorConfiguration: Generator.Configuration
+    private let slackNanos: UInt64
+    private let generators = Mutex<[TenantID: Generator]>([:])
+    private let logger: Logger
+
+    public init(generatorConfiguration: Generator.Configuration, slackMs: Int64, logger: Logger) {
+        self.generatorConfiguration = generatorConfiguration
+        self.slackNanos = UInt64(max(0, slackMs)) * 1_000_000
+        self.logger = logger
+    }
+
+    /// Resolves the tenant of a request from its `X-Scope-OrgID` value: absent or blank means `single-tenant`.
+    public static func tenant(fromHeader header: String?) throws(InvalidRequest) -> TenantID {
+        guard let header, !header.allSatisfy(\.isWhitespace) else { return .singleTenant }
+        do {
+            return try TenantID(validating: header)
+        } catch {
+            throw InvalidRequest(description: error.message)
+        }
+    }
+
+    /// Validates and processes one request's batch.
+    /// - Throws: ``InvalidRequest`` naming the first span with a malformed trace or span id; nothing of the request
+    ///   is processed then.
+    public func push(_ batch: SpanBatch, tenant: TenantID, nowNanos: UInt64 = Distributor.nowNanos()) throws(InvalidRequest) -> Outcome {
+        var batch = batch
+        try Self.validateIDs(batch)
+        let tenantLabel = [("tenant", tenant.value)]
+        Counter(label: "metronome_spans_received_total", dimensions: tenantLabel).increment(by: batch.spanCount)
+        Counter(label: "metronome_bytes_received_total", dimensions: tenantLabel).increment(by: batch.bytes.count)
+
+        // Spec §1.3: keep spans with now - slack <= end <= now + slack.
+        let lower = nowNanos >= slackNanos ? nowNanos - slackNanos : 0
+        let upper = nowNanos &+ slackNanos
+        let outside = batch.removeSpans { $0.endTimeUnixNano < lower || $0.endTimeUnixNano > upper }
+        var outcome = Outcome()
+        if outside > 0 {
+            Counter(
+                label: "metronome_spans_discarded_total",
+                dimensions: tenantLabel + [("reason", "outside_metrics_ingestion_slack")]
+            ).increment(by: outside)
+            outcome.rejectedSpans = outside
+            outcome.message =
+                "\(outside) span(s) ended more than \(slackNanos / 1_000_000_000)s away from now and were not counted"
+        }
+        guard batch.spanCount > 0 else { return outcome }
+        let result = generator(for: tenant).push(batch, nowMs: Int64(nowNanos / 1_000_000))
+        if result.spanMetricsInvalidUTF8 > 0 {
+            Counter(
+                label: "metronome_spans_discarded_total",
+                dimensions: tenantLabel + [("reason", "invalid_utf8")]
+            ).increment(by: result.spanMetricsInvalidUTF8)
+            logger.warning(
+                "dropped spans whose label values are not valid UTF-8",
+                metadata: ["tenant": "\(tenant)", "spans": "\(result.spanMetricsInvalidUTF8)"])
+        }
+        return outcome
+    }
+
+    /// Every tenant's generator, for collection.
+    public var allGenerators: [Generator] {
+        generators.withLock { Array($0.values) }
+    }
+
+    private func generator(for tenant: TenantID) -> Generator {
+        generators.withLock { generators in
+            if let generator = generators[tenant] { return generator }
+            let generator = Generator(tenant: tenant, configuration: generatorConfiguration)
+            generators[tenant] = generator
+            logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
+            return generator
+        }
+    }
+
+    /// Spans need a 16-byte trace id and a non-zero 8-byte span id (spec §1.1).
+    static func validateIDs(_ batch: SpanBatch) throws(InvalidRequest) {
+        for (index, span) in batch.spans.enumerated() {
+            if span.traceID.count != 16 {
+                throw InvalidRequest(
+                    description: "span \(index) has a \(span.traceID.count)-byte trace id; a trace id must be 16 bytes")
+            }
+            if span.spanID.count != 8 {
+                throw InvalidRequest(
+                    description: "span \(index) has a \(span.spanID.count)-byte span id; a span id must be 8 bytes")
+            }
+            let allZero = batch.withBytes { bytes in bytes[span.spanID.range].allSatisfy { $0 == 0 } }
+            if allZero {
+                throw InvalidRequest(description: "span \(index) has an all-zero span id")
+            }
+        }
+    }
+
+    /// Wall-clock time in nanoseconds since the Unix epoch.
+    public static func nowNanos() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1e9))
+    }
+}

@@ -1,0 +1,135 @@
+import AsyncHTTPClient
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Hummingbird
+import Logging
+import MetronomeGenerator
+import MetronomeRemoteWrite
+import Prometheus
+import ServiceLifecycle
+import UnixSignals
+
+/// Metronome assembled from its configuration: receivers, distributor, collection loop, remote-write senders and
+/// the admin server, run as one `ServiceGroup`.
+///
+/// Services shut down in reverse order of the list: the OTLP receivers stop first, then the collection loop runs its
+/// final collection, then the senders drain their queues (up to `remote_write_flush_deadline`), then the admin
+/// server stops.
+public struct MetronomeApplication: Sendable {
+    public let configuration: MetronomeConfiguration
+    private let logger: Logger
+    private let selfMetrics: PrometheusCollectorRegistry
+
+    public init(configuration: MetronomeConfiguration, selfMetrics: PrometheusCollectorRegistry, logger: Logger) {
+        self.configuration = configuration
+        self.selfMetrics = selfMetrics
+        self.logger = logger
+    }
+
+    /// The processors this build implements; other known Tempo processor names are accepted and reported.
+    static let implementedProcessors: Set<String> = [SpanMetricsProcessor.name]
+    static let plannedProcessors: Set<String> = [
+        "service-graphs", "service-graphs-request", "service-graphs-latency", "service-graphs-connection-info",
+        "span-metrics-count", "span-metrics-latency", "span-metrics-size", "host-info",
+    ]
+
+    /// The generator configuration every tenant gets.
+    func generatorConfiguration() -> Generator.Configuration {
+        let section = configuration.metricsGenerator
+        var generator = Generator.Configuration()
+        generator.processors = configuration.overrides.processors
+        generator.registry.collectionIntervalMs = section.registry.collectionInterval.milliseconds
+        generator.registry.staleDurationMs = section.registry.staleDuration.milliseconds
+        generator.registry.externalLabels = section.registry.externalLabels
+        generator.registry.maxLabelNameLength = section.registry.maxLabelNameLength
+        generator.registry.maxLabelValueLength = section.registry.maxLabelValueLength
+        generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
+        generator.spanMetrics.histogramBuckets = section.processor.spanMetrics.histogramBuckets
+        generator.spanMetrics.intrinsicDimensions = section.processor.spanMetrics.intrinsicDimensions
+        return generator
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
+    public func run() async throws {
+        let section = configuration.metricsGenerator
+        let protocols = configuration.distributor.receivers.otlp.protocols
+        reportProcessors()
+
+        let distributor = Distributor(
+            generatorConfiguration: generatorConfiguration(),
+            slackMs: section.metricsIngestionTimeRangeSlack.milliseconds, logger: logger)
+
+        var settings = RemoteWriteSettings()
+        settings.addOrgIDHeader = section.storage.remoteWriteAddOrgIDHeader
+        settings.flushDeadlineMs = section.storage.remoteWriteFlushDeadline.milliseconds
+        let senders = section.storage.remoteWrite.map {
+            RemoteWriteSender(endpoint: $0.endpoint, settings: settings, client: HTTPClient.shared, logger: logger)
+        }
+        if senders.isEmpty {
+            logger.notice("no remote_write endpoint configured; generated series are served on /metrics/generated")
+        }
+        let collector = CollectionLoop(
+            distributor: distributor, output: RemoteWriteFanout(senders: senders),
+            intervalMs: section.registry.collectionInterval.milliseconds,
+            maxSamplesPerSend: settings.maxSamplesPerSend, logger: logger)
+
+        let adminRouter = Router()
+        AdminRoutes(distributor: distributor, selfMetrics: selfMetrics).addRoutes(to: adminRouter)
+        let adminAddress = try ListenAddress(
+            parsing: "\(configuration.server.httpListenAddress):\(configuration.server.httpListenPort)",
+            key: "server.http_listen_address")
+        let admin = Application(
+            router: adminRouter,
+            configuration: .init(address: .hostname(adminAddress.host, port: adminAddress.port), serverName: "metronome"),
+            logger: logger)
+
+        var services: [any Service] = [admin]
+        services += senders as [any Service]
+        services.append(collector)
+        if protocols.grpc.enabled {
+            let address = try ListenAddress(
+                parsing: protocols.grpc.endpoint, key: "distributor.receivers.otlp.protocols.grpc.endpoint")
+            let server = GRPCServer(
+                transport: .http2NIOPosix(
+                    address: .ipv4(host: address.host, port: address.port),
+                    transportSecurity: .plaintext,
+                    config: .defaults {
+                        $0.compression.enabledAlgorithms = .all
+                        $0.rpc.maxRequestPayloadSize = protocols.grpc.maxRequestMiB << 20
+                    }),
+                services: [OTLPGRPCService(distributor: distributor, logger: logger)])
+            services.append(GRPCServerService(server: server))
+            logger.info("OTLP/gRPC receiver listening", metadata: ["address": "\(address)"])
+        }
+        if protocols.http.enabled {
+            let address = try ListenAddress(
+                parsing: protocols.http.endpoint, key: "distributor.receivers.otlp.protocols.http.endpoint")
+            let router = Router()
+            OTLPHTTPReceiver(distributor: distributor, maxBytes: protocols.http.maxRequestMiB << 20, logger: logger)
+                .addRoutes(to: router)
+            services.append(
+                Application(
+                    router: router,
+                    configuration: .init(address: .hostname(address.host, port: address.port), serverName: "metronome"),
+                    logger: logger))
+            logger.info("OTLP/HTTP receiver listening", metadata: ["address": "\(address)"])
+        }
+        logger.info("admin server listening", metadata: ["address": "\(adminAddress)"])
+
+        let group = ServiceGroup(
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    private func reportProcessors() {
+        for name in configuration.overrides.processors where !Self.implementedProcessors.contains(name) {
+            if Self.plannedProcessors.contains(name) {
+                logger.warning("processor is not implemented in this version yet; ignoring it", metadata: ["processor": "\(name)"])
+            } else {
+                logger.warning("unknown processor name; ignoring it", metadata: ["processor": "\(name)"])
+            }
+        }
+    }
+}

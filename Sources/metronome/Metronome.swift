@@ -1,0 +1,72 @@
+import ArgumentParser
+import Logging
+import Metrics
+import MetronomeServer
+import Prometheus
+
+/// The `metronome` command: runs the server, or checks a configuration file.
+@main
+struct Metronome: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "metronome",
+        abstract: "Turns traces into span metrics and writes them to Prometheus by remote write.",
+        subcommands: [Serve.self, ValidateConfig.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// `metronome [serve] [--config FILE]`.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run Metronome (the default). Without --config, the embedded defaults are used.")
+
+    @Option(name: .shortAndLong, help: "YAML configuration file.")
+    var config: String?
+
+    func run() async throws {
+        let configuration: MetronomeConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: config)
+        } catch {
+            throw ValidationError("invalid configuration: \(error)")
+        }
+        let level = Logger.Level(configName: configuration.server.logLevel)
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let logger = Logger(label: "metronome")
+        logger.info("starting", metadata: ["config": "\(config ?? "(embedded defaults)")"])
+        try await MetronomeApplication(configuration: configuration, selfMetrics: registry, logger: logger).run()
+    }
+}
+
+/// `metronome validate-config FILE`.
+struct ValidateConfig: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate-config", abstract: "Check a configuration file without starting.")
+
+    @Argument(help: "YAML configuration file.")
+    var file: String
+
+    func run() throws {
+        do {
+            _ = try ConfigurationLoader.load(path: file)
+            print("\(file): configuration is valid")
+        } catch {
+            throw ValidationError("\(file): \(error)")
+        }
+    }
+}
+
+extension Logger.Level {
+    /// Reads a level name as Tempo's `log_level` spells it; unknown names mean `info`.
+    init(configName name: String) {
+        switch name.lowercased() {
+        case "warn", "warning": self = .warning
+        default: self = Logger.Level(rawValue: name.lowercased()) ?? .info
+        }
+    }
+}
