@@ -102,12 +102,18 @@ let package = Package(
         ),
         .testTarget(
             name: "MetronomeGeneratorTests",
-            dependencies: ["MetronomeGenerator", "MetronomeWire", "OTLPProto"],
+            dependencies: [
+                "MetronomeGenerator", "MetronomeWire", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MetronomeRemoteWriteTests",
-            dependencies: ["MetronomeRemoteWrite", "MetronomeWire", "OTLPProto"],
+            dependencies: [
+                "MetronomeRemoteWrite", "MetronomeWire", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

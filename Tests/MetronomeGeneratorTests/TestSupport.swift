@@ -1,0 +1,88 @@
+import Foundation
+import MetronomeWire
+import OTLPProto
+import SwiftProtobuf
+import SwiftProtobuf
+
+@testable import MetronomeGenerator
+
+/// A series as collected: labels by name and its samples.
+struct CollectedSeries: Equatable, CustomStringConvertible {
+    var labels: [String: String]
+    var samples: [Sample]
+    /// Label names in the order the sink received them.
+    var labelOrder: [String]
+
+    var description: String { "\(labels) \(samples.map { "\($0.value)@\($0.timestampMs)" })" }
+}
+
+/// A sink that keeps everything it is given, for assertions.
+struct CapturingSink: SampleSink {
+    var series: [CollectedSeries] = []
+
+    mutating func append(
+        family: String,
+        type: MetricType,
+        labels: UnsafeBufferPointer<LabelRef>,
+        samples: UnsafeBufferPointer<Sample>
+    ) {
+        let pairs = labels.map {
+            (String(decoding: $0.name, as: UTF8.self), String(decoding: $0.value, as: UTF8.self))
+        }
+        series.append(
+            CollectedSeries(
+                labels: Dictionary(uniqueKeysWithValues: pairs), samples: Array(samples), labelOrder: pairs.map(\.0)))
+    }
+
+    /// The series with `__name__` equal to `name` whose labels include all of `matching`.
+    func find(_ name: String, _ matching: [String: String] = [:]) -> [CollectedSeries] {
+        series.filter { series in
+            series.labels["__name__"] == name && matching.allSatisfy { series.labels[$0.key] == $0.value }
+        }
+    }
+
+    /// The last sample value of the single series matching, or nil when there is not exactly one.
+    func value(_ name: String, _ matching: [String: String] = [:]) -> Double? {
+        let found = find(name, matching)
+        return found.count == 1 ? found[0].samples.last?.value : nil
+    }
+}
+
+enum Fixtures {
+    static let nowNanos: UInt64 = 1_700_000_012_345_000_000
+    static let nowMs = Int64(nowNanos / 1_000_000)
+
+    /// Tempo's `MakeBatch(n)`: one resource (`service.name=test-service` and a random attribute), n CLIENT spans named
+    /// `test`, status OK with message `OK`, lasting exactly 1 s.
+    static func makeBatch(_ count: Int, service: String = "test-service") -> SpanBatch {
+        let spans = (0..<count).map {
+            OTLPFixtures.span(name: "test", kind: .client, status: .ok, message: "OK", seed: $0, nowNanos: nowNanos)
+        }
+        return batch([OTLPFixtures.resourceSpans(
+            [OTLPFixtures.attribute("service.name", service), OTLPFixtures.attribute("random.res.attr", "\(UUID())")],
+            spans)])
+    }
+
+    static func batch(_ resourceSpans: [OTLPFixtures.ResourceSpans]) -> SpanBatch {
+        let request = OTLPFixtures.Request.with { $0.resourceSpans = resourceSpans }
+        return try! SpanBatch(protobuf: Array(try! request.serializedData()))
+    }
+
+    static func generator(
+        buckets: [Double] = [0.5, 1],
+        configure: (inout Generator.Configuration) -> Void = { _ in }
+    ) -> Generator {
+        var configuration = Generator.Configuration()
+        configuration.processors = [SpanMetricsProcessor.name]
+        configuration.registry.instanceLabel = "test-host"
+        configuration.spanMetrics.histogramBuckets = buckets
+        configure(&configuration)
+        return Generator(tenant: .singleTenant, configuration: configuration)
+    }
+
+    static func collect(_ generator: Generator, at timestampMs: Int64 = nowMs) -> CapturingSink {
+        var sink = CapturingSink()
+        _ = generator.collect(.collect, timestampMs: timestampMs, into: &sink)
+        return sink
+    }
+}
