@@ -1,0 +1,133 @@
+import MetronomeGenerator
+import Testing
+
+@testable import MetronomeServer
+
+struct ConfigurationLoaderTests {
+    static let issueExample = """
+        server:
+          http_listen_address: 127.0.0.1
+          http_listen_port: 3200
+        distributor:
+          receivers:
+            otlp:
+              protocols:
+                grpc: {endpoint: "127.0.0.1:4317"}
+                http: {endpoint: "127.0.0.1:4318"}
+        metrics_generator:
+          metrics_ingestion_time_range_slack: 30s
+          registry:
+            collection_interval: 15s
+            stale_duration: 15m
+            external_labels: {source: metronome}
+            max_label_name_length: 1024
+            max_label_value_length: 2048
+          storage:
+            path: /var/lib/metronome
+            remote_write:
+              - url: http://127.0.0.1:9090/api/v1/write
+                headers: {X-Extra: value}
+          processor:
+            span_metrics:
+              histogram_buckets: [0.002, 0.004, 0.008]
+              intrinsic_dimensions: {status_message: true}
+        overrides:
+          defaults:
+            metrics_generator:
+              processors: [span-metrics]
+        """
+
+    @Test func theDocumentedExampleLoadsEveryKey() throws {
+        let config = try ConfigurationLoader.load(yaml: Self.issueExample)
+        #expect(config.server.httpListenAddress == "127.0.0.1")
+        #expect(config.server.httpListenPort == 3200)
+        #expect(config.distributor.receivers.otlp.protocols.grpc.endpoint == "127.0.0.1:4317")
+        #expect(config.distributor.receivers.otlp.protocols.http.endpoint == "127.0.0.1:4318")
+        let generator = config.metricsGenerator
+        #expect(generator.metricsIngestionTimeRangeSlack.milliseconds == 30_000)
+        #expect(generator.registry.collectionInterval.milliseconds == 15_000)
+        #expect(generator.registry.staleDuration.milliseconds == 900_000)
+        #expect(generator.registry.externalLabels == ["source": "metronome"])
+        #expect(generator.storage.path == "/var/lib/metronome")
+        #expect(generator.storage.remoteWrite.map(\.url) == ["http://127.0.0.1:9090/api/v1/write"])
+        #expect(generator.storage.remoteWrite.first?.headers == ["X-Extra": "value"])
+        #expect(generator.processor.spanMetrics.histogramBuckets == [0.002, 0.004, 0.008])
+        #expect(generator.processor.spanMetrics.intrinsicDimensions.statusMessage)
+        #expect(generator.processor.spanMetrics.intrinsicDimensions.spanKind)
+        #expect(config.overrides.processors == ["span-metrics"])
+    }
+
+    @Test func noFileAndAnEmptyFileGiveTheDefaults() throws {
+        let defaults = try ConfigurationLoader.load(path: nil)
+        #expect(defaults == MetronomeConfiguration())
+        #expect(try ConfigurationLoader.load(yaml: "") == defaults)
+        #expect(defaults.server.httpListenPort == 3200)
+        #expect(defaults.distributor.receivers.otlp.protocols.grpc.endpoint == "0.0.0.0:4317")
+        #expect(defaults.overrides.processors == ["span-metrics", "service-graphs"])
+        #expect(defaults.metricsGenerator.storage.remoteWrite.isEmpty)
+    }
+
+    @Test func anUnknownKeyIsRejectedWithItsPathAndLine() {
+        let yaml = """
+            metrics_generator:
+              registry:
+                collection_interval: 15s
+                colection_interval: 10s
+            """
+        #expect {
+            try ConfigurationLoader.load(yaml: yaml)
+        } throws: { error in
+            guard let error = error as? ConfigurationError else { return false }
+            return error.path == "metrics_generator.registry.colection_interval" && error.line == 4
+                && error.description.contains("unknown key 'colection_interval'")
+        }
+    }
+
+    @Test func unknownKeysInsideListsAndOverridesAreRejected() {
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(yaml: "metrics_generator: {storage: {remote_write: [{url: 'http://x', bad: 1}]}}")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(yaml: "overrides: {defaults: {metrics_generator: {procesors: []}}}")
+        }
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(
+                yaml: "metrics_generator: {processor: {span_metrics: {intrinsic_dimensions: {nope: true}}}}")
+        }
+    }
+
+    @Test func badValuesNameTheKey() {
+        #expect {
+            try ConfigurationLoader.load(yaml: "metrics_generator:\n  registry:\n    stale_duration: soon\n")
+        } throws: { error in
+            "\(error)".contains("metrics_generator.registry.stale_duration") && "\(error)".contains("line 3")
+        }
+        #expect {
+            try ConfigurationLoader.load(yaml: "server: {http_listen_port: abc}")
+        } throws: { error in "\(error)".contains("server.http_listen_port") }
+        #expect {
+            try ConfigurationLoader.load(yaml: "metrics_generator: {storage: {remote_write: [{url: 'ftp://x'}]}}")
+        } throws: { error in "\(error)".contains("not an http:// or https:// URL") }
+    }
+
+    @Test(arguments: [
+        ("15s", Int64(15_000)), ("1m30s", 90_000), ("500ms", 500), ("2h", 7_200_000), ("1.5h", 5_400_000),
+        ("1d", 86_400_000), ("0", 0), ("250us", 0), ("1h2m3s4ms", 3_723_004),
+    ])
+    func durationsTakeGoAndPrometheusSyntax(text: String, milliseconds: Int64) {
+        #expect(ConfigDuration.parse(text)?.milliseconds == milliseconds)
+    }
+
+    @Test(arguments: ["15", "s", "1x", "", "1.2.3s", "-5s"])
+    func malformedDurationsAreRejected(text: String) {
+        #expect(ConfigDuration.parse(text) == nil)
+    }
+
+    @Test func listenAddressesParse() throws {
+        #expect(try ListenAddress(parsing: "127.0.0.1:4317", key: "k") == ListenAddress(host: "127.0.0.1", port: 4317))
+        #expect(try ListenAddress(parsing: ":4318", key: "k") == ListenAddress(host: "0.0.0.0", port: 4318))
+        #expect(try ListenAddress(parsing: "[::1]:9", key: "k") == ListenAddress(host: "::1", port: 9))
+        #expect(throws: ConfigurationError.self) { try ListenAddress(parsing: "localhost", key: "k") }
+        #expect(throws: ConfigurationError.self) { try ListenAddress(parsing: "h:70000", key: "k") }
+    }
+}
