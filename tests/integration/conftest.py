@@ -1,0 +1,191 @@
+"""Fixtures that run real processes on loopback: Debian's Prometheus with its remote-write receiver, and Metronome.
+
+Each process gets free ports and a temporary directory, and is killed by PID when the test (or session) ends.
+"""
+import os
+import pathlib
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+
+import pytest
+import requests
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+METRONOME = os.environ.get("METRONOME_BIN", str(ROOT / ".build" / "debug" / "metronome"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=20.0, interval=0.1, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = predicate()
+            if last:
+                return last
+        except Exception as error:  # the process may not be listening yet
+            last = error
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last result: {last!r}")
+
+
+class Prometheus:
+    def __init__(self, workdir):
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = workdir / "prometheus.yml"
+        config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+        self.log = open(workdir / "prometheus.log", "w")
+        self.process = subprocess.Popen(
+            [
+                "prometheus",
+                f"--config.file={config}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--web.enable-remote-write-receiver",
+                "--enable-feature=exemplar-storage",
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        wait_until(lambda: requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200, what="prometheus ready")
+
+    def query(self, promql):
+        response = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)
+        response.raise_for_status()
+        return response.json()["data"]["result"]
+
+    def value(self, promql):
+        """The single value of an instant query, or None when it has no result."""
+        result = self.query(promql)
+        assert len(result) <= 1, f"{promql} returned {len(result)} series: {result}"
+        return float(result[0]["value"][1]) if result else None
+
+    def samples(self, selector, window="10m"):
+        result = self.query(f"{selector}[{window}]")
+        assert len(result) == 1, f"{selector} returned {len(result)} series"
+        return [(float(t), float(v)) for t, v in result[0]["values"]], result[0]["metric"]
+
+    def wait_value(self, promql, expected, timeout=20.0):
+        return wait_until(lambda: self.value(promql) == expected, timeout=timeout, what=f"{promql} == {expected}")
+
+    def stop(self):
+        self.process.kill()
+        self.process.wait()
+        self.log.close()
+
+
+class Metronome:
+    def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml=""):
+        self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
+        self.otlp_http = f"http://127.0.0.1:{self.http_port}"
+        self.admin = f"http://127.0.0.1:{self.admin_port}"
+        remote_write = ""
+        if remote_write_url:
+            remote_write = f"""
+    remote_write:
+      - url: {remote_write_url}
+        headers: {{X-Extra: value}}"""
+        self.config = workdir / f"metronome-{uuid.uuid4().hex[:6]}.yaml"
+        self.config.write_text(f"""
+server:
+  http_listen_address: 127.0.0.1
+  http_listen_port: {self.admin_port}
+  log_level: debug
+distributor:
+  receivers:
+    otlp:
+      protocols:
+        grpc: {{endpoint: "127.0.0.1:{self.grpc_port}"}}
+        http: {{endpoint: "127.0.0.1:{self.http_port}", max_recv_msg_size_mib: 1}}
+metrics_generator:
+  registry:
+    collection_interval: {collection_interval}
+    external_labels: {{source: metronome}}
+  storage:
+    path: {workdir / 'data'}{remote_write}
+  processor:
+    span_metrics:
+      histogram_buckets: [0.002, 0.004, 0.008]
+      intrinsic_dimensions: {{status_message: true}}
+overrides:
+  defaults:
+    metrics_generator:
+      processors: [span-metrics]
+{extra_yaml}""")
+        self.log_path = workdir / f"metronome-{self.admin_port}.log"
+        self.log = open(self.log_path, "w")
+        self.process = subprocess.Popen([METRONOME, "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT)
+        wait_until(lambda: requests.get(f"{self.admin}/ready", timeout=1).status_code == 200, what="metronome ready")
+        wait_until(lambda: socket.create_connection(("127.0.0.1", self.grpc_port), timeout=1), what="grpc port")
+
+    def generated(self):
+        return requests.get(f"{self.admin}/metrics/generated", timeout=5).text
+
+    def self_metrics(self):
+        return requests.get(f"{self.admin}/metrics", timeout=5).text
+
+    def terminate(self, timeout=30):
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=timeout)
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+    def logs(self):
+        return self.log_path.read_text()
+
+
+@pytest.fixture(scope="session")
+def workdir():
+    path = pathlib.Path(tempfile.mkdtemp(prefix="metronome-it-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def prometheus(workdir):
+    assert shutil.which("prometheus"), "Debian's prometheus package is required (apt-get install prometheus)"
+    server = Prometheus(workdir / "prometheus")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def metronome_factory(workdir, prometheus):
+    started = []
+
+    def start(**kwargs):
+        kwargs.setdefault("remote_write_url", f"{prometheus.url}/api/v1/write")
+        instance = Metronome(workdir, **kwargs)
+        started.append(instance)
+        return instance
+
+    yield start
+    for instance in started:
+        instance.stop()
+
+
+@pytest.fixture
+def metronome(metronome_factory):
+    return metronome_factory()
+
+
+@pytest.fixture
+def service():
+    """A service name unique to the test, so tests sharing one Prometheus never see each other's series."""
+    return f"svc-{uuid.uuid4().hex[:10]}"

@@ -1,0 +1,79 @@
+"""Sends spans with the real OpenTelemetry Python SDK over every OTLP transport."""
+import time
+
+import grpc
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+TRANSPORTS = ("grpc", "grpc-gzip", "http", "http-gzip")
+
+
+def exporter(metronome, transport):
+    if transport == "grpc":
+        return GrpcExporter(endpoint=f"127.0.0.1:{metronome.grpc_port}", insecure=True, timeout=5)
+    if transport == "grpc-gzip":
+        return GrpcExporter(
+            endpoint=f"127.0.0.1:{metronome.grpc_port}", insecure=True, timeout=5, compression=grpc.Compression.Gzip
+        )
+    if transport == "http":
+        return HttpExporter(endpoint=f"{metronome.otlp_http}/v1/traces", timeout=5)
+    if transport == "http-gzip":
+        return HttpExporter(endpoint=f"{metronome.otlp_http}/v1/traces", timeout=5, compression=Compression.Gzip)
+    raise ValueError(transport)
+
+
+class RecordingExporter:
+    """Wraps an exporter and remembers each export's result: the SDK logs failures instead of raising."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.results = []
+
+    def export(self, spans):
+        result = self.inner.export(spans)
+        self.results.append(result)
+        return result
+
+    def shutdown(self):
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis=30000):
+        return True
+
+
+def send(metronome, transport, service, spans, headers=None):
+    """Sends `spans`: a list of (name, kind, duration_seconds, error) with one tracer provider (one resource).
+
+    Returns the export results (one per span: SimpleSpanProcessor exports synchronously).
+    """
+    inner = exporter(metronome, transport)
+    if headers:
+        inner = type(inner)(**_with_headers(metronome, transport, headers))
+    recording = RecordingExporter(inner)
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(recording))
+    tracer = provider.get_tracer("metronome-tests")
+    for name, kind, seconds, error in spans:
+        end = time.time_ns()
+        span = tracer.start_span(name, kind=kind, start_time=end - int(seconds * 1e9))
+        if error:
+            span.set_status(Status(StatusCode.ERROR, "it broke"))
+        span.end(end_time=end)
+    provider.shutdown()
+    return recording.results
+
+
+def _with_headers(metronome, transport, headers):
+    if transport.startswith("grpc"):
+        return dict(
+            endpoint=f"127.0.0.1:{metronome.grpc_port}", insecure=True, timeout=5, headers=tuple(headers.items())
+        )
+    return dict(endpoint=f"{metronome.otlp_http}/v1/traces", timeout=5, headers=headers)
+
+
+SERVER, CLIENT = SpanKind.SERVER, SpanKind.CLIENT
