@@ -33,7 +33,9 @@ public struct RemoteWriteSettings: Sendable, Equatable {
 
 /// The headers of one tenant's request to `endpoint` (spec §1.7): the configured ones, then `X-Scope-OrgID` unless
 /// the tenant is `single-tenant`, the option is off, or a configured header already sets it (case-insensitively).
-func requestHeaders(for endpoint: RemoteWriteEndpoint, tenant: String, settings: RemoteWriteSettings) -> [(String, String)] {
+func requestHeaders(for endpoint: RemoteWriteEndpoint, tenant: String, settings: RemoteWriteSettings) -> [(
+    String, String
+)] {
     var headers = endpoint.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     let hasOrgID = headers.contains { $0.0.trimmingSpaces.lowercased() == "x-scope-orgid" }
     if settings.addOrgIDHeader && tenant != "single-tenant" && !hasOrgID {

@@ -54,7 +54,10 @@ public final class RemoteWriteSender: Service, Sendable {
         switch continuation.yield(payload) {
         case .dropped(let dropped):
             countDropped(dropped, reason: "queue_full")
-            logger.warning("remote-write queue full; dropped the oldest request", metadata: ["samples": "\(dropped.samples)"])
+            logger.warning(
+                "remote-write queue full; dropped the oldest request",
+                metadata: ["samples": "\(dropped.samples)"]
+            )
         case .terminated:
             countDropped(payload, reason: "shutdown")
         case .enqueued:
@@ -89,13 +92,15 @@ public final class RemoteWriteSender: Service, Sendable {
                 countDropped(payload, reason: "rejected")
                 logger.error(
                     "remote-write endpoint rejected a request; dropping it",
-                    metadata: ["status": "\(status)", "samples": "\(payload.samples)", "response": "\(message)"])
+                    metadata: ["status": "\(status)", "samples": "\(payload.samples)", "response": "\(message)"]
+                )
                 return
             case .retryable(let status, let message):
                 countFailure(status: status)
                 logger.warning(
                     "remote write failed; retrying",
-                    metadata: ["status": "\(status)", "backoff_ms": "\(backoffMs)", "response": "\(message)"])
+                    metadata: ["status": "\(status)", "backoff_ms": "\(backoffMs)", "response": "\(message)"]
+                )
             }
             if Task.isCancelled || flushDeadlinePassed {
                 countDropped(payload, reason: "shutdown")
@@ -147,12 +152,18 @@ public final class RemoteWriteSender: Service, Sendable {
     }
 
     private func countFailure(status: String) {
-        Counter(label: "metronome_remote_write_requests_failed_total", dimensions: [("url", endpoint.url), ("status", status)])
-            .increment()
+        Counter(
+            label: "metronome_remote_write_requests_failed_total",
+            dimensions: [("url", endpoint.url), ("status", status)]
+        )
+        .increment()
     }
 
     private func countDropped(_ payload: Payload, reason: String) {
-        Counter(label: "metronome_remote_write_samples_dropped_total", dimensions: [("url", endpoint.url), ("reason", reason)])
-            .increment(by: payload.samples)
+        Counter(
+            label: "metronome_remote_write_samples_dropped_total",
+            dimensions: [("url", endpoint.url), ("reason", reason)]
+        )
+        .increment(by: payload.samples)
     }
 }

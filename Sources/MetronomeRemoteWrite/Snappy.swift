@@ -27,8 +27,11 @@ public enum Snappy {
         let status = input.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { destination in
                 snappy_compress(
-                    source.baseAddress?.assumingMemoryBound(to: CChar.self), source.count,
-                    destination.baseAddress!.assumingMemoryBound(to: CChar.self), &length)
+                    source.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    source.count,
+                    destination.baseAddress!.assumingMemoryBound(to: CChar.self),
+                    &length
+                )
             }
         }
         // snappy_compress fails only when the output buffer is too small, and it is sized by the library's bound.
@@ -51,8 +54,11 @@ public enum Snappy {
         let status = input.withUnsafeBytes { source in
             output.withUnsafeMutableBytes { destination in
                 snappy_uncompress(
-                    source.baseAddress?.assumingMemoryBound(to: CChar.self), source.count,
-                    destination.baseAddress?.assumingMemoryBound(to: CChar.self), &length)
+                    source.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    source.count,
+                    destination.baseAddress?.assumingMemoryBound(to: CChar.self),
+                    &length
+                )
             }
         }
         guard status == SNAPPY_OK else { throw .corruptInput }

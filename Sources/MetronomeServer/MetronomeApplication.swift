@@ -58,7 +58,9 @@ public struct MetronomeApplication: Sendable {
 
         let distributor = Distributor(
             generatorConfiguration: generatorConfiguration(),
-            slackMs: section.metricsIngestionTimeRangeSlack.milliseconds, logger: logger)
+            slackMs: section.metricsIngestionTimeRangeSlack.milliseconds,
+            logger: logger
+        )
 
         var settings = RemoteWriteSettings()
         settings.addOrgIDHeader = section.storage.remoteWriteAddOrgIDHeader
@@ -70,26 +72,36 @@ public struct MetronomeApplication: Sendable {
             logger.notice("no remote_write endpoint configured; generated series are served on /metrics/generated")
         }
         let collector = CollectionLoop(
-            distributor: distributor, output: RemoteWriteFanout(senders: senders),
+            distributor: distributor,
+            output: RemoteWriteFanout(senders: senders),
             intervalMs: section.registry.collectionInterval.milliseconds,
-            maxSamplesPerSend: settings.maxSamplesPerSend, logger: logger)
+            maxSamplesPerSend: settings.maxSamplesPerSend,
+            logger: logger
+        )
 
         let adminRouter = Router()
         AdminRoutes(distributor: distributor, selfMetrics: selfMetrics).addRoutes(to: adminRouter)
         let adminAddress = try ListenAddress(
             parsing: "\(configuration.server.httpListenAddress):\(configuration.server.httpListenPort)",
-            key: "server.http_listen_address")
+            key: "server.http_listen_address"
+        )
         let admin = Application(
             router: adminRouter,
-            configuration: .init(address: .hostname(adminAddress.host, port: adminAddress.port), serverName: "metronome"),
-            logger: logger)
+            configuration: .init(
+                address: .hostname(adminAddress.host, port: adminAddress.port),
+                serverName: "metronome"
+            ),
+            logger: logger
+        )
 
         var services: [any Service] = [admin]
         services += senders as [any Service]
         services.append(collector)
         if protocols.grpc.enabled {
             let address = try ListenAddress(
-                parsing: protocols.grpc.endpoint, key: "distributor.receivers.otlp.protocols.grpc.endpoint")
+                parsing: protocols.grpc.endpoint,
+                key: "distributor.receivers.otlp.protocols.grpc.endpoint"
+            )
             let server = GRPCServer(
                 transport: .http2NIOPosix(
                     address: .ipv4(host: address.host, port: address.port),
@@ -97,14 +109,18 @@ public struct MetronomeApplication: Sendable {
                     config: .defaults {
                         $0.compression.enabledAlgorithms = .all
                         $0.rpc.maxRequestPayloadSize = protocols.grpc.maxRequestMiB << 20
-                    }),
-                services: [OTLPGRPCService(distributor: distributor, logger: logger)])
+                    }
+                ),
+                services: [OTLPGRPCService(distributor: distributor, logger: logger)]
+            )
             services.append(GRPCServerService(server: server))
             logger.info("OTLP/gRPC receiver listening", metadata: ["address": "\(address)"])
         }
         if protocols.http.enabled {
             let address = try ListenAddress(
-                parsing: protocols.http.endpoint, key: "distributor.receivers.otlp.protocols.http.endpoint")
+                parsing: protocols.http.endpoint,
+                key: "distributor.receivers.otlp.protocols.http.endpoint"
+            )
             let router = Router()
             OTLPHTTPReceiver(distributor: distributor, maxBytes: protocols.http.maxRequestMiB << 20, logger: logger)
                 .addRoutes(to: router)
@@ -112,13 +128,16 @@ public struct MetronomeApplication: Sendable {
                 Application(
                     router: router,
                     configuration: .init(address: .hostname(address.host, port: address.port), serverName: "metronome"),
-                    logger: logger))
+                    logger: logger
+                )
+            )
             logger.info("OTLP/HTTP receiver listening", metadata: ["address": "\(address)"])
         }
         logger.info("admin server listening", metadata: ["address": "\(adminAddress)"])
 
         let group = ServiceGroup(
-            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
         try await group.run()
         logger.info("stopped")
     }
@@ -126,7 +145,10 @@ public struct MetronomeApplication: Sendable {
     private func reportProcessors() {
         for name in configuration.overrides.processors where !Self.implementedProcessors.contains(name) {
             if Self.plannedProcessors.contains(name) {
-                logger.warning("processor is not implemented in this version yet; ignoring it", metadata: ["processor": "\(name)"])
+                logger.warning(
+                    "processor is not implemented in this version yet; ignoring it",
+                    metadata: ["processor": "\(name)"]
+                )
             } else {
                 logger.warning("unknown processor name; ignoring it", metadata: ["processor": "\(name)"])
             }

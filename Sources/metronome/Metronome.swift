@@ -11,13 +11,15 @@ struct Metronome: AsyncParsableCommand {
         commandName: "metronome",
         abstract: "Turns traces into span metrics and writes them to Prometheus by remote write.",
         subcommands: [Serve.self, ValidateConfig.self],
-        defaultSubcommand: Serve.self)
+        defaultSubcommand: Serve.self
+    )
 }
 
 /// `metronome [serve] [--config FILE]`.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run Metronome (the default). Without --config, the embedded defaults are used.")
+        abstract: "Run Metronome (the default). Without --config, the embedded defaults are used."
+    )
 
     @Option(name: .shortAndLong, help: "YAML configuration file.")
     var config: String?
@@ -46,7 +48,9 @@ struct Serve: AsyncParsableCommand {
 /// `metronome validate-config FILE`.
 struct ValidateConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "validate-config", abstract: "Check a configuration file without starting.")
+        commandName: "validate-config",
+        abstract: "Check a configuration file without starting."
+    )
 
     @Argument(help: "YAML configuration file.")
     var file: String

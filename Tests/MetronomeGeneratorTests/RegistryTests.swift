@@ -15,18 +15,30 @@ struct RegistryTests {
         _ = generator.push(Fixtures.makeBatch(1, service: "one"), nowMs: Fixtures.nowMs)
         _ = generator.push(Fixtures.makeBatch(2, service: "two"), nowMs: Fixtures.nowMs)
         let first = Fixtures.collect(generator)
-        #expect(first.find("traces_spanmetrics_calls_total", ["service": "one"]).first?.samples == [
-            Sample(value: 0, timestampMs: initialZero), Sample(value: 1, timestampMs: Fixtures.nowMs),
-        ])
+        #expect(
+            first.find("traces_spanmetrics_calls_total", ["service": "one"]).first?.samples == [
+                Sample(value: 0, timestampMs: initialZero), Sample(value: 1, timestampMs: Fixtures.nowMs),
+            ]
+        )
         #expect(first.find("traces_spanmetrics_calls_total", ["service": "two"]).first?.samples.map(\.value) == [0, 2])
 
         _ = generator.push(Fixtures.makeBatch(2, service: "two"), nowMs: Fixtures.nowMs + 1)
         _ = generator.push(Fixtures.makeBatch(3, service: "three"), nowMs: Fixtures.nowMs + 1)
         let later = Fixtures.nowMs + 15_000
         let second = Fixtures.collect(generator, at: later)
-        #expect(second.find("traces_spanmetrics_calls_total", ["service": "one"]).first?.samples == [Sample(value: 1, timestampMs: later)])
-        #expect(second.find("traces_spanmetrics_calls_total", ["service": "two"]).first?.samples == [Sample(value: 4, timestampMs: later)])
-        #expect(second.find("traces_spanmetrics_calls_total", ["service": "three"]).first?.samples.map(\.value) == [0, 3])
+        #expect(
+            second.find("traces_spanmetrics_calls_total", ["service": "one"]).first?.samples == [
+                Sample(value: 1, timestampMs: later)
+            ]
+        )
+        #expect(
+            second.find("traces_spanmetrics_calls_total", ["service": "two"]).first?.samples == [
+                Sample(value: 4, timestampMs: later)
+            ]
+        )
+        #expect(
+            second.find("traces_spanmetrics_calls_total", ["service": "three"]).first?.samples.map(\.value) == [0, 3]
+        )
     }
 
     @Test func histogramZerosCoverCountAndBucketsButNotSum() {
@@ -34,7 +46,11 @@ struct RegistryTests {
         _ = generator.push(Fixtures.makeBatch(1), nowMs: Fixtures.nowMs)
         let sink = Fixtures.collect(generator)
         #expect(sink.find("traces_spanmetrics_latency_count").first?.samples.count == 2)
-        #expect(sink.find("traces_spanmetrics_latency_sum").first?.samples == [Sample(value: 1, timestampMs: Fixtures.nowMs)])
+        #expect(
+            sink.find("traces_spanmetrics_latency_sum").first?.samples == [
+                Sample(value: 1, timestampMs: Fixtures.nowMs)
+            ]
+        )
         for bucket in sink.find("traces_spanmetrics_latency_bucket") {
             #expect(bucket.samples.first == Sample(value: 0, timestampMs: initialZero))
         }
@@ -60,7 +76,10 @@ struct RegistryTests {
             #expect(series.labels["source"] == "metronome")
             #expect(series.labels["Zone"] == "eu")
             #expect(series.labels["__metrics_gen_instance"] == "test-host")
-            #expect(series.labelOrder == series.labelOrder.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) })
+            #expect(
+                series.labelOrder
+                    == series.labelOrder.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+            )
             #expect(series.labelOrder.first == "Zone")
         }
     }

@@ -8,7 +8,8 @@ import Testing
 /// Spec §9.1: the span-metrics cases that apply to the intrinsic dimensions.
 struct SpanMetricsProcessorTests {
     let labels = [
-        "service": "test-service", "span_name": "test", "span_kind": "SPAN_KIND_CLIENT", "status_code": "STATUS_CODE_OK",
+        "service": "test-service", "span_name": "test", "span_kind": "SPAN_KIND_CLIENT",
+        "status_code": "STATUS_CODE_OK",
     ]
 
     @Test func tempoTestSpanMetricsCountsCallsLatencyAndSize() {
@@ -42,10 +43,14 @@ struct SpanMetricsProcessorTests {
         let generator = Fixtures.generator { $0.spanMetrics.intrinsicDimensions.spanName = false }
         _ = generator.push(Fixtures.makeBatch(2), nowMs: Fixtures.nowMs)
         _ = generator.push(
-            Fixtures.batch([OTLPFixtures.resourceSpans(
-                [OTLPFixtures.attribute("service.name", "test-service")],
-                [OTLPFixtures.span(name: "other", kind: .client, status: .ok, nowNanos: Fixtures.nowNanos)])]),
-            nowMs: Fixtures.nowMs)
+            Fixtures.batch([
+                OTLPFixtures.resourceSpans(
+                    [OTLPFixtures.attribute("service.name", "test-service")],
+                    [OTLPFixtures.span(name: "other", kind: .client, status: .ok, nowNanos: Fixtures.nowNanos)]
+                )
+            ]),
+            nowMs: Fixtures.nowMs
+        )
         let calls = Fixtures.collect(generator).find("traces_spanmetrics_calls_total")
         #expect(calls.count == 1)
         #expect(calls.first?.labels["span_name"] == nil)
@@ -75,33 +80,53 @@ struct SpanMetricsProcessorTests {
     }
 
     @Test func tempoTestEnumStringsMatchProtoNames() {
-        let kinds: [OTLPFixtures.Span.SpanKind] = [.unspecified, .internal, .server, .client, .producer, .consumer, .UNRECOGNIZED(9)]
+        let kinds: [OTLPFixtures.Span.SpanKind] = [
+            .unspecified, .internal, .server, .client, .producer, .consumer, .UNRECOGNIZED(9),
+        ]
         let statuses: [Opentelemetry_Proto_Trace_V1_Status.StatusCode] = [.unset, .ok, .error, .UNRECOGNIZED(7)]
         var spans: [OTLPFixtures.Span] = []
         for (index, kind) in kinds.enumerated() {
-            spans.append(OTLPFixtures.span(name: "k", kind: kind, status: statuses[index % statuses.count], seed: index, nowNanos: Fixtures.nowNanos))
+            spans.append(
+                OTLPFixtures.span(
+                    name: "k",
+                    kind: kind,
+                    status: statuses[index % statuses.count],
+                    seed: index,
+                    nowNanos: Fixtures.nowNanos
+                )
+            )
         }
         let generator = Fixtures.generator()
         _ = generator.push(Fixtures.batch([OTLPFixtures.resourceSpans([], spans)]), nowMs: Fixtures.nowMs)
         let calls = Fixtures.collect(generator).find("traces_spanmetrics_calls_total")
-        #expect(Set(calls.compactMap { $0.labels["span_kind"] }) == [
-            "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER",
-            "SPAN_KIND_CONSUMER", "9",
-        ])
-        #expect(Set(calls.compactMap { $0.labels["status_code"] }) == [
-            "STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR", "7",
-        ])
+        #expect(
+            Set(calls.compactMap { $0.labels["span_kind"] }) == [
+                "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+                "SPAN_KIND_PRODUCER",
+                "SPAN_KIND_CONSUMER", "9",
+            ]
+        )
+        #expect(
+            Set(calls.compactMap { $0.labels["status_code"] }) == [
+                "STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR", "7",
+            ]
+        )
     }
 
     @Test func serviceNameIsTheFirstOccurrenceStringified() {
         let attributes = [
-            OTLPFixtures.KeyValue.with { $0.key = "service.name"; $0.value.intValue = 42 },
+            OTLPFixtures.KeyValue.with {
+                $0.key = "service.name"; $0.value.intValue = 42
+            },
             OTLPFixtures.attribute("service.name", "second"),
         ]
         let generator = Fixtures.generator()
         _ = generator.push(
-            Fixtures.batch([OTLPFixtures.resourceSpans(attributes, [OTLPFixtures.span(name: "a", nowNanos: Fixtures.nowNanos)])]),
-            nowMs: Fixtures.nowMs)
+            Fixtures.batch([
+                OTLPFixtures.resourceSpans(attributes, [OTLPFixtures.span(name: "a", nowNanos: Fixtures.nowNanos)])
+            ]),
+            nowMs: Fixtures.nowMs
+        )
         #expect(Fixtures.collect(generator).value("traces_spanmetrics_calls_total", ["service": "42"]) == 1)
     }
 
@@ -110,9 +135,11 @@ struct SpanMetricsProcessorTests {
         // Replace the name with invalid UTF-8 by editing the serialized bytes: SwiftProtobuf strings must be valid.
         let good = OTLPFixtures.span(name: "fine", seed: 2, nowNanos: Fixtures.nowNanos)
         bad.name = "\u{FFFF}"  // three bytes EF BF BF, rewritten below to FF FF FF
-        var request = Array(try! OTLPFixtures.Request.with {
-            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [bad, good])]
-        }.serializedData())
+        var request = Array(
+            try! OTLPFixtures.Request.with {
+                $0.resourceSpans = [OTLPFixtures.resourceSpans([], [bad, good])]
+            }.serializedData()
+        )
         let marker: [UInt8] = [0xEF, 0xBF, 0xBF]
         let position = (0...(request.count - 3)).first { Array(request[$0..<($0 + 3)]) == marker }!
         request.replaceSubrange(position..<(position + 3), with: [0xFF, 0xFF, 0xFF])
@@ -127,10 +154,14 @@ struct SpanMetricsProcessorTests {
         let generator = Fixtures.generator { $0.registry.maxLabelValueLength = 5 }
         // "héllo wörld": h(1) é(2) l l → 5 bytes "héll"; a cut at 3 bytes would also keep "hé".
         _ = generator.push(
-            Fixtures.batch([OTLPFixtures.resourceSpans(
-                [OTLPFixtures.attribute("service.name", "aaaaé")],
-                [OTLPFixtures.span(name: "héllo wörld", nowNanos: Fixtures.nowNanos)])]),
-            nowMs: Fixtures.nowMs)
+            Fixtures.batch([
+                OTLPFixtures.resourceSpans(
+                    [OTLPFixtures.attribute("service.name", "aaaaé")],
+                    [OTLPFixtures.span(name: "héllo wörld", nowNanos: Fixtures.nowNanos)]
+                )
+            ]),
+            nowMs: Fixtures.nowMs
+        )
         let calls = Fixtures.collect(generator).find("traces_spanmetrics_calls_total")
         #expect(calls.first?.labels["span_name"] == "héll")
         // "aaaaé" is 6 bytes: the cut falls inside é, so it steps back to "aaaa".
@@ -140,7 +171,9 @@ struct SpanMetricsProcessorTests {
     @Test func customBucketsAreSortedAndFormatted() {
         let generator = Fixtures.generator(buckets: [5, 0.5, 2, 1])
         _ = generator.push(Fixtures.makeBatch(1), nowMs: Fixtures.nowMs)
-        let bounds = Fixtures.collect(generator).find("traces_spanmetrics_latency_bucket").compactMap { $0.labels["le"] }
+        let bounds = Fixtures.collect(generator).find("traces_spanmetrics_latency_bucket").compactMap {
+            $0.labels["le"]
+        }
         #expect(bounds == ["0.5", "1", "2", "5", "+Inf"])
     }
 

@@ -2,7 +2,6 @@ import Foundation
 import MetronomeWire
 import OTLPProto
 import SwiftProtobuf
-import SwiftProtobuf
 
 @testable import MetronomeGenerator
 
@@ -31,7 +30,11 @@ struct CapturingSink: SampleSink {
         }
         series.append(
             CollectedSeries(
-                labels: Dictionary(uniqueKeysWithValues: pairs), samples: Array(samples), labelOrder: pairs.map(\.0)))
+                labels: Dictionary(uniqueKeysWithValues: pairs),
+                samples: Array(samples),
+                labelOrder: pairs.map(\.0)
+            )
+        )
     }
 
     /// The series with `__name__` equal to `name` whose labels include all of `matching`.
@@ -58,9 +61,15 @@ enum Fixtures {
         let spans = (0..<count).map {
             OTLPFixtures.span(name: "test", kind: .client, status: .ok, message: "OK", seed: $0, nowNanos: nowNanos)
         }
-        return batch([OTLPFixtures.resourceSpans(
-            [OTLPFixtures.attribute("service.name", service), OTLPFixtures.attribute("random.res.attr", "\(UUID())")],
-            spans)])
+        return batch([
+            OTLPFixtures.resourceSpans(
+                [
+                    OTLPFixtures.attribute("service.name", service),
+                    OTLPFixtures.attribute("random.res.attr", "\(UUID())"),
+                ],
+                spans
+            )
+        ])
     }
 
     static func batch(_ resourceSpans: [OTLPFixtures.ResourceSpans]) -> SpanBatch {

@@ -29,9 +29,11 @@ struct RemoteWriteHeaderTests {
 
     @Test func tenantHeaderIsAddedExceptForSingleTenant() {
         let endpoint = RemoteWriteEndpoint(url: "http://x", headers: ["X-Extra": "v"])
-        #expect(requestHeaders(for: endpoint, tenant: "team", settings: settings).map { "\($0.0)=\($0.1)" } == [
-            "X-Extra=v", "X-Scope-OrgID=team",
-        ])
+        #expect(
+            requestHeaders(for: endpoint, tenant: "team", settings: settings).map { "\($0.0)=\($0.1)" } == [
+                "X-Extra=v", "X-Scope-OrgID=team",
+            ]
+        )
         #expect(requestHeaders(for: endpoint, tenant: "single-tenant", settings: settings).map(\.0) == ["X-Extra"])
     }
 

@@ -85,14 +85,17 @@ struct ConfigurationLoaderTests {
 
     @Test func unknownKeysInsideListsAndOverridesAreRejected() {
         #expect(throws: ConfigurationError.self) {
-            try ConfigurationLoader.load(yaml: "metrics_generator: {storage: {remote_write: [{url: 'http://x', bad: 1}]}}")
+            try ConfigurationLoader.load(
+                yaml: "metrics_generator: {storage: {remote_write: [{url: 'http://x', bad: 1}]}}"
+            )
         }
         #expect(throws: ConfigurationError.self) {
             try ConfigurationLoader.load(yaml: "overrides: {defaults: {metrics_generator: {procesors: []}}}")
         }
         #expect(throws: ConfigurationError.self) {
             try ConfigurationLoader.load(
-                yaml: "metrics_generator: {processor: {span_metrics: {intrinsic_dimensions: {nope: true}}}}")
+                yaml: "metrics_generator: {processor: {span_metrics: {intrinsic_dimensions: {nope: true}}}}"
+            )
         }
     }
 

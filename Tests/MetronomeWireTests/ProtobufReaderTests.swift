@@ -3,17 +3,21 @@ import Testing
 @testable import MetronomeWire
 
 struct ProtobufReaderTests {
-    private func read<R>(_ bytes: [UInt8], _ body: (inout ProtobufReader) throws(WireError) -> R) -> Result<R, WireError> {
+    private func read<R>(_ bytes: [UInt8], _ body: (inout ProtobufReader) throws(WireError) -> R) -> Result<
+        R, WireError
+    > {
         bytes.withUnsafeBytes { raw in
             var reader = ProtobufReader(bytes: raw)
             do throws(WireError) { return .success(try body(&reader)) } catch { return .failure(error) }
         }
     }
 
-    @Test(arguments: [
-        ([0x00], UInt64(0)), ([0x01], 1), ([0x7F], 127), ([0x80, 0x01], 128), ([0xAC, 0x02], 300),
-        ([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], UInt64.max),
-    ] as [([UInt8], UInt64)])
+    @Test(
+        arguments: [
+            ([0x00], UInt64(0)), ([0x01], 1), ([0x7F], 127), ([0x80, 0x01], 128), ([0xAC, 0x02], 300),
+            ([0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01], UInt64.max),
+        ] as [([UInt8], UInt64)]
+    )
     func varintsDecode(bytes: [UInt8], expected: UInt64) {
         #expect(read(bytes) { (r) throws(WireError) in try r.readVarint() } == .success(expected))
     }
@@ -31,17 +35,24 @@ struct ProtobufReaderTests {
     @Test func truncatedInputIsAnErrorForEveryWireType() {
         #expect(read([0x80]) { (r) throws(WireError) in try r.readVarint() } == .failure(.truncated(offset: 1)))
         #expect(read([1, 2, 3]) { (r) throws(WireError) in try r.readFixed32() } == .failure(.truncated(offset: 0)))
-        #expect(read([1, 2, 3, 4, 5, 6, 7]) { (r) throws(WireError) in try r.readFixed64() } == .failure(.truncated(offset: 0)))
+        #expect(
+            read([1, 2, 3, 4, 5, 6, 7]) { (r) throws(WireError) in try r.readFixed64() }
+                == .failure(.truncated(offset: 0))
+        )
         #expect(
             read([0x05, 1, 2]) { (r) throws(WireError) in try r.readLengthDelimited() }
-                == .failure(.lengthOutOfBounds(offset: 1)))
+                == .failure(.lengthOutOfBounds(offset: 1))
+        )
     }
 
     @Test func fixedWidthValuesAreLittleEndian() {
-        #expect(read([0x78, 0x56, 0x34, 0x12]) { (r) throws(WireError) in try r.readFixed32() } == .success(0x1234_5678))
+        #expect(
+            read([0x78, 0x56, 0x34, 0x12]) { (r) throws(WireError) in try r.readFixed32() } == .success(0x1234_5678)
+        )
         #expect(
             read([8, 7, 6, 5, 4, 3, 2, 1]) { (r) throws(WireError) in try r.readFixed64() }
-                == .success(0x0102_0304_0506_0708))
+                == .success(0x0102_0304_0506_0708)
+        )
     }
 
     @Test func tagsCarryFieldNumberAndWireType() {
@@ -58,12 +69,17 @@ struct ProtobufReaderTests {
             result
                 == .success([
                     .init(fieldNumber: 15, wireType: .lengthDelimited), .init(fieldNumber: 1, wireType: .varint), nil,
-                ]))
+                ])
+        )
     }
 
     @Test func groupsAndFieldZeroAreRejected() {
-        #expect(read([0x0B]) { (r) throws(WireError) in try r.nextTag() } == .failure(.unsupportedWireType(3, offset: 1)))
-        #expect(read([0x0C]) { (r) throws(WireError) in try r.nextTag() } == .failure(.unsupportedWireType(4, offset: 1)))
+        #expect(
+            read([0x0B]) { (r) throws(WireError) in try r.nextTag() } == .failure(.unsupportedWireType(3, offset: 1))
+        )
+        #expect(
+            read([0x0C]) { (r) throws(WireError) in try r.nextTag() } == .failure(.unsupportedWireType(4, offset: 1))
+        )
         #expect(read([0x00]) { (r) throws(WireError) in try r.nextTag() } == .failure(.invalidFieldNumber(offset: 1)))
     }
 

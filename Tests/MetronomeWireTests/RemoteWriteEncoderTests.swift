@@ -18,7 +18,10 @@ struct RemoteWriteEncoderTests {
         }
         storage.withUnsafeBytes { bytes in
             let refs = ranges.map {
-                LabelRef(name: UnsafeRawBufferPointer(rebasing: bytes[$0.0]), value: UnsafeRawBufferPointer(rebasing: bytes[$0.1]))
+                LabelRef(
+                    name: UnsafeRawBufferPointer(rebasing: bytes[$0.0]),
+                    value: UnsafeRawBufferPointer(rebasing: bytes[$0.1])
+                )
             }
             refs.withUnsafeBufferPointer { refs in
                 samples.withUnsafeBufferPointer { sink.append(family: "f", type: .counter, labels: refs, samples: $0) }
@@ -28,16 +31,23 @@ struct RemoteWriteEncoderTests {
 
     @Test func encodesWhatSwiftProtobufDecodes() throws {
         var encoder = RemoteWriteEncoder()
-        append(&encoder, [("__name__", "calls_total"), ("service", "cart")], [
-            Sample(value: 0, timestampMs: 1_700_000_000_000 - 1000), Sample(value: 3, timestampMs: 1_700_000_000_000),
-        ])
+        append(
+            &encoder,
+            [("__name__", "calls_total"), ("service", "cart")],
+            [
+                Sample(value: 0, timestampMs: 1_700_000_000_000 - 1000),
+                Sample(value: 3, timestampMs: 1_700_000_000_000),
+            ]
+        )
         append(&encoder, [("__name__", "size_total"), ("service", "é")], [Sample(value: 42.5, timestampMs: 5)])
         let requests = encoder.finish()
         #expect(requests.count == 1)
         #expect(encoder.requestSampleCounts == [3])
         let decoded = try Prometheus_WriteRequest(serializedBytes: requests[0])
         #expect(decoded.timeseries.count == 2)
-        #expect(decoded.timeseries[0].labels.map { "\($0.name)=\($0.value)" } == ["__name__=calls_total", "service=cart"])
+        #expect(
+            decoded.timeseries[0].labels.map { "\($0.name)=\($0.value)" } == ["__name__=calls_total", "service=cart"]
+        )
         #expect(decoded.timeseries[0].samples.map(\.value) == [0, 3])
         #expect(decoded.timeseries[0].samples.map(\.timestamp) == [1_699_999_999_000, 1_700_000_000_000])
         #expect(decoded.timeseries[1].labels[1].value == "é")
@@ -47,7 +57,11 @@ struct RemoteWriteEncoderTests {
     @Test func splitsRequestsAtTheSampleLimitWithoutSplittingASeries() throws {
         var encoder = RemoteWriteEncoder(maxSamplesPerRequest: 3)
         for index in 0..<5 {
-            append(&encoder, [("__name__", "m\(index)")], [Sample(value: 0, timestampMs: 1), Sample(value: 1, timestampMs: 2)])
+            append(
+                &encoder,
+                [("__name__", "m\(index)")],
+                [Sample(value: 0, timestampMs: 1), Sample(value: 1, timestampMs: 2)]
+            )
         }
         let requests = encoder.finish()
         #expect(requests.count == 3)
@@ -58,7 +72,11 @@ struct RemoteWriteEncoderTests {
 
     @Test func textExpositionGroupsFamiliesAndEscapesValues() {
         var encoder = PrometheusTextEncoder()
-        append(&encoder, [("__name__", "a_total"), ("x", "q\"\\\n")], [Sample(value: 0, timestampMs: 1), Sample(value: 2, timestampMs: 2)])
+        append(
+            &encoder,
+            [("__name__", "a_total"), ("x", "q\"\\\n")],
+            [Sample(value: 0, timestampMs: 1), Sample(value: 2, timestampMs: 2)]
+        )
         append(&encoder, [("__name__", "a_total"), ("x", "y")], [Sample(value: 1.5, timestampMs: 2)])
         let text = String(decoding: encoder.render(), as: UTF8.self)
         #expect(text == "# TYPE f counter\na_total{x=\"q\\\"\\\\\\n\"} 2\na_total{x=\"y\"} 1.5\n")

@@ -29,9 +29,17 @@ struct SpanBatchTests {
                 OTLPFixtures.resourceSpans(
                     [OTLPFixtures.attribute("service.name", "cart")],
                     [
-                        OTLPFixtures.span(name: "GET /cart", kind: .server, status: .error, message: "boom", seed: 1, nowNanos: now),
+                        OTLPFixtures.span(
+                            name: "GET /cart",
+                            kind: .server,
+                            status: .error,
+                            message: "boom",
+                            seed: 1,
+                            nowNanos: now
+                        ),
                         OTLPFixtures.span(name: "SELECT", kind: .client, seed: 2, nowNanos: now, durationNanos: 5),
-                    ]),
+                    ]
+                ),
                 OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "x", kind: .consumer, seed: 3, nowNanos: now)]),
             ]
         }
@@ -52,7 +60,9 @@ struct SpanBatchTests {
         #expect(string(batch, serviceName.key) == "service.name")
         #expect(formatted(batch, serviceName) == "cart")
         // The encoded size of each span is what SwiftProtobuf produces for it alone.
-        let sizes = request.resourceSpans.flatMap { $0.scopeSpans.flatMap(\.spans) }.map { try! $0.serializedData().count }
+        let sizes = request.resourceSpans.flatMap { $0.scopeSpans.flatMap(\.spans) }.map {
+            try! $0.serializedData().count
+        }
         #expect(batch.spans.map { Int($0.encodedSize) } == sizes)
     }
 
@@ -92,7 +102,10 @@ struct SpanBatchTests {
             ("d", .with { $0.doubleValue = 1.1 }, "1.1"),
             ("d2", .with { $0.doubleValue = 0.000001 }, "0.000001"),
             ("d3", .with { $0.doubleValue = 100 }, "100"),
-            ("arr", .with { $0.arrayValue.values = [.with { $0.stringValue = "test" }, .with { $0.intValue = 1 }] }, "[test1]"),
+            (
+                "arr", .with { $0.arrayValue.values = [.with { $0.stringValue = "test" }, .with { $0.intValue = 1 }] },
+                "[test1]"
+            ),
             (
                 "kv",
                 .with {
@@ -114,7 +127,9 @@ struct SpanBatchTests {
             }
         }
         let request = OTLPFixtures.Request.with {
-            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "a", nowNanos: now, attributes: attributes)])]
+            $0.resourceSpans = [
+                OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "a", nowNanos: now, attributes: attributes)])
+            ]
         }
         let batch = try batch(request)
         let span = batch.spans[0]
@@ -128,7 +143,9 @@ struct SpanBatchTests {
     }
 
     @Test func truncatedRequestsAreErrorsAtEveryLength() throws {
-        let bytes = Array(try OTLPFixtures.tempoShaped(resources: 1, spansPerResource: 3, nowNanos: now).serializedData())
+        let bytes = Array(
+            try OTLPFixtures.tempoShaped(resources: 1, spansPerResource: 3, nowNanos: now).serializedData()
+        )
         var failures = 0
         for length in 0..<bytes.count {
             if (try? SpanBatch(protobuf: Array(bytes[0..<length]))) == nil { failures += 1 }

@@ -58,10 +58,12 @@ public enum OTLPFixtures {
     public static func resourceSpans(_ resource: [KeyValue], _ spans: [Span]) -> ResourceSpans {
         ResourceSpans.with {
             $0.resource.attributes = resource
-            $0.scopeSpans = [Opentelemetry_Proto_Trace_V1_ScopeSpans.with {
-                $0.scope.name = "fixture"
-                $0.spans = spans
-            }]
+            $0.scopeSpans = [
+                Opentelemetry_Proto_Trace_V1_ScopeSpans.with {
+                    $0.scope.name = "fixture"
+                    $0.spans = spans
+                }
+            ]
         }
     }
 
@@ -87,11 +89,14 @@ public enum OTLPFixtures {
                 ]
                 let spans = (0..<spansPerResource).map { index in
                     span(
-                        name: "GET /api/endpoint/\(index % names)", seed: resource * 10_000 + index,
-                        nowNanos: nowNanos, durationNanos: UInt64(1_000_000 + index * 10_000),
+                        name: "GET /api/endpoint/\(index % names)",
+                        seed: resource * 10_000 + index,
+                        nowNanos: nowNanos,
+                        durationNanos: UInt64(1_000_000 + index * 10_000),
                         attributes: [
                             attribute("http.method", "GET"), attribute("http.route", "/api/endpoint/\(index % names)"),
-                        ])
+                        ]
+                    )
                 }
                 return resourceSpans(attributes, spans)
             }

@@ -77,29 +77,60 @@ struct MetricLayout: Sendable {
             switch metric.kind {
             case .counter:
                 scratch.emit(
-                    family: metric.name, type: .counter, name: names[first], bucketBound: nil,
-                    value: values[metric.offset], timestampMs: timestampMs, initialZeroMs: initialZeroMs,
-                    plan: plan, column: column, into: &sink)
+                    family: metric.name,
+                    type: .counter,
+                    name: names[first],
+                    bucketBound: nil,
+                    value: values[metric.offset],
+                    timestampMs: timestampMs,
+                    initialZeroMs: initialZeroMs,
+                    plan: plan,
+                    column: column,
+                    into: &sink
+                )
             case .histogram(let bounds):
                 let sum = values[metric.offset]
                 let count = values[metric.offset + 1]
                 scratch.emit(
-                    family: metric.name, type: .histogram, name: names[first + 1], bucketBound: nil,
-                    value: count, timestampMs: timestampMs, initialZeroMs: initialZeroMs,
-                    plan: plan, column: column, into: &sink)
+                    family: metric.name,
+                    type: .histogram,
+                    name: names[first + 1],
+                    bucketBound: nil,
+                    value: count,
+                    timestampMs: timestampMs,
+                    initialZeroMs: initialZeroMs,
+                    plan: plan,
+                    column: column,
+                    into: &sink
+                )
                 // Tempo gives `_sum` no initial zero (spec §5.3).
                 scratch.emit(
-                    family: metric.name, type: .histogram, name: names[first], bucketBound: nil,
-                    value: sum, timestampMs: timestampMs, initialZeroMs: nil,
-                    plan: plan, column: column, into: &sink)
+                    family: metric.name,
+                    type: .histogram,
+                    name: names[first],
+                    bucketBound: nil,
+                    value: sum,
+                    timestampMs: timestampMs,
+                    initialZeroMs: nil,
+                    plan: plan,
+                    column: column,
+                    into: &sink
+                )
                 var cumulative = 0.0
                 for bucket in 0...bounds.count {
                     cumulative += values[metric.offset + 2 + bucket]
                     scratch.emit(
-                        family: metric.name, type: .histogram, name: names[first + 2],
+                        family: metric.name,
+                        type: .histogram,
+                        name: names[first + 2],
                         bucketBound: names[first + 3 + bucket],
-                        value: cumulative, timestampMs: timestampMs, initialZeroMs: initialZeroMs,
-                        plan: plan, column: column, into: &sink)
+                        value: cumulative,
+                        timestampMs: timestampMs,
+                        initialZeroMs: initialZeroMs,
+                        plan: plan,
+                        column: column,
+                        into: &sink
+                    )
                 }
             }
         }

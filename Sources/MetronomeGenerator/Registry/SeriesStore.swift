@@ -60,9 +60,13 @@ final class SeriesStore: Sendable {
                         let start = entry * layout.width
                         layout.emit(
                             values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
-                            plan: plan, timestampMs: timestampMs,
+                            plan: plan,
+                            timestampMs: timestampMs,
                             initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
-                            scratch: &scratch, column: column, into: &sink)
+                            scratch: &scratch,
+                            column: column,
+                            into: &sink
+                        )
                     }
                 }
                 if mode == .collect {

@@ -93,7 +93,9 @@ struct SeriesTable {
         for entry in 0..<count where !shouldRemove(entry) {
             for column in 0..<columnCount {
                 let id = interner.arena.withUnsafeBytes { arena in
-                    let value = UnsafeRawBufferPointer(rebasing: arena[interner.range(of: keys[entry * columnCount + column])])
+                    let value = UnsafeRawBufferPointer(
+                        rebasing: arena[interner.range(of: keys[entry * columnCount + column])]
+                    )
                     return newInterner.intern(value, hash: SeriesHash.hash(value))
                 }
                 keys[kept * columnCount + column] = id

@@ -51,7 +51,11 @@ public final class Generator: Sendable {
         let staleBefore = timestampMs - configuration.registry.staleDurationMs
         if let spanMetrics {
             let counts = spanMetrics.store.collect(
-                mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
+                mode,
+                timestampMs: timestampMs,
+                staleBeforeMs: staleBefore,
+                into: &sink
+            )
             let perEntry = spanMetrics.store.layout.seriesPerEntry
             result.activeSeries += counts.entries * perEntry
             result.removedSeries += counts.removed * perEntry

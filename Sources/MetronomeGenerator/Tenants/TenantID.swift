@@ -21,7 +21,8 @@ public struct TenantID: Hashable, Sendable, CustomStringConvertible {
         guard value != "." && value != ".." else { throw Error(message: "tenant id '\(value)' is not allowed") }
         if let bad = value.unicodeScalars.first(where: { !Self.isAllowed($0) }) {
             throw Error(
-                message: "tenant id '\(value)' contains '\(bad)'; allowed: A-Z a-z 0-9 ! - _ . * ' ( )")
+                message: "tenant id '\(value)' contains '\(bad)'; allowed: A-Z a-z 0-9 ! - _ . * ' ( )"
+            )
         }
         self.value = value
     }

@@ -52,10 +52,16 @@ final class CollectionLoop: Service, Sendable {
             let requests = encoder.finish()
             let tenant = [("tenant", generator.tenant.value)]
             Gauge(label: "metronome_registry_active_series", dimensions: tenant).record(result.activeSeries)
-            Counter(label: "metronome_registry_series_removed_total", dimensions: tenant).increment(by: result.removedSeries)
+            Counter(label: "metronome_registry_series_removed_total", dimensions: tenant).increment(
+                by: result.removedSeries
+            )
             Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(by: encoder.sampleCount)
             Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
-            await output.write(tenant: generator.tenant.value, requests: requests, sampleCounts: encoder.requestSampleCounts)
+            await output.write(
+                tenant: generator.tenant.value,
+                requests: requests,
+                sampleCounts: encoder.requestSampleCounts
+            )
         }
         duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }

@@ -12,7 +12,8 @@ public struct ConfigDuration: Decodable, Equatable, Sendable, CustomStringConver
         guard let parsed = Self.parse(text) else {
             throw ConfigurationError(
                 path: ConfigurationError.path(decoder.codingPath),
-                message: "'\(text)' is not a duration; use a number with a unit, e.g. 15s, 1m30s, 500ms")
+                message: "'\(text)' is not a duration; use a number with a unit, e.g. 15s, 1m30s, 500ms"
+            )
         }
         self = parsed
     }

@@ -44,7 +44,9 @@ public enum ConfigurationLoader {
         }
     }
 
-    private static func located(_ message: String, _ context: DecodingError.Context, in node: Node) -> ConfigurationError {
+    private static func located(_ message: String, _ context: DecodingError.Context, in node: Node)
+        -> ConfigurationError
+    {
         let path = ConfigurationError.path(context.codingPath)
         return ConfigurationError(path: path, message: message, line: line(of: path, in: node))
     }

@@ -19,7 +19,9 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let keys = try decoder.strictContainer(CodingKeys.self)
         metricsIngestionTimeRangeSlack = try keys.value(
-            .metricsIngestionTimeRangeSlack, or: metricsIngestionTimeRangeSlack)
+            .metricsIngestionTimeRangeSlack,
+            or: metricsIngestionTimeRangeSlack
+        )
         registry = try keys.value(.registry, or: Registry())
         storage = try keys.value(.storage, or: Storage())
         processor = try keys.value(.processor, or: Processor())
@@ -53,11 +55,14 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             guard collectionInterval.milliseconds >= 100 else {
                 throw ConfigurationError(
                     path: ConfigurationError.path(decoder.codingPath + [CodingKeys.collectionInterval]),
-                    message: "must be at least 100ms")
+                    message: "must be at least 100ms"
+                )
             }
             guard maxLabelNameLength > 0, maxLabelValueLength > 0 else {
                 throw ConfigurationError(
-                    path: ConfigurationError.path(decoder.codingPath), message: "label length limits must be positive")
+                    path: ConfigurationError.path(decoder.codingPath),
+                    message: "label length limits must be positive"
+                )
             }
         }
     }
@@ -109,7 +114,8 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
                 throw ConfigurationError(
                     path: ConfigurationError.path(decoder.codingPath + [CodingKeys.url]),
-                    message: "'\(url)' is not an http:// or https:// URL")
+                    message: "'\(url)' is not an http:// or https:// URL"
+                )
             }
             name = try keys.value(.name, or: "")
             headers = try keys.value(.headers, or: [:])
@@ -166,7 +172,8 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 }), sorted.allSatisfy(\.isFinite) else {
                 throw ConfigurationError(
                     path: ConfigurationError.path(decoder.codingPath + [CodingKeys.histogramBuckets]),
-                    message: "buckets must be finite and distinct")
+                    message: "buckets must be finite and distinct"
+                )
             }
             if keys.contains(.intrinsicDimensions) {
                 let intrinsics = try keys.superDecoder(forKey: .intrinsicDimensions).strictContainer(IntrinsicKeys.self)

@@ -18,7 +18,10 @@ extension Decoder {
         if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
             let path = ConfigurationError.path(codingPath + [unknown])
             let allowed = Keys.allCases.map(\.stringValue).sorted().joined(separator: ", ")
-            throw ConfigurationError(path: path, message: "unknown key '\(unknown.stringValue)' (allowed here: \(allowed))")
+            throw ConfigurationError(
+                path: path,
+                message: "unknown key '\(unknown.stringValue)' (allowed here: \(allowed))"
+            )
         }
         return try container(keyedBy: Keys.self)
     }

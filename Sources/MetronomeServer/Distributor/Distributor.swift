@@ -44,7 +44,9 @@ public final class Distributor: Sendable {
     /// Validates and processes one request's batch.
     /// - Throws: ``InvalidRequest`` naming the first span with a malformed trace or span id; nothing of the request
     ///   is processed then.
-    public func push(_ batch: SpanBatch, tenant: TenantID, nowNanos: UInt64 = Distributor.nowNanos()) throws(InvalidRequest) -> Outcome {
+    public func push(_ batch: SpanBatch, tenant: TenantID, nowNanos: UInt64 = Distributor.nowNanos())
+        throws(InvalidRequest) -> Outcome
+    {
         var batch = batch
         try Self.validateIDs(batch)
         let tenantLabel = [("tenant", tenant.value)]
@@ -74,7 +76,8 @@ public final class Distributor: Sendable {
             ).increment(by: result.spanMetricsInvalidUTF8)
             logger.warning(
                 "dropped spans whose label values are not valid UTF-8",
-                metadata: ["tenant": "\(tenant)", "spans": "\(result.spanMetricsInvalidUTF8)"])
+                metadata: ["tenant": "\(tenant)", "spans": "\(result.spanMetricsInvalidUTF8)"]
+            )
         }
         return outcome
     }
@@ -99,11 +102,13 @@ public final class Distributor: Sendable {
         for (index, span) in batch.spans.enumerated() {
             if span.traceID.count != 16 {
                 throw InvalidRequest(
-                    description: "span \(index) has a \(span.traceID.count)-byte trace id; a trace id must be 16 bytes")
+                    description: "span \(index) has a \(span.traceID.count)-byte trace id; a trace id must be 16 bytes"
+                )
             }
             if span.spanID.count != 8 {
                 throw InvalidRequest(
-                    description: "span \(index) has a \(span.spanID.count)-byte span id; a span id must be 8 bytes")
+                    description: "span \(index) has a \(span.spanID.count)-byte span id; a span id must be 8 bytes"
+                )
             }
             let allZero = batch.withBytes { bytes in bytes[span.spanID.range].allSatisfy { $0 == 0 } }
             if allZero {

@@ -7,7 +7,9 @@ import MetronomeWire
 /// (de)serializers so the request bytes go straight into a ``SpanBatch`` instead of SwiftProtobuf messages.
 struct OTLPGRPCService: RegistrableRPCService {
     static let export = MethodDescriptor(
-        fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService", method: "Export")
+        fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService",
+        method: "Export"
+    )
 
     let distributor: Distributor
     let logger: Logger

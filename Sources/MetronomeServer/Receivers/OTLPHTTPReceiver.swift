@@ -39,7 +39,8 @@ struct OTLPHTTPReceiver: Sendable {
         default:
             return plain(
                 .unsupportedMediaType,
-                "unsupported content type '\(mediaType ?? "")'; use application/x-protobuf or application/json")
+                "unsupported content type '\(mediaType ?? "")'; use application/x-protobuf or application/json"
+            )
         }
         var body: ByteBuffer
         do {
@@ -71,8 +72,10 @@ struct OTLPHTTPReceiver: Sendable {
             let outcome = try distributor.push(try SpanBatch(protobuf: bytes), tenant: tenant)
             let response = encoding == .json ? OTLPResponses.exportJSON(outcome) : OTLPResponses.exportProtobuf(outcome)
             return Response(
-                status: .ok, headers: [.contentType: encoding.contentType],
-                body: .init(byteBuffer: ByteBuffer(bytes: response)))
+                status: .ok,
+                headers: [.contentType: encoding.contentType],
+                body: .init(byteBuffer: ByteBuffer(bytes: response))
+            )
         } catch let error as WireError {
             return failure(.badRequest, code: 3, "malformed ExportTraceServiceRequest: \(error)", encoding)
         } catch {
@@ -80,18 +83,23 @@ struct OTLPHTTPReceiver: Sendable {
         }
     }
 
-    private func failure(_ status: HTTPResponse.Status, code: Int, _ message: String, _ encoding: Encoding) -> Response {
+    private func failure(_ status: HTTPResponse.Status, code: Int, _ message: String, _ encoding: Encoding) -> Response
+    {
         logger.debug("rejected OTLP/HTTP request", metadata: ["status": "\(status.code)", "reason": "\(message)"])
         let body = OTLPResponses.status(code: code, message: message, json: encoding == .json)
         return Response(
-            status: status, headers: [.contentType: encoding.contentType],
-            body: .init(byteBuffer: ByteBuffer(bytes: body)))
+            status: status,
+            headers: [.contentType: encoding.contentType],
+            body: .init(byteBuffer: ByteBuffer(bytes: body))
+        )
     }
 
     private func plain(_ status: HTTPResponse.Status, _ message: String) -> Response {
         logger.debug("rejected OTLP/HTTP request", metadata: ["status": "\(status.code)", "reason": "\(message)"])
         return Response(
-            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+            status: status,
+            headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: message + "\n"))
+        )
     }
 }

@@ -20,7 +20,8 @@ enum OTLPResponses {
         guard outcome.rejectedSpans > 0 else { return Array("{}".utf8) }
         return Array(
             "{\"partialSuccess\":{\"rejectedSpans\":\"\(outcome.rejectedSpans)\",\"errorMessage\":\(quoted(outcome.message))}}"
-                .utf8)
+                .utf8
+        )
     }
 
     /// A `google.rpc.Status` with `code` (a gRPC code number) and `message`.

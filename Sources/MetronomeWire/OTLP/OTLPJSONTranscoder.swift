@@ -233,7 +233,10 @@ private indirect enum JSONAnyValue: Decodable {
         } else if let value = try container.decodeIfPresent(String.self, forKey: .bytesValue) {
             guard let data = Data(base64Encoded: value) else {
                 throw DecodingError.dataCorruptedError(
-                    forKey: .bytesValue, in: container, debugDescription: "bytesValue is not base64")
+                    forKey: .bytesValue,
+                    in: container,
+                    debugDescription: "bytesValue is not base64"
+                )
             }
             self = .bytes(Array(data))
         } else {
@@ -362,7 +365,9 @@ private struct JSONEnum<Names: EnumNames>: Decodable {
             value = Int64(index)
         } else {
             throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "expected a number or one of \(Names.names.joined(separator: ", "))")
+                in: container,
+                debugDescription: "expected a number or one of \(Names.names.joined(separator: ", "))"
+            )
         }
     }
 }

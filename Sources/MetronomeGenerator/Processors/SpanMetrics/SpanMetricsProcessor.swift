@@ -76,7 +76,6 @@ public final class SpanMetricsProcessor: Sendable {
         return result
     }
 
-
     // MARK: - Phase 1: locate and hash label values
 
     private func locateLabels(_ batch: SpanBatch, bytes: UnsafeRawBufferPointer, into work: inout BatchWork) {
@@ -96,7 +95,11 @@ public final class SpanMetricsProcessor: Sendable {
                         (ref, valueHash) = enumValue(span.kind, refs: kindRefs, hashes: kindHashes, &work.scratch)
                     case .statusCode:
                         (ref, valueHash) = enumValue(
-                            span.statusCode, refs: statusRefs, hashes: statusHashes, &work.scratch)
+                            span.statusCode,
+                            refs: statusRefs,
+                            hashes: statusHashes,
+                            &work.scratch
+                        )
                     }
                     work.refs.append(ref)
                     hash = SeriesHash.combine(hash, valueHash, column: column)
@@ -109,8 +112,13 @@ public final class SpanMetricsProcessor: Sendable {
                 while bucket < bounds.count && latency > bounds[bucket] { bucket += 1 }
                 work.enqueue(
                     PendingUpdate(
-                        hash: hash, refStart: refStart, bucket: Int32(bucket), latency: latency,
-                        size: Double(span.encodedSize)))
+                        hash: hash,
+                        refStart: refStart,
+                        bucket: Int32(bucket),
+                        latency: latency,
+                        size: Double(span.encodedSize)
+                    )
+                )
             }
         }
     }
@@ -174,7 +182,10 @@ public final class SpanMetricsProcessor: Sendable {
         result: inout PushResult
     ) {
         let columnCount = columns.count
-        var columnValues = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: columnCount)
+        var columnValues = [UnsafeRawBufferPointer](
+            repeating: UnsafeRawBufferPointer(start: nil, count: 0),
+            count: columnCount
+        )
         for (shard, updates) in work.pending.enumerated() where !updates.isEmpty {
             store.withShard(shard) { table in
                 let width = table.valueWidth
@@ -183,7 +194,8 @@ public final class SpanMetricsProcessor: Sendable {
                         let ref = work.refs[Int(update.refStart) + column]
                         let base = ref.inScratch ? scratchBytes : batchBytes
                         columnValues[column] = UnsafeRawBufferPointer(
-                            rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))])
+                            rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
+                        )
                     }
                     let entry: Int
                     do {

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what building and testing Metronome needs on a fresh Debian machine with Swift 6.3:
+# libsnappy (remote-write compression), Prometheus (integration tests' real receiver), and a Python venv with the
+# OpenTelemetry SDK clients the integration tests drive. Idempotent; needs root (or sudo) for apt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+dpkg -s libsnappy-dev >/dev/null 2>&1 || need_apt+=(libsnappy-dev)
+if [ "${1:-}" != "--runtime-only" ]; then
+  command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
+  dpkg -s python3-venv >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${need_apt[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ "${1:-}" != "--runtime-only" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+fi
