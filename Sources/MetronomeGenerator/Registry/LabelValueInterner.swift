@@ -11,9 +11,6 @@ struct LabelValueInterner {
     /// Open addressing over ids; 0 marks an empty slot. Kept at most half full.
     private var slots: [UInt32] = Array(repeating: 0, count: 64)
 
-    /// The number of distinct values, the empty one included.
-    var count: Int { offsets.count }
-
     /// The arena range of value `id`.
     @inline(__always)
     func range(of id: UInt32) -> Range<Int> {

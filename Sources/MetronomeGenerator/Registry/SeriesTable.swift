@@ -64,12 +64,6 @@ struct SeriesTable {
         return entry
     }
 
-    /// The arena bytes of the value of `column` in `entry`, read through `body`.
-    func withValue<R>(entry: Int, column: Int, _ body: (UnsafeRawBufferPointer) -> R) -> R {
-        let range = interner.range(of: keys[entry * columnCount + column])
-        return interner.arena.withUnsafeBytes { body(UnsafeRawBufferPointer(rebasing: $0[range])) }
-    }
-
     /// Calls `body` with every entry's column values resolved to bytes; used by collection.
     func forEachEntry(_ body: (Int, (Int) -> UnsafeRawBufferPointer) -> Void) {
         interner.arena.withUnsafeBytes { arena in

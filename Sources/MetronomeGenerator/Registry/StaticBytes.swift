@@ -28,6 +28,4 @@ final class StaticBytes: @unchecked Sendable {
     subscript(index: Int) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: storage[ranges[index]])
     }
-
-    var count: Int { ranges.count }
 }

@@ -1,0 +1,165 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import MetronomeServer
+import OTLPProto
+import SwiftProtobuf
+
+/// End to end: starts a `metronome` process, sends it pre-encoded OTLP/gRPC requests as fast as it takes them, and
+/// reports spans/s, the server's CPU seconds (from /proc) and its peak RSS.
+struct LoadBenchmark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "load",
+        abstract: "Spans per CPU-second of a metronome process under OTLP/gRPC load."
+    )
+
+    @Option(help: "The metronome binary (build it with -c release).") var metronome = ".build/release/metronome"
+    @Option(help: "Seconds of load (spans must end within the 30 s ingestion window).") var seconds = 10
+    @Option(help: "Concurrent in-flight requests.") var concurrency = 8
+    @Option(help: "Resources per request.") var resources = 4
+    @Option(help: "Spans per resource.") var spansPerResource = 100
+
+    func run() async throws {
+        let grpcPort = try freePort()
+        let admin = try freePort()
+        let http = try freePort()
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("metronome-load-\(grpcPort).yaml")
+        try """
+        server: {http_listen_address: 127.0.0.1, http_listen_port: \(admin), log_level: warning}
+        distributor:
+          receivers:
+            otlp:
+              protocols:
+                grpc: {endpoint: "127.0.0.1:\(grpcPort)"}
+                http: {endpoint: "127.0.0.1:\(http)"}
+        overrides: {defaults: {metrics_generator: {processors: [span-metrics]}}}
+        """.write(to: config, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: metronome)
+        process.arguments = ["--config", config.path]
+        try process.run()
+        defer {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        let pid = process.processIdentifier
+        try await waitForPort(grpcPort)
+
+        let nowNanos = UInt64(Date().timeIntervalSince1970 * 1e9)
+        let request: [UInt8] = try OTLPFixtures.tempoShaped(
+            resources: resources,
+            spansPerResource: spansPerResource,
+            nowNanos: nowNanos
+        ).serializedBytes()
+        let spansPerRequest = resources * spansPerResource
+        let method = MethodDescriptor(
+            fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService",
+            method: "Export"
+        )
+
+        let cpuBefore = try ProcessStats.cpuSeconds(pid: pid)
+        let start = ContinuousClock.now
+        let deadline = start + .seconds(seconds)
+        let requests = try await withGRPCClient(
+            transport: .http2NIOPosix(
+                target: .ipv4(address: "127.0.0.1", port: grpcPort),
+                transportSecurity: .plaintext
+            )
+        ) { client in
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask {
+                        var sent = 0
+                        while ContinuousClock.now < deadline {
+                            try await client.unary(
+                                request: ClientRequest(message: request),
+                                descriptor: method,
+                                serializer: RawBytesSerializer(),
+                                deserializer: RawBytesDeserializer(),
+                                options: .defaults
+                            ) { response in _ = try response.message }
+                            sent += 1
+                        }
+                        return sent
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        let cpu = try ProcessStats.cpuSeconds(pid: pid) - cpuBefore
+        let rss = try ProcessStats.peakRSSKiB(pid: pid)
+        let spans = requests * spansPerRequest
+        let wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print(
+            "requests: \(requests) of \(request.count) bytes, \(spans) spans in \(String(format: "%.1f", wallSeconds)) s"
+        )
+        print("throughput: \(Int(Double(spans) / wallSeconds)) spans/s")
+        print("metronome CPU: \(String(format: "%.2f", cpu)) s → \(Int(Double(spans) / cpu)) spans per CPU-second")
+        print("metronome peak RSS: \(rss / 1024) MiB")
+    }
+
+    private func waitForPort(_ port: Int) async throws {
+        for _ in 0..<100 {
+            if let socket = try? connectTCP(port: port) {
+                close(socket)
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw ValidationError("metronome did not start listening on \(port)")
+    }
+}
+
+/// CPU time and peak memory of another process, from Linux's /proc.
+enum ProcessStats {
+    static func cpuSeconds(pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the parenthesised command name; utime and stime are the 14th and 15th fields overall.
+        let fields = stat[stat.index(after: stat.lastIndex(of: ")")!)...].split(separator: " ")
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return (Double(fields[11])! + Double(fields[12])!) / ticks
+    }
+
+    static func peakRSSKiB(pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmHWM:") } ?? ""
+        return Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0
+    }
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
+    }
+    guard bound else { throw ValidationError("no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+func connectTCP(port: Int) throws -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = UInt16(port).bigEndian
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+        }
+    }
+    guard connected else {
+        close(fd)
+        throw ValidationError("connection refused")
+    }
+    return fd
+}
