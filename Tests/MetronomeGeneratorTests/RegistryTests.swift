@@ -153,3 +153,55 @@ struct TenantIDTests {
         #expect(throws: TenantID.Error(message: message)) { try TenantID(validating: value) }
     }
 }
+
+/// The registry's storage below the processors: series identity and the gauge kind.
+struct SeriesStoreTests {
+    private func store(_ kinds: [(String, MetricLayout.Kind)]) -> SeriesStore {
+        var registry = RegistryConfiguration()
+        registry.instanceLabel = "h"
+        return SeriesStore(columnNames: ["a", "b"], layout: MetricLayout(kinds), registry: registry)
+    }
+
+    /// Sets the entry for values (a, b) through the same path processors use and returns its index.
+    private func set(_ store: SeriesStore, _ a: String, _ b: String, offset: Int, to value: Double) {
+        let columns = [Array(a.utf8), Array(b.utf8)]
+        columns[0].withUnsafeBytes { first in
+            columns[1].withUnsafeBytes { second in
+                var hash = SeriesHash.combine(SeriesHash.seed, SeriesHash.hash(first), column: 0)
+                hash = SeriesHash.combine(hash, SeriesHash.hash(second), column: 1)
+                let pointers = [first, second]
+                store.withShard(SeriesStore.shard(of: hash)) { table in
+                    let entry = pointers.withUnsafeBufferPointer { try! table.entry(hash: hash, columns: $0, nowMs: 1) }
+                    table.values[entry * table.valueWidth + offset] = value
+                }
+            }
+        }
+    }
+
+    @Test func gaugesEmitTheirValueWithoutAnInitialZero() {
+        let store = store([("up", .gauge)])
+        set(store, "x", "y", offset: 0, to: 7)
+        var sink = CapturingSink()
+        _ = store.collect(.collect, timestampMs: 120_000, staleBeforeMs: 0, into: &sink)
+        #expect(sink.series.count == 1)
+        #expect(sink.series[0].samples == [Sample(value: 7, timestampMs: 120_000)])
+        #expect(sink.series[0].labels == ["__name__": "up", "a": "x", "b": "y", "__metrics_gen_instance": "h"])
+        #expect(store.layout.seriesPerEntry == 1)
+    }
+
+    @Test func valuesThatShareBytesAcrossColumnsAreDistinctSeries() {
+        let store = store([("c_total", .counter)])
+        set(store, "ab", "", offset: 0, to: 1)
+        set(store, "a", "b", offset: 0, to: 2)
+        set(store, "", "ab", offset: 0, to: 3)
+        set(store, "a", "b", offset: 0, to: 4)
+        var sink = CapturingSink()
+        _ = store.collect(.snapshot, timestampMs: 1, staleBeforeMs: 0, into: &sink)
+        let values = Dictionary(
+            uniqueKeysWithValues: sink.series.map {
+                ("\($0.labels["a"] ?? "-")|\($0.labels["b"] ?? "-")", $0.samples[0].value)
+            }
+        )
+        #expect(values == ["ab|-": 1, "a|b": 4, "-|ab": 3])
+    }
+}

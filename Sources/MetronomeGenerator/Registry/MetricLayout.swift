@@ -2,11 +2,14 @@ import MetronomeWire
 
 /// The metrics one entry of a processor's table carries, and where each keeps its values among the entry's doubles.
 ///
-/// A counter takes one double; a classic histogram takes its sum, its count and one non-cumulative count per bucket
+/// A counter or a gauge takes one double; a classic histogram takes its sum, its count and one non-cumulative count per bucket
 /// (the last is `+Inf`), made cumulative only at collection so an observation is two additions and one bucket add.
 struct MetricLayout: Sendable {
     enum Kind: Sendable {
+        /// Cumulative; a new series first emits an initial zero (spec §5.2).
         case counter
+        /// Set, not added; no initial zero (spec §5.5).
+        case gauge
         case histogram(bounds: [Double])
     }
 
@@ -33,7 +36,7 @@ struct MetricLayout: Sendable {
             metrics.append(Metric(name: definition.name, kind: definition.kind, offset: offset))
             nameIndex.append(strings.count)
             switch definition.kind {
-            case .counter:
+            case .counter, .gauge:
                 offset += 1
                 strings.append(definition.name)
             case .histogram(let bounds):
@@ -48,12 +51,12 @@ struct MetricLayout: Sendable {
         self.nameIndex = nameIndex
     }
 
-    /// The number of Prometheus series one entry emits (Tempo's series cost: 1 per counter, buckets + 3 per
-    /// histogram, spec §5.3).
+    /// The number of Prometheus series one entry emits (Tempo's series cost: 1 per counter or gauge, buckets + 3
+    /// per histogram, spec §5.3).
     var seriesPerEntry: Int {
         metrics.reduce(0) { total, metric in
             switch metric.kind {
-            case .counter: total + 1
+            case .counter, .gauge: total + 1
             case .histogram(let bounds): total + bounds.count + 3
             }
         }
@@ -84,6 +87,19 @@ struct MetricLayout: Sendable {
                     value: values[metric.offset],
                     timestampMs: timestampMs,
                     initialZeroMs: initialZeroMs,
+                    plan: plan,
+                    column: column,
+                    into: &sink
+                )
+            case .gauge:
+                scratch.emit(
+                    family: metric.name,
+                    type: .gauge,
+                    name: names[first],
+                    bucketBound: nil,
+                    value: values[metric.offset],
+                    timestampMs: timestampMs,
+                    initialZeroMs: nil,
                     plan: plan,
                     column: column,
                     into: &sink

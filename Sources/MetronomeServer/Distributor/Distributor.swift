@@ -99,22 +99,21 @@ public final class Distributor: Sendable {
 
     /// Spans need a 16-byte trace id and a non-zero 8-byte span id (spec §1.1).
     static func validateIDs(_ batch: SpanBatch) throws(InvalidRequest) {
-        for (index, span) in batch.spans.enumerated() {
-            if span.traceID.count != 16 {
-                throw InvalidRequest(
-                    description: "span \(index) has a \(span.traceID.count)-byte trace id; a trace id must be 16 bytes"
-                )
+        let problem: String? = batch.withBytes { bytes in
+            for (index, span) in batch.spans.enumerated() {
+                if span.traceID.count != 16 {
+                    return "span \(index) has a \(span.traceID.count)-byte trace id; a trace id must be 16 bytes"
+                }
+                if span.spanID.count != 8 {
+                    return "span \(index) has a \(span.spanID.count)-byte span id; a span id must be 8 bytes"
+                }
+                if bytes.loadUnaligned(fromByteOffset: Int(span.spanID.offset), as: UInt64.self) == 0 {
+                    return "span \(index) has an all-zero span id"
+                }
             }
-            if span.spanID.count != 8 {
-                throw InvalidRequest(
-                    description: "span \(index) has a \(span.spanID.count)-byte span id; a span id must be 8 bytes"
-                )
-            }
-            let allZero = batch.withBytes { bytes in bytes[span.spanID.range].allSatisfy { $0 == 0 } }
-            if allZero {
-                throw InvalidRequest(description: "span \(index) has an all-zero span id")
-            }
+            return nil
         }
+        if let problem { throw InvalidRequest(description: problem) }
     }
 
     /// Wall-clock time in nanoseconds since the Unix epoch.

@@ -41,7 +41,7 @@ struct OTLPGRPCService: RegistrableRPCService {
     }
 
     private func reject(_ message: String) -> RPCError {
-        logger.debug("rejected OTLP/gRPC request", metadata: ["reason": "\(message)"])
+        RejectedRequests.record(receiver: "otlp_grpc", status: "invalid_argument", message: message, logger: logger)
         return RPCError(code: .invalidArgument, message: message)
     }
 }

@@ -85,7 +85,7 @@ struct OTLPHTTPReceiver: Sendable {
 
     private func failure(_ status: HTTPResponse.Status, code: Int, _ message: String, _ encoding: Encoding) -> Response
     {
-        logger.debug("rejected OTLP/HTTP request", metadata: ["status": "\(status.code)", "reason": "\(message)"])
+        RejectedRequests.record(receiver: "otlp_http", status: "\(status.code)", message: message, logger: logger)
         let body = OTLPResponses.status(code: code, message: message, json: encoding == .json)
         return Response(
             status: status,
@@ -95,7 +95,7 @@ struct OTLPHTTPReceiver: Sendable {
     }
 
     private func plain(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        logger.debug("rejected OTLP/HTTP request", metadata: ["status": "\(status.code)", "reason": "\(message)"])
+        RejectedRequests.record(receiver: "otlp_http", status: "\(status.code)", message: message, logger: logger)
         return Response(
             status: status,
             headers: [.contentType: "text/plain; charset=utf-8"],

@@ -4,6 +4,8 @@ extension SpanBatch {
     /// - Returns: the number of spans removed.
     @discardableResult
     public mutating func removeSpans(where shouldRemove: (SpanRecord) -> Bool) -> Int {
+        // The common case removes nothing: check before writing, so the span array is not copied on write.
+        guard spans.contains(where: shouldRemove) else { return 0 }
         var kept = 0
         for resourceIndex in resources.indices {
             let range = resources[resourceIndex].spans

@@ -1,0 +1,94 @@
+"""Remote-write delivery semantics against a scripted receiver: headers, snappy block bodies, 4xx dropped and counted,
+5xx retried until delivered."""
+import http.server
+import threading
+
+import cramjam
+import pytest
+
+from conftest import wait_until
+from otel_clients import SERVER, send
+
+
+class ScriptedReceiver:
+    """An HTTP receiver that answers requests with a scripted list of status codes (then 204), recording each."""
+
+    def __init__(self, statuses):
+        self.statuses = list(statuses)
+        self.requests = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                status = receiver.statuses.pop(0) if receiver.statuses else 204
+                receiver.requests.append((dict(self.headers), body, status))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def metric_value(text, name, **labels):
+    for line in text.splitlines():
+        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return None
+
+
+@pytest.fixture
+def receiver():
+    server = ScriptedReceiver([400, 500, 503])
+    yield server
+    server.stop()
+
+
+def test_rejected_requests_are_dropped_and_failed_ones_retried(metronome_factory, receiver, service):
+    metronome = metronome_factory(remote_write_url=receiver.url, collection_interval="1s")
+    send(metronome, "http", service, [("op", SERVER, 0.001, False)], headers={"X-Scope-OrgID": "team-rw"})
+
+    # 400 → dropped; the next collection's request gets 500, then 503, then is delivered (204) by retries.
+    wait_until(lambda: [status for _, _, status in receiver.requests][:4] == [400, 500, 503, 204],
+               what="400, 500, 503, 204 in order")
+    headers, body, _ = receiver.requests[3]
+    assert headers["Content-Encoding"] == "snappy"
+    assert headers["Content-Type"] == "application/x-protobuf"
+    assert headers["X-Prometheus-Remote-Write-Version"] == "0.1.0"
+    assert headers["X-Scope-OrgID"] == "team-rw"
+    assert headers["X-Extra"] == "value"
+    payload = bytes(cramjam.snappy.decompress_raw(body))
+    assert service.encode() in payload and b"traces_spanmetrics_calls_total" in payload
+    # The retried request is the same bytes each time: order is kept, nothing is re-encoded.
+    assert receiver.requests[1][1] == receiver.requests[2][1] == receiver.requests[3][1]
+
+    metrics = metronome.self_metrics()
+    url = receiver.url
+    assert metric_value(metrics, "metronome_remote_write_samples_dropped_total", url=url, reason="rejected") > 0
+    assert metric_value(metrics, "metronome_remote_write_requests_failed_total", url=url, status="400") == 1
+    assert metric_value(metrics, "metronome_remote_write_requests_failed_total", url=url, status="500") == 1
+    assert metric_value(metrics, "metronome_remote_write_requests_failed_total", url=url, status="503") == 1
+    assert metric_value(metrics, "metronome_remote_write_requests_sent_total", url=url) >= 1
+    assert "remote-write endpoint rejected a request" in metronome.logs()
+
+
+def test_single_tenant_requests_carry_no_tenant_header(metronome_factory, service):
+    receiver = ScriptedReceiver([])
+    try:
+        metronome = metronome_factory(remote_write_url=receiver.url, collection_interval="1s")
+        send(metronome, "grpc", service, [("op", SERVER, 0.001, False)])
+        wait_until(lambda: receiver.requests, what="a remote-write request")
+        headers = receiver.requests[0][0]
+        assert "X-Scope-OrgID" not in headers
+    finally:
+        receiver.stop()
