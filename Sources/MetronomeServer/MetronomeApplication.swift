@@ -45,8 +45,7 @@ public struct MetronomeApplication: Sendable {
         generator.registry.maxLabelNameLength = section.registry.maxLabelNameLength
         generator.registry.maxLabelValueLength = section.registry.maxLabelValueLength
         generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
-        generator.spanMetrics.histogramBuckets = section.processor.spanMetrics.histogramBuckets
-        generator.spanMetrics.intrinsicDimensions = section.processor.spanMetrics.intrinsicDimensions
+        generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
         return generator
     }
 

@@ -57,19 +57,27 @@ enum Fixtures {
 
     /// Tempo's `MakeBatch(n)`: one resource (`service.name=test-service` and a random attribute), n CLIENT spans named
     /// `test`, status OK with message `OK`, lasting exactly 1 s.
-    static func makeBatch(_ count: Int, service: String = "test-service") -> SpanBatch {
+    static func makeBatch(
+        _ count: Int,
+        service: String = "test-service",
+        resourceAttributes: [OTLPFixtures.KeyValue] = [],
+        spanAttributes: [OTLPFixtures.KeyValue] = []
+    ) -> SpanBatch {
         let spans = (0..<count).map {
-            OTLPFixtures.span(name: "test", kind: .client, status: .ok, message: "OK", seed: $0, nowNanos: nowNanos)
-        }
-        return batch([
-            OTLPFixtures.resourceSpans(
-                [
-                    OTLPFixtures.attribute("service.name", service),
-                    OTLPFixtures.attribute("random.res.attr", "\(UUID())"),
-                ],
-                spans
+            OTLPFixtures.span(
+                name: "test",
+                kind: .client,
+                status: .ok,
+                message: "OK",
+                seed: $0,
+                nowNanos: nowNanos,
+                attributes: spanAttributes
             )
-        ])
+        }
+        let resource = [
+            OTLPFixtures.attribute("service.name", service), OTLPFixtures.attribute("random.res.attr", "\(UUID())"),
+        ]
+        return batch([OTLPFixtures.resourceSpans(resource + resourceAttributes, spans)])
     }
 
     static func batch(_ resourceSpans: [OTLPFixtures.ResourceSpans]) -> SpanBatch {

@@ -134,3 +134,54 @@ struct ConfigurationLoaderTests {
         #expect(throws: ConfigurationError.self) { try ListenAddress(parsing: "h:70000", key: "k") }
     }
 }
+
+struct SpanMetricsConfigurationTests {
+    @Test func dimensionsAndMappingsLoad() throws {
+        let config = try ConfigurationLoader.load(
+            yaml: """
+                metrics_generator:
+                  processor:
+                    span_metrics:
+                      dimensions: [http.method, k8s.namespace.name]
+                      dimension_mappings:
+                        - name: route
+                          source_labels: [http.method, http.route]
+                          join: " "
+                """
+        )
+        let spanMetrics = config.metricsGenerator.processor.spanMetrics.processorConfiguration
+        #expect(spanMetrics.dimensions == ["http.method", "k8s.namespace.name"])
+        #expect(
+            spanMetrics.dimensionMappings == [
+                .init(name: "route", sourceLabels: ["http.method", "http.route"], join: " ")
+            ]
+        )
+    }
+
+    @Test func mappingCollisionsAndIncompleteMappingsAreConfigurationErrors() {
+        #expect {
+            try ConfigurationLoader.load(
+                yaml: """
+                    metrics_generator:
+                      processor:
+                        span_metrics:
+                          dimensions: [foo_bar]
+                          dimension_mappings: [{name: foo_bar, source_labels: [a]}]
+                    """
+            )
+        } throws: { error in
+            "\(error)".contains("line 3")
+                && "\(error)".contains("dimension_mapping \"foo_bar\" produces label \"foo_bar\" which collides")
+        }
+        #expect {
+            try ConfigurationLoader.load(
+                yaml: "metrics_generator: {processor: {span_metrics: {dimension_mappings: [{name: x}]}}}"
+            )
+        } throws: { error in "\(error)".contains("needs a name and source_labels") }
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(
+                yaml: "metrics_generator: {processor: {span_metrics: {dimension_mappings: [{name: x, sources: [a]}]}}}"
+            )
+        }
+    }
+}

@@ -149,12 +149,32 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
     public struct SpanMetrics: Decodable, Sendable, Equatable {
         public var histogramBuckets = SpanMetricsProcessor.Configuration.defaultHistogramBuckets
         public var intrinsicDimensions = SpanMetricsProcessor.IntrinsicDimensions()
+        public var dimensions: [String] = []
+        public var dimensionMappings: [SpanMetricsProcessor.DimensionMapping] = []
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case histogramBuckets = "histogram_buckets"
             case intrinsicDimensions = "intrinsic_dimensions"
+            case dimensions
+            case dimensionMappings = "dimension_mappings"
+        }
+
+        enum MappingKeys: String, CodingKey, CaseIterable {
+            case name
+            case sourceLabels = "source_labels"
+            case join
+        }
+
+        /// The processor configuration these settings make.
+        public var processorConfiguration: SpanMetricsProcessor.Configuration {
+            var configuration = SpanMetricsProcessor.Configuration()
+            configuration.histogramBuckets = histogramBuckets
+            configuration.intrinsicDimensions = intrinsicDimensions
+            configuration.dimensions = dimensions
+            configuration.dimensionMappings = dimensionMappings
+            return configuration
         }
 
         enum IntrinsicKeys: String, CodingKey, CaseIterable {
@@ -182,6 +202,30 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
                 intrinsicDimensions.spanKind = try intrinsics.value(.spanKind, or: true)
                 intrinsicDimensions.statusCode = try intrinsics.value(.statusCode, or: true)
                 intrinsicDimensions.statusMessage = try intrinsics.value(.statusMessage, or: false)
+            }
+            dimensions = try keys.value(.dimensions, or: [])
+            if keys.contains(.dimensionMappings) {
+                var list = try keys.nestedUnkeyedContainer(forKey: .dimensionMappings)
+                while !list.isAtEnd {
+                    let mapping = try list.superDecoder().strictContainer(MappingKeys.self)
+                    let path = ConfigurationError.path(mapping.codingPath)
+                    let name = try mapping.value(.name, or: "")
+                    let sources = try mapping.value(.sourceLabels, or: [String]())
+                    guard !name.isEmpty, !sources.isEmpty else {
+                        throw ConfigurationError(
+                            path: path,
+                            message: "a dimension mapping needs a name and source_labels"
+                        )
+                    }
+                    dimensionMappings.append(
+                        .init(name: name, sourceLabels: sources, join: try mapping.value(.join, or: ""))
+                    )
+                }
+            }
+            do {
+                try processorConfiguration.validate()
+            } catch {
+                throw ConfigurationError(path: ConfigurationError.path(decoder.codingPath), message: error.message)
             }
         }
     }

@@ -1,33 +1,86 @@
 /// Where the value of one span-metrics label comes from.
-///
-/// The column list is fixed when the processor is made; issue #3's custom dimensions and dimension mappings add
-/// cases here without changing how series are keyed or stored.
 enum SpanLabelSource: Sendable, Equatable {
     case service
     case spanName
     case spanKind
     case statusCode
     case statusMessage
+    /// An attribute, looked up in the resource first, then in the span; the first exact key match wins (spec §2.4).
+    case attribute(key: [UInt8])
+    /// The present, non-empty values of several attributes joined by `join` (spec §2.4, `dimension_mappings`).
+    case mapping(keys: [[UInt8]], join: [UInt8])
+}
 
-    /// The label name Tempo gives the intrinsic (spec §2.3).
-    var labelName: String {
-        switch self {
-        case .service: "service"
-        case .spanName: "span_name"
-        case .spanKind: "span_kind"
-        case .statusCode: "status_code"
-        case .statusMessage: "status_message"
+/// One label of span-metrics series: its name and where its value comes from.
+struct SpanMetricsColumn: Sendable, Equatable {
+    var name: String
+    var source: SpanLabelSource
+}
+
+extension SpanMetricsProcessor.Configuration {
+    /// The labels series carry, in Tempo's label-builder order: the enabled intrinsics, then `dimensions`, then
+    /// `dimension_mappings`. Where two share a name the later one alone is kept, so its value — even an empty one,
+    /// which removes the label — wins, as in Tempo (spec §2.4 QUIRK).
+    var columns: [SpanMetricsColumn] {
+        var columns: [SpanMetricsColumn] = []
+        if intrinsicDimensions.service { columns.append(.init(name: "service", source: .service)) }
+        if intrinsicDimensions.spanName { columns.append(.init(name: "span_name", source: .spanName)) }
+        if intrinsicDimensions.spanKind { columns.append(.init(name: "span_kind", source: .spanKind)) }
+        if intrinsicDimensions.statusCode { columns.append(.init(name: "status_code", source: .statusCode)) }
+        if intrinsicDimensions.statusMessage { columns.append(.init(name: "status_message", source: .statusMessage)) }
+        for dimension in dimensions {
+            columns.append(
+                .init(name: LabelNames.dimensionLabel(dimension), source: .attribute(key: Array(dimension.utf8)))
+            )
+        }
+        for mapping in dimensionMappings {
+            columns.append(
+                .init(
+                    name: LabelNames.dimensionLabel(mapping.name),
+                    source: .mapping(keys: mapping.sourceLabels.map { Array($0.utf8) }, join: Array(mapping.join.utf8))
+                )
+            )
+        }
+        var kept: [SpanMetricsColumn] = []
+        for (index, column) in columns.enumerated()
+        where !columns[(index + 1)...].contains(where: { $0.name == column.name }) {
+            kept.append(column)
+        }
+        return kept
+    }
+
+    /// Checks what Tempo checks when it creates the processor (`validation.ValidateDimensions`): a mapping may not
+    /// produce the label of a dimension or of another mapping.
+    /// - Throws: ``ValidationError`` naming the colliding mapping and label.
+    public func validate() throws(ValidationError) {
+        var dimensionLabels = Set<String>()
+        for dimension in dimensions { dimensionLabels.insert(LabelNames.dimensionLabel(dimension)) }
+        var mappingLabels: [String: String] = [:]
+        for mapping in dimensionMappings {
+            let label = LabelNames.dimensionLabel(mapping.name)
+            if dimensionLabels.contains(label) {
+                let dimension = dimensions.first { LabelNames.dimensionLabel($0) == label } ?? label
+                throw ValidationError(
+                    message:
+                        "dimension_mapping \"\(mapping.name)\" produces label \"\(label)\" which collides with dimension \"\(dimension)\""
+                )
+            }
+            if let other = mappingLabels[label] {
+                throw ValidationError(
+                    message:
+                        "dimension_mapping \"\(mapping.name)\" produces label \"\(label)\" which collides with dimension_mapping \"\(other)\""
+                )
+            }
+            mappingLabels[label] = mapping.name
+        }
+        for bucket in histogramBuckets where !bucket.isFinite {
+            throw ValidationError(message: "histogram bucket \(bucket) is not finite")
         }
     }
 
-    /// The enabled intrinsics in Tempo's label-builder order.
-    static func columns(for intrinsics: SpanMetricsProcessor.IntrinsicDimensions) -> [SpanLabelSource] {
-        var columns: [SpanLabelSource] = []
-        if intrinsics.service { columns.append(.service) }
-        if intrinsics.spanName { columns.append(.spanName) }
-        if intrinsics.spanKind { columns.append(.spanKind) }
-        if intrinsics.statusCode { columns.append(.statusCode) }
-        if intrinsics.statusMessage { columns.append(.statusMessage) }
-        return columns
+    /// Why a span-metrics configuration cannot be used.
+    public struct ValidationError: Error, Equatable, CustomStringConvertible {
+        public let message: String
+        public var description: String { message }
     }
 }

@@ -9,8 +9,25 @@ extension SpanMetricsProcessor {
         public var histogramBuckets: [Double] = Self.defaultHistogramBuckets
         /// Which intrinsic labels series carry.
         public var intrinsicDimensions = IntrinsicDimensions()
+        /// Attribute keys whose values become labels (resource first, then span; spec §2.4).
+        public var dimensions: [String] = []
+        /// Labels made by joining several attributes' values (spec §2.4).
+        public var dimensionMappings: [DimensionMapping] = []
 
         public init() {}
+    }
+
+    /// A `dimension_mappings` entry: label `name` = the present values of `sourceLabels`, joined by `join`.
+    public struct DimensionMapping: Sendable, Equatable {
+        public var name: String
+        public var sourceLabels: [String]
+        public var join: String
+
+        public init(name: String, sourceLabels: [String], join: String = "") {
+            self.name = name
+            self.sourceLabels = sourceLabels
+            self.join = join
+        }
     }
 
     /// The intrinsic labels and whether each is on (spec §2.3: all but `status_message` by default).

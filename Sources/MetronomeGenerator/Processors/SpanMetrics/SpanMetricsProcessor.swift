@@ -13,46 +13,26 @@ public final class SpanMetricsProcessor: Sendable {
 
     public let configuration: Configuration
     let store: SeriesStore
-    private let columns: [SpanLabelSource]
+    private let locator: SpanLabelLocator
     private let bounds: [Double]
-    private let maxValueLength: Int
-    /// Span kind and status code names, stored at the start of every batch's scratch buffer.
-    private let constantBytes: [UInt8]
-    private let kindRefs: [ValueRef]
-    private let statusRefs: [ValueRef]
-    private let kindHashes: [UInt64]
-    private let statusHashes: [UInt64]
 
     private static let callsOffset = 0
     private static let sizeOffset = 1
     private static let latencyOffset = 2
 
+    /// Makes the processor; `configuration` should have passed ``Configuration/validate()`` (the configuration loader
+    /// does that), though nothing breaks if it did not.
     public init(configuration: Configuration, registry: RegistryConfiguration) {
         self.configuration = configuration
-        columns = SpanLabelSource.columns(for: configuration.intrinsicDimensions)
+        let columns = configuration.columns
+        locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
         bounds = configuration.histogramBuckets.sorted()
-        maxValueLength = registry.maxLabelValueLength
         let layout = MetricLayout([
             ("traces_spanmetrics_calls_total", .counter),
             ("traces_spanmetrics_size_total", .counter),
             ("traces_spanmetrics_latency", .histogram(bounds: bounds)),
         ])
-        store = SeriesStore(columnNames: columns.map(\.labelName), layout: layout, registry: registry)
-
-        var bytes: [UInt8] = []
-        func constant(_ name: String) -> (ValueRef, UInt64) {
-            let ref = ValueRef(inScratch: true, offset: UInt32(bytes.count), count: UInt32(name.utf8.count))
-            bytes.append(contentsOf: name.utf8)
-            let hash = Array(name.utf8).withUnsafeBytes { SeriesHash.hash($0) }
-            return (ref, hash)
-        }
-        let kinds = OTLPEnumNames.spanKinds.map(constant)
-        let statuses = OTLPEnumNames.statusCodes.map(constant)
-        constantBytes = bytes
-        kindRefs = kinds.map(\.0)
-        kindHashes = kinds.map(\.1)
-        statusRefs = statuses.map(\.0)
-        statusHashes = statuses.map(\.1)
+        store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry)
     }
 
     /// What one push did.
@@ -65,7 +45,11 @@ public final class SpanMetricsProcessor: Sendable {
 
     /// Updates the series of every span in `batch`.
     public func push(_ batch: SpanBatch, nowMs: Int64) -> PushResult {
-        var work = BatchWork(constants: constantBytes, spanCount: batch.spanCount, columnCount: columns.count)
+        var work = BatchWork(
+            constants: locator.constantBytes,
+            spanCount: batch.spanCount,
+            columnCount: locator.columns.count
+        )
         batch.withBytes { bytes in locateLabels(batch, bytes: bytes, into: &work) }
         var result = PushResult()
         batch.withBytes { bytes in
@@ -80,30 +64,11 @@ public final class SpanMetricsProcessor: Sendable {
 
     private func locateLabels(_ batch: SpanBatch, bytes: UnsafeRawBufferPointer, into work: inout BatchWork) {
         for resource in batch.resources where !resource.spans.isEmpty {
-            let service = serviceName(of: resource, in: batch, bytes: bytes, scratch: &work.scratch)
+            locator.beginResource(resource, batch: batch, bytes: bytes, work: &work)
             for spanIndex in resource.spans {
                 let span = batch.spans[Int(spanIndex)]
-                var hash = SeriesHash.seed
                 let refStart = Int32(work.refs.count)
-                for (column, source) in columns.enumerated() {
-                    let (ref, valueHash): (ValueRef, UInt64)
-                    switch source {
-                    case .service: (ref, valueHash) = service
-                    case .spanName: (ref, valueHash) = located(span.name, bytes)
-                    case .statusMessage: (ref, valueHash) = located(span.statusMessage, bytes)
-                    case .spanKind:
-                        (ref, valueHash) = enumValue(span.kind, refs: kindRefs, hashes: kindHashes, &work.scratch)
-                    case .statusCode:
-                        (ref, valueHash) = enumValue(
-                            span.statusCode,
-                            refs: statusRefs,
-                            hashes: statusHashes,
-                            &work.scratch
-                        )
-                    }
-                    work.refs.append(ref)
-                    hash = SeriesHash.combine(hash, valueHash, column: column)
-                }
+                let hash = locator.locate(span, batch: batch, bytes: bytes, work: &work)
                 // Spec §2.7: a span ending before it starts is observed as 0 s.
                 let latency =
                     span.endTimeUnixNano > span.startTimeUnixNano
@@ -123,55 +88,6 @@ public final class SpanMetricsProcessor: Sendable {
         }
     }
 
-    /// The `service` label of a resource: its first `service.name` attribute, stringified (spec §2.2).
-    private func serviceName(
-        of resource: ResourceRecord,
-        in batch: SpanBatch,
-        bytes: UnsafeRawBufferPointer,
-        scratch: inout [UInt8]
-    ) -> (ValueRef, UInt64) {
-        for index in resource.attributes {
-            let attribute = batch.attributes[Int(index)]
-            guard bytes[attribute.key.range].elementsEqual("service.name".utf8) else { continue }
-            if attribute.type == .string { return located(attribute.value, bytes) }
-            let start = scratch.count
-            AttributeValueFormatter.append(attribute, bytes: bytes, to: &scratch)
-            return scratchValue(from: start, &scratch)
-        }
-        return (ValueRef.absent, SeriesHash.hash(UnsafeRawBufferPointer(start: nil, count: 0)))
-    }
-
-    @inline(__always)
-    private func located(_ range: ByteRange, _ bytes: UnsafeRawBufferPointer) -> (ValueRef, UInt64) {
-        let slice = UnsafeRawBufferPointer(rebasing: bytes[range.range])
-        let length = UTF8Validation.truncatedLength(slice, limit: maxValueLength)
-        let ref = ValueRef(inScratch: false, offset: range.offset, count: UInt32(length))
-        return (ref, SeriesHash.hash(UnsafeRawBufferPointer(rebasing: slice[0..<length])))
-    }
-
-    /// An enum's name, or its decimal number for values the OTLP schema does not define (spec §2.3).
-    @inline(__always)
-    private func enumValue(
-        _ value: Int32,
-        refs: [ValueRef],
-        hashes: [UInt64],
-        _ scratch: inout [UInt8]
-    ) -> (ValueRef, UInt64) {
-        if value >= 0 && Int(value) < refs.count { return (refs[Int(value)], hashes[Int(value)]) }
-        let start = scratch.count
-        scratch.append(contentsOf: String(value).utf8)
-        return scratchValue(from: start, &scratch)
-    }
-
-    private func scratchValue(from start: Int, _ scratch: inout [UInt8]) -> (ValueRef, UInt64) {
-        scratch.withUnsafeBytes { all in
-            let slice = UnsafeRawBufferPointer(rebasing: all[start...])
-            let length = UTF8Validation.truncatedLength(slice, limit: maxValueLength)
-            let ref = ValueRef(inScratch: true, offset: UInt32(start), count: UInt32(length))
-            return (ref, SeriesHash.hash(UnsafeRawBufferPointer(rebasing: slice[0..<length])))
-        }
-    }
-
     // MARK: - Phase 2: apply per shard, one lock each
 
     private func apply(
@@ -181,7 +97,7 @@ public final class SpanMetricsProcessor: Sendable {
         nowMs: Int64,
         result: inout PushResult
     ) {
-        let columnCount = columns.count
+        let columnCount = locator.columns.count
         var columnValues = [UnsafeRawBufferPointer](
             repeating: UnsafeRawBufferPointer(start: nil, count: 0),
             count: columnCount
@@ -244,6 +160,10 @@ struct BatchWork {
     var scratch: [UInt8]
     var refs: [ValueRef] = []
     var pending: [[PendingUpdate]]
+    /// Per column, the value the current resource fixes, or nil where each span decides.
+    var resourceValues: [SpanLabelLocator.LocatedValue?] = []
+    /// Per mapping source key of the current resource, the index of its resource attribute or -1.
+    var resourceMappingAttributes: [Int32] = []
 
     init(constants: [UInt8], spanCount: Int, columnCount: Int) {
         scratch = constants
