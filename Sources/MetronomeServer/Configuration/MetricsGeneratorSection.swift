@@ -151,6 +151,8 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         public var intrinsicDimensions = SpanMetricsProcessor.IntrinsicDimensions()
         public var dimensions: [String] = []
         public var dimensionMappings: [SpanMetricsProcessor.DimensionMapping] = []
+        public var spanMultiplierKey = ""
+        public var enableTracestateSpanMultiplier = false
 
         public init() {}
 
@@ -159,6 +161,8 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             case intrinsicDimensions = "intrinsic_dimensions"
             case dimensions
             case dimensionMappings = "dimension_mappings"
+            case spanMultiplierKey = "span_multiplier_key"
+            case enableTracestateSpanMultiplier = "enable_tracestate_span_multiplier"
         }
 
         enum MappingKeys: String, CodingKey, CaseIterable {
@@ -174,6 +178,8 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             configuration.intrinsicDimensions = intrinsicDimensions
             configuration.dimensions = dimensions
             configuration.dimensionMappings = dimensionMappings
+            configuration.spanMultiplierKey = spanMultiplierKey
+            configuration.enableTracestateSpanMultiplier = enableTracestateSpanMultiplier
             return configuration
         }
 
@@ -204,6 +210,8 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
                 intrinsicDimensions.statusMessage = try intrinsics.value(.statusMessage, or: false)
             }
             dimensions = try keys.value(.dimensions, or: [])
+            spanMultiplierKey = try keys.value(.spanMultiplierKey, or: "")
+            enableTracestateSpanMultiplier = try keys.value(.enableTracestateSpanMultiplier, or: false)
             if keys.contains(.dimensionMappings) {
                 var list = try keys.nestedUnkeyedContainer(forKey: .dimensionMappings)
                 while !list.isAtEnd {

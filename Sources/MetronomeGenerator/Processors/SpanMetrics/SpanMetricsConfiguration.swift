@@ -13,6 +13,10 @@ extension SpanMetricsProcessor {
         public var dimensions: [String] = []
         /// Labels made by joining several attributes' values (spec §2.4).
         public var dimensionMappings: [DimensionMapping] = []
+        /// The attribute holding a span's sampling ratio; calls and latency count `1 / ratio` (spec §2.7).
+        public var spanMultiplierKey = ""
+        /// Whether the W3C tracestate `ot=th:` sampling threshold sets the multiplier (spec §2.7).
+        public var enableTracestateSpanMultiplier = false
 
         public init() {}
     }

@@ -14,6 +14,7 @@ public final class SpanMetricsProcessor: Sendable {
     public let configuration: Configuration
     let store: SeriesStore
     private let locator: SpanLabelLocator
+    private let multiplier: SpanMultiplier
     private let bounds: [Double]
 
     private static let callsOffset = 0
@@ -26,6 +27,10 @@ public final class SpanMetricsProcessor: Sendable {
         self.configuration = configuration
         let columns = configuration.columns
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
+        multiplier = SpanMultiplier(
+            key: Array(configuration.spanMultiplierKey.utf8),
+            useTraceState: configuration.enableTracestateSpanMultiplier
+        )
         bounds = configuration.histogramBuckets.sorted()
         let layout = MetricLayout([
             ("traces_spanmetrics_calls_total", .counter),
@@ -65,6 +70,7 @@ public final class SpanMetricsProcessor: Sendable {
     private func locateLabels(_ batch: SpanBatch, bytes: UnsafeRawBufferPointer, into work: inout BatchWork) {
         for resource in batch.resources where !resource.spans.isEmpty {
             locator.beginResource(resource, batch: batch, bytes: bytes, work: &work)
+            let resourceAttributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
             for spanIndex in resource.spans {
                 let span = batch.spans[Int(spanIndex)]
                 let refStart = Int32(work.refs.count)
@@ -75,13 +81,23 @@ public final class SpanMetricsProcessor: Sendable {
                     ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
                 var bucket = 0
                 while bucket < bounds.count && latency > bounds[bucket] { bucket += 1 }
+                let weight =
+                    multiplier.isEnabled
+                    ? multiplier.multiplier(
+                        of: span,
+                        resourceAttributes: resourceAttributes,
+                        batch: batch,
+                        bytes: bytes
+                    )
+                    : 1
                 work.enqueue(
                     PendingUpdate(
                         hash: hash,
                         refStart: refStart,
                         bucket: Int32(bucket),
                         latency: latency,
-                        size: Double(span.encodedSize)
+                        size: Double(span.encodedSize),
+                        weight: weight
                     )
                 )
             }
@@ -123,11 +139,12 @@ public final class SpanMetricsProcessor: Sendable {
                         continue
                     }
                     let base = entry * width
-                    table.values[base + Self.callsOffset] += 1
+                    // Spec §2.7: the multiplier weighs calls and latency, not size.
+                    table.values[base + Self.callsOffset] += update.weight
                     table.values[base + Self.sizeOffset] += update.size
-                    table.values[base + Self.latencyOffset] += update.latency
-                    table.values[base + Self.latencyOffset + 1] += 1
-                    table.values[base + Self.latencyOffset + 2 + Int(update.bucket)] += 1
+                    table.values[base + Self.latencyOffset] += update.latency * update.weight
+                    table.values[base + Self.latencyOffset + 1] += update.weight
+                    table.values[base + Self.latencyOffset + 2 + Int(update.bucket)] += update.weight
                     table.lastUpdatedMs[entry] = nowMs
                     result.accepted += 1
                 }
@@ -153,6 +170,8 @@ struct PendingUpdate {
     var bucket: Int32
     var latency: Double
     var size: Double
+    /// The span multiplier (spec §2.7); 1 unless sampling-aware counting is configured.
+    var weight: Double
 }
 
 /// The per-batch buffers of a push: allocated once per batch, sized from the span count.
