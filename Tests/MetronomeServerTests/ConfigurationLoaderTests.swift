@@ -185,3 +185,55 @@ struct SpanMetricsConfigurationTests {
         }
     }
 }
+
+struct FilterPolicyConfigurationTests {
+    @Test func policiesLoadWithTypedValues() throws {
+        let config = try ConfigurationLoader.load(
+            yaml: """
+                metrics_generator:
+                  processor:
+                    span_metrics:
+                      filter_policies:
+                        - include:
+                            match_type: strict
+                            attributes:
+                              - {key: span.http.status_code, value: 200}
+                              - {key: resource.sampled, value: true}
+                              - {key: span.ratio, value: 0.5}
+                              - {key: kind, value: SPAN_KIND_SERVER}
+                          exclude:
+                            match_type: regex
+                            attributes:
+                              - {key: name, value: "^health"}
+                """
+        )
+        let policy = try #require(config.metricsGenerator.processor.spanMetrics.filterPolicies.first)
+        #expect(
+            policy.include?.attributes.map(\.value) == [
+                .int(200), .bool(true), .double(0.5), .string("SPAN_KIND_SERVER"),
+            ]
+        )
+        #expect(policy.exclude?.matchType == .regex)
+        #expect(policy.includeAny == nil)
+    }
+
+    @Test func badPoliciesNameTheProblem() {
+        let cases = [
+            ("[{include: {attributes: [{key: duration, value: 1}]}}]", "unsupported filter key 'duration'"),
+            ("[{include: {match_type: regex, attributes: [{key: name, value: '('}]}}]", "invalid regex"),
+            ("[{include: {match_type: fuzzy}}]", "'fuzzy' is not a match type"),
+            ("[{}]", "needs include, include_any or exclude"),
+            ("[{include: {attributes: [{key: status, value: OK}]}}]", "'OK' is not a status"),
+            ("[{inclde: {}}]", "unknown key 'inclde'"),
+        ]
+        for (policies, message) in cases {
+            #expect {
+                try ConfigurationLoader.load(
+                    yaml: "metrics_generator: {processor: {span_metrics: {filter_policies: \(policies)}}}"
+                )
+            } throws: { error in
+                "\(error)".contains(message)
+            }
+        }
+    }
+}

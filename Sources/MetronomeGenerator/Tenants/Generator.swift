@@ -21,13 +21,17 @@ public final class Generator: Sendable {
     public struct PushResult: Sendable, Equatable {
         /// Spans dropped by span metrics because a new series' label was not valid UTF-8.
         public var spanMetricsInvalidUTF8 = 0
+        /// Spans span metrics' filter policies rejected.
+        public var spanMetricsFiltered = 0
     }
 
     /// Feeds a batch (already validated and slack-filtered by the distributor) to every processor.
     public func push(_ batch: SpanBatch, nowMs: Int64) -> PushResult {
         var result = PushResult()
         if let spanMetrics {
-            result.spanMetricsInvalidUTF8 = spanMetrics.push(batch, nowMs: nowMs).invalidUTF8
+            let pushed = spanMetrics.push(batch, nowMs: nowMs)
+            result.spanMetricsInvalidUTF8 = pushed.invalidUTF8
+            result.spanMetricsFiltered = pushed.filtered
         }
         return result
     }

@@ -153,6 +153,7 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         public var dimensionMappings: [SpanMetricsProcessor.DimensionMapping] = []
         public var spanMultiplierKey = ""
         public var enableTracestateSpanMultiplier = false
+        public var filterPolicies: [FilterPolicy] = []
 
         public init() {}
 
@@ -163,6 +164,7 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             case dimensionMappings = "dimension_mappings"
             case spanMultiplierKey = "span_multiplier_key"
             case enableTracestateSpanMultiplier = "enable_tracestate_span_multiplier"
+            case filterPolicies = "filter_policies"
         }
 
         enum MappingKeys: String, CodingKey, CaseIterable {
@@ -180,6 +182,7 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             configuration.dimensionMappings = dimensionMappings
             configuration.spanMultiplierKey = spanMultiplierKey
             configuration.enableTracestateSpanMultiplier = enableTracestateSpanMultiplier
+            configuration.filterPolicies = filterPolicies
             return configuration
         }
 
@@ -212,6 +215,7 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             dimensions = try keys.value(.dimensions, or: [])
             spanMultiplierKey = try keys.value(.spanMultiplierKey, or: "")
             enableTracestateSpanMultiplier = try keys.value(.enableTracestateSpanMultiplier, or: false)
+            filterPolicies = try keys.value(.filterPolicies, or: [FilterPolicySection]()).map(\.policy)
             if keys.contains(.dimensionMappings) {
                 var list = try keys.nestedUnkeyedContainer(forKey: .dimensionMappings)
                 while !list.isAtEnd {

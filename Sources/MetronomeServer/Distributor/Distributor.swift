@@ -69,6 +69,12 @@ public final class Distributor: Sendable {
         }
         guard batch.spanCount > 0 else { return outcome }
         let result = generator(for: tenant).push(batch, nowMs: Int64(nowNanos / 1_000_000))
+        if result.spanMetricsFiltered > 0 {
+            Counter(
+                label: "metronome_spans_discarded_total",
+                dimensions: tenantLabel + [("reason", "span_metrics_filtered")]
+            ).increment(by: result.spanMetricsFiltered)
+        }
         if result.spanMetricsInvalidUTF8 > 0 {
             Counter(
                 label: "metronome_spans_discarded_total",

@@ -17,6 +17,8 @@ extension SpanMetricsProcessor {
         public var spanMultiplierKey = ""
         /// Whether the W3C tracestate `ot=th:` sampling threshold sets the multiplier (spec §2.7).
         public var enableTracestateSpanMultiplier = false
+        /// Which spans count (spec §2.8); none means all.
+        public var filterPolicies: [FilterPolicy] = []
 
         public init() {}
     }

@@ -15,6 +15,7 @@ public final class SpanMetricsProcessor: Sendable {
     let store: SeriesStore
     private let locator: SpanLabelLocator
     private let multiplier: SpanMultiplier
+    private let filter: SpanFilter
     private let bounds: [Double]
 
     private static let callsOffset = 0
@@ -27,6 +28,7 @@ public final class SpanMetricsProcessor: Sendable {
         self.configuration = configuration
         let columns = configuration.columns
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
+        filter = SpanFilter(configuration.filterPolicies)
         multiplier = SpanMultiplier(
             key: Array(configuration.spanMultiplierKey.utf8),
             useTraceState: configuration.enableTracestateSpanMultiplier
@@ -46,6 +48,8 @@ public final class SpanMetricsProcessor: Sendable {
         public var accepted = 0
         /// Spans dropped because a label value of a new series was not valid UTF-8.
         public var invalidUTF8 = 0
+        /// Spans the filter policies rejected.
+        public var filtered = 0
     }
 
     /// Updates the series of every span in `batch`.
@@ -56,7 +60,7 @@ public final class SpanMetricsProcessor: Sendable {
             columnCount: locator.columns.count
         )
         batch.withBytes { bytes in locateLabels(batch, bytes: bytes, into: &work) }
-        var result = PushResult()
+        var result = PushResult(filtered: work.filtered)
         batch.withBytes { bytes in
             work.scratch.withUnsafeBytes { scratch in
                 apply(work, batchBytes: bytes, scratchBytes: scratch, nowMs: nowMs, result: &result)
@@ -73,6 +77,12 @@ public final class SpanMetricsProcessor: Sendable {
             let resourceAttributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
             for spanIndex in resource.spans {
                 let span = batch.spans[Int(spanIndex)]
+                if filter.isEnabled
+                    && !filter.accepts(span, resourceAttributes: resourceAttributes, batch: batch, bytes: bytes)
+                {
+                    work.filtered += 1
+                    continue
+                }
                 let refStart = Int32(work.refs.count)
                 let hash = locator.locate(span, batch: batch, bytes: bytes, work: &work)
                 // Spec §2.7: a span ending before it starts is observed as 0 s.
@@ -183,6 +193,8 @@ struct BatchWork {
     var resourceValues: [SpanLabelLocator.LocatedValue?] = []
     /// Per mapping source key of the current resource, the index of its resource attribute or -1.
     var resourceMappingAttributes: [Int32] = []
+    /// Spans the filter policies rejected.
+    var filtered = 0
 
     init(constants: [UInt8], spanCount: Int, columnCount: Int) {
         scratch = constants
