@@ -28,10 +28,12 @@ public struct MetronomeApplication: Sendable {
     }
 
     /// The processors this build implements; other known Tempo processor names are accepted and reported.
-    static let implementedProcessors: Set<String> = [SpanMetricsProcessor.name]
+    static let implementedProcessors: Set<String> = [
+        SpanMetricsProcessor.name, "span-metrics-count", "span-metrics-latency", "span-metrics-size",
+    ]
     static let plannedProcessors: Set<String> = [
         "service-graphs", "service-graphs-request", "service-graphs-latency", "service-graphs-connection-info",
-        "span-metrics-count", "span-metrics-latency", "span-metrics-size", "host-info",
+        "host-info",
     ]
 
     /// The generator configuration every tenant gets.

@@ -188,3 +188,49 @@ struct SpanMetricsProcessorTests {
         #expect(Set(calls.compactMap { $0.labels["span_name"] }).count == 5000)
     }
 }
+
+/// Spec §2.1 and §9.6: the span-metrics sub-processors.
+struct SpanMetricsSubprocessorTests {
+    private func families(_ processors: [String]) -> Set<String> {
+        let generator = Fixtures.generator(buckets: [0.5, 1]) { $0.processors = processors }
+        _ = generator.push(Fixtures.makeBatch(2), nowMs: Fixtures.nowMs)
+        return Set(Fixtures.collect(generator).series.compactMap { $0.labels["__name__"] })
+    }
+
+    static let latency: Set<String> = [
+        "traces_spanmetrics_latency_bucket", "traces_spanmetrics_latency_sum", "traces_spanmetrics_latency_count",
+    ]
+
+    @Test func eachSubprocessorEnablesItsMetricOnly() {
+        #expect(families(["span-metrics-count"]) == ["traces_spanmetrics_calls_total"])
+        #expect(families(["span-metrics-size"]) == ["traces_spanmetrics_size_total"])
+        #expect(families(["span-metrics-latency"]) == Self.latency)
+        #expect(
+            families(["span-metrics-count", "span-metrics-size"]) == [
+                "traces_spanmetrics_calls_total", "traces_spanmetrics_size_total",
+            ]
+        )
+    }
+
+    @Test func bareSpanMetricsOrAllThreeEnableEverything() {
+        let all = Self.latency.union(["traces_spanmetrics_calls_total", "traces_spanmetrics_size_total"])
+        #expect(families(["span-metrics"]) == all)
+        #expect(families(["span-metrics-count", "span-metrics-latency", "span-metrics-size"]) == all)
+        #expect(families(["span-metrics", "span-metrics-count"]) == all)
+    }
+
+    @Test func noneOrMixedCaseNamesEnableNothing() {
+        #expect(families([]).isEmpty)
+        #expect(families(["Span-Metrics-Count", "service-graphs"]).isEmpty)
+    }
+
+    @Test func configuredBucketsApplyInSubprocessorMode() {
+        // Deliberate deviation from Tempo, which forces its default buckets here.
+        let generator = Fixtures.generator(buckets: [0.5, 1]) { $0.processors = ["span-metrics-latency"] }
+        _ = generator.push(Fixtures.makeBatch(1), nowMs: Fixtures.nowMs)
+        let bounds = Fixtures.collect(generator).find("traces_spanmetrics_latency_bucket").compactMap {
+            $0.labels["le"]
+        }
+        #expect(bounds == ["0.5", "1", "+Inf"])
+    }
+}

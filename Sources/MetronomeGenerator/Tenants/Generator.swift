@@ -12,9 +12,11 @@ public final class Generator: Sendable {
     public init(tenant: TenantID, configuration: Configuration) {
         self.tenant = tenant
         self.configuration = configuration
+        var spanMetricsConfiguration = configuration.spanMetrics
+        spanMetricsConfiguration.metrics = .enabled(by: configuration.processors)
         spanMetrics =
-            configuration.processors.contains(SpanMetricsProcessor.name)
-            ? SpanMetricsProcessor(configuration: configuration.spanMetrics, registry: configuration.registry) : nil
+            spanMetricsConfiguration.metrics.isEmpty
+            ? nil : SpanMetricsProcessor(configuration: spanMetricsConfiguration, registry: configuration.registry)
     }
 
     /// What a push did, for self-metrics.

@@ -19,8 +19,38 @@ extension SpanMetricsProcessor {
         public var enableTracestateSpanMultiplier = false
         /// Which spans count (spec §2.8); none means all.
         public var filterPolicies: [FilterPolicy] = []
+        /// Which of the three metrics are made (the sub-processors of spec §2.1).
+        public var metrics = Metrics.all
 
         public init() {}
+    }
+
+    /// The span-metrics metrics, each enabled by its sub-processor name or all by `span-metrics` (spec §2.1).
+    public struct Metrics: OptionSet, Sendable, Equatable {
+        public let rawValue: UInt8
+        public init(rawValue: UInt8) { self.rawValue = rawValue }
+
+        /// `traces_spanmetrics_calls_total` (`span-metrics-count`).
+        public static let calls = Metrics(rawValue: 1)
+        /// `traces_spanmetrics_latency` (`span-metrics-latency`).
+        public static let latency = Metrics(rawValue: 2)
+        /// `traces_spanmetrics_size_total` (`span-metrics-size`).
+        public static let size = Metrics(rawValue: 4)
+        public static let all: Metrics = [.calls, .latency, .size]
+
+        /// The metrics a processor list enables: all for `span-metrics`, else those of the listed sub-processors
+        /// (exact-case names, as Tempo matches them). Empty when span metrics are off.
+        ///
+        /// Deliberate deviation: Tempo forces default buckets in sub-processor mode (spec §2.1 QUIRK); configured
+        /// buckets apply here.
+        public static func enabled(by processors: [String]) -> Metrics {
+            if processors.contains(SpanMetricsProcessor.name) { return .all }
+            var metrics: Metrics = []
+            if processors.contains("span-metrics-count") { metrics.insert(.calls) }
+            if processors.contains("span-metrics-latency") { metrics.insert(.latency) }
+            if processors.contains("span-metrics-size") { metrics.insert(.size) }
+            return metrics
+        }
     }
 
     /// A `dimension_mappings` entry: label `name` = the present values of `sourceLabels`, joined by `join`.

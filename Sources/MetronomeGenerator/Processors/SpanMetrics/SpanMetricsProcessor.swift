@@ -17,10 +17,10 @@ public final class SpanMetricsProcessor: Sendable {
     private let multiplier: SpanMultiplier
     private let filter: SpanFilter
     private let bounds: [Double]
-
-    private static let callsOffset = 0
-    private static let sizeOffset = 1
-    private static let latencyOffset = 2
+    /// Where each enabled metric keeps its values in an entry; -1 for a disabled one.
+    private let callsOffset: Int
+    private let sizeOffset: Int
+    private let latencyOffset: Int
 
     /// Makes the processor; `configuration` should have passed ``Configuration/validate()`` (the configuration loader
     /// does that), though nothing breaks if it did not.
@@ -34,11 +34,17 @@ public final class SpanMetricsProcessor: Sendable {
             useTraceState: configuration.enableTracestateSpanMultiplier
         )
         bounds = configuration.histogramBuckets.sorted()
-        let layout = MetricLayout([
-            ("traces_spanmetrics_calls_total", .counter),
-            ("traces_spanmetrics_size_total", .counter),
-            ("traces_spanmetrics_latency", .histogram(bounds: bounds)),
-        ])
+        var metrics: [(String, MetricLayout.Kind)] = []
+        if configuration.metrics.contains(.calls) { metrics.append(("traces_spanmetrics_calls_total", .counter)) }
+        if configuration.metrics.contains(.size) { metrics.append(("traces_spanmetrics_size_total", .counter)) }
+        if configuration.metrics.contains(.latency) {
+            metrics.append(("traces_spanmetrics_latency", .histogram(bounds: bounds)))
+        }
+        let layout = MetricLayout(metrics)
+        func offset(_ name: String) -> Int { layout.metrics.first { $0.name == name }?.offset ?? -1 }
+        callsOffset = offset("traces_spanmetrics_calls_total")
+        sizeOffset = offset("traces_spanmetrics_size_total")
+        latencyOffset = offset("traces_spanmetrics_latency")
         store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry)
     }
 
@@ -150,11 +156,13 @@ public final class SpanMetricsProcessor: Sendable {
                     }
                     let base = entry * width
                     // Spec §2.7: the multiplier weighs calls and latency, not size.
-                    table.values[base + Self.callsOffset] += update.weight
-                    table.values[base + Self.sizeOffset] += update.size
-                    table.values[base + Self.latencyOffset] += update.latency * update.weight
-                    table.values[base + Self.latencyOffset + 1] += update.weight
-                    table.values[base + Self.latencyOffset + 2 + Int(update.bucket)] += update.weight
+                    if callsOffset >= 0 { table.values[base + callsOffset] += update.weight }
+                    if sizeOffset >= 0 { table.values[base + sizeOffset] += update.size }
+                    if latencyOffset >= 0 {
+                        table.values[base + latencyOffset] += update.latency * update.weight
+                        table.values[base + latencyOffset + 1] += update.weight
+                        table.values[base + latencyOffset + 2 + Int(update.bucket)] += update.weight
+                    }
                     table.lastUpdatedMs[entry] = nowMs
                     result.accepted += 1
                 }
