@@ -80,7 +80,8 @@ struct CountingSink: SampleSink {
         family: String,
         type: MetricType,
         labels: UnsafeBufferPointer<LabelRef>,
-        samples: UnsafeBufferPointer<Sample>
+        samples: UnsafeBufferPointer<Sample>,
+        exemplar: ExemplarRef?
     ) {
         series += 1
     }

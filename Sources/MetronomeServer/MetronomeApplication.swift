@@ -47,6 +47,7 @@ public struct MetronomeApplication: Sendable {
         generator.registry.maxLabelNameLength = section.registry.maxLabelNameLength
         generator.registry.maxLabelValueLength = section.registry.maxLabelValueLength
         generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
+        generator.registry.traceIDLabelName = configuration.overrides.traceIDLabelName
         generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
         return generator
     }

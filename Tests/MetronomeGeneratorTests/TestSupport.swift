@@ -11,6 +11,12 @@ struct CollectedSeries: Equatable, CustomStringConvertible {
     var samples: [Sample]
     /// Label names in the order the sink received them.
     var labelOrder: [String]
+    /// The exemplar's label value, value and time, if the series had one.
+    var exemplar: (label: String, traceID: String, value: Double, timestampMs: Int64)? = nil
+
+    static func == (lhs: CollectedSeries, rhs: CollectedSeries) -> Bool {
+        lhs.labels == rhs.labels && lhs.samples == rhs.samples && lhs.labelOrder == rhs.labelOrder
+    }
 
     var description: String { "\(labels) \(samples.map { "\($0.value)@\($0.timestampMs)" })" }
 }
@@ -23,18 +29,25 @@ struct CapturingSink: SampleSink {
         family: String,
         type: MetricType,
         labels: UnsafeBufferPointer<LabelRef>,
-        samples: UnsafeBufferPointer<Sample>
+        samples: UnsafeBufferPointer<Sample>,
+        exemplar: ExemplarRef?
     ) {
         let pairs = labels.map {
             (String(decoding: $0.name, as: UTF8.self), String(decoding: $0.value, as: UTF8.self))
         }
-        series.append(
-            CollectedSeries(
-                labels: Dictionary(uniqueKeysWithValues: pairs),
-                samples: Array(samples),
-                labelOrder: pairs.map(\.0)
-            )
+        var collected = CollectedSeries(
+            labels: Dictionary(uniqueKeysWithValues: pairs),
+            samples: Array(samples),
+            labelOrder: pairs.map(\.0)
         )
+        if let exemplar {
+            collected.exemplar = (
+                String(decoding: exemplar.labelName, as: UTF8.self),
+                String(decoding: exemplar.labelValue, as: UTF8.self),
+                exemplar.value, exemplar.timestampMs
+            )
+        }
+        series.append(collected)
     }
 
     /// The series with `__name__` equal to `name` whose labels include all of `matching`.

@@ -6,7 +6,12 @@ import Testing
 
 struct RemoteWriteEncoderTests {
     /// Appends one series whose label bytes live in one buffer, pinned for the duration of the call.
-    private func append(_ sink: inout some SampleSink, _ labels: [(String, String)], _ samples: [Sample]) {
+    private func append(
+        _ sink: inout some SampleSink,
+        _ labels: [(String, String)],
+        _ samples: [Sample],
+        exemplarTraceID: String? = nil
+    ) {
         var storage: [UInt8] = []
         var ranges: [(Range<Int>, Range<Int>)] = []
         for (name, value) in labels {
@@ -16,7 +21,19 @@ struct RemoteWriteEncoderTests {
             storage += Array(value.utf8)
             ranges.append((nameStart..<valueStart, valueStart..<storage.count))
         }
+        let exemplarName = storage.count
+        storage += Array("traceID".utf8)
+        let exemplarValue = storage.count
+        storage += Array((exemplarTraceID ?? "").utf8)
         storage.withUnsafeBytes { bytes in
+            let exemplar = exemplarTraceID.map { _ in
+                ExemplarRef(
+                    labelName: UnsafeRawBufferPointer(rebasing: bytes[exemplarName..<exemplarValue]),
+                    labelValue: UnsafeRawBufferPointer(rebasing: bytes[exemplarValue...]),
+                    value: 0.25,
+                    timestampMs: 1_700_000_000_000
+                )
+            }
             let refs = ranges.map {
                 LabelRef(
                     name: UnsafeRawBufferPointer(rebasing: bytes[$0.0]),
@@ -24,7 +41,9 @@ struct RemoteWriteEncoderTests {
                 )
             }
             refs.withUnsafeBufferPointer { refs in
-                samples.withUnsafeBufferPointer { sink.append(family: "f", type: .counter, labels: refs, samples: $0) }
+                samples.withUnsafeBufferPointer {
+                    sink.append(family: "f", type: .counter, labels: refs, samples: $0, exemplar: exemplar)
+                }
             }
         }
     }
@@ -52,6 +71,22 @@ struct RemoteWriteEncoderTests {
         #expect(decoded.timeseries[0].samples.map(\.timestamp) == [1_699_999_999_000, 1_700_000_000_000])
         #expect(decoded.timeseries[1].labels[1].value == "é")
         #expect(decoded.timeseries[1].samples.first?.value == 42.5)
+    }
+
+    @Test func exemplarsTravelWithTheirSeries() throws {
+        var encoder = RemoteWriteEncoder()
+        append(
+            &encoder,
+            [("__name__", "latency_bucket"), ("le", "0.5")],
+            [Sample(value: 1, timestampMs: 1_700_000_000_000)],
+            exemplarTraceID: "4b0000000001"
+        )
+        let decoded = try Prometheus_WriteRequest(serializedBytes: encoder.finish()[0])
+        let exemplar = try #require(decoded.timeseries.first?.exemplars.first)
+        #expect(exemplar.labels.map { "\($0.name)=\($0.value)" } == ["traceID=4b0000000001"])
+        #expect(exemplar.value == 0.25)
+        #expect(exemplar.timestamp == 1_700_000_000_000)
+        #expect(decoded.timeseries.first?.samples.first?.value == 1)
     }
 
     @Test func splitsRequestsAtTheSampleLimitWithoutSplittingASeries() throws {

@@ -147,3 +147,36 @@ def test_sigterm_runs_a_final_collection_and_send(prometheus, metronome_factory,
     assert metronome.terminate() == 0
     assert prometheus.value(f'traces_spanmetrics_calls_total{{service="{service}"}}') == 5
     assert "final collection done" in metronome.logs()
+
+
+def test_latency_exemplars_reach_prometheus(prometheus, metronome, service):
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from otel_clients import exporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter(metronome, "grpc")))
+    tracer = provider.get_tracer("exemplars")
+    end = time.time_ns()
+    span = tracer.start_span("checkout", kind=SERVER, start_time=end - 3_000_000)
+    span.end(end_time=end)
+    trace_id = format(span.get_span_context().trace_id, "x")  # lowercase hex, no leading zeros, as Tempo renders it
+    provider.shutdown()
+
+    prometheus.wait_value(f'traces_spanmetrics_calls_total{{service="{service}"}}', 1)
+    now = time.time()
+
+    def exemplars():
+        response = requests.get(
+            f"{prometheus.url}/api/v1/query_exemplars",
+            params={"query": f'traces_spanmetrics_latency_bucket{{service="{service}"}}', "start": now - 300, "end": now + 60},
+            timeout=5,
+        )
+        return response.json()["data"]
+
+    data = wait_until(exemplars, what="exemplars")
+    assert len(data) == 1, data
+    assert data[0]["seriesLabels"]["le"] == "0.004"
+    assert data[0]["exemplars"][0]["labels"] == {"traceID": trace_id}
+    assert float(data[0]["exemplars"][0]["value"]) == pytest.approx(0.003)

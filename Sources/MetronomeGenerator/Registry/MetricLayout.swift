@@ -66,6 +66,7 @@ struct MetricLayout: Sendable {
     /// - Parameters:
     ///   - values: the entry's doubles.
     ///   - initialZeroMs: when the entry is new, the time of its initial zero sample (spec §5.2, §5.3).
+    ///   - exemplar: the exemplar stored for a value slot of the entry (histogram buckets), if any.
     func emit(
         values: UnsafeBufferPointer<Double>,
         plan: LabelPlan,
@@ -73,79 +74,53 @@ struct MetricLayout: Sendable {
         initialZeroMs: Int64?,
         scratch: inout CollectionScratch,
         column: (Int) -> UnsafeRawBufferPointer,
+        exemplar: (Int) -> StoredExemplar?,
         into sink: inout some SampleSink
     ) {
+        func series(
+            _ metric: Metric,
+            _ type: MetricType,
+            name: Int,
+            bound: UnsafeRawBufferPointer? = nil,
+            _ value: Double,
+            zero: Int64?,
+            exemplar: StoredExemplar? = nil
+        ) {
+            let sample = CollectionScratch.Series(
+                family: metric.name,
+                type: type,
+                name: names[name],
+                bucketBound: bound,
+                value: value,
+                timestampMs: timestampMs,
+                initialZeroMs: zero,
+                exemplar: exemplar
+            )
+            scratch.emit(sample, plan: plan, column: column, into: &sink)
+        }
         for (metricIndex, metric) in metrics.enumerated() {
             let first = nameIndex[metricIndex]
             switch metric.kind {
             case .counter:
-                scratch.emit(
-                    family: metric.name,
-                    type: .counter,
-                    name: names[first],
-                    bucketBound: nil,
-                    value: values[metric.offset],
-                    timestampMs: timestampMs,
-                    initialZeroMs: initialZeroMs,
-                    plan: plan,
-                    column: column,
-                    into: &sink
-                )
+                series(metric, .counter, name: first, values[metric.offset], zero: initialZeroMs)
             case .gauge:
-                scratch.emit(
-                    family: metric.name,
-                    type: .gauge,
-                    name: names[first],
-                    bucketBound: nil,
-                    value: values[metric.offset],
-                    timestampMs: timestampMs,
-                    initialZeroMs: nil,
-                    plan: plan,
-                    column: column,
-                    into: &sink
-                )
+                series(metric, .gauge, name: first, values[metric.offset], zero: nil)
             case .histogram(let bounds):
-                let sum = values[metric.offset]
-                let count = values[metric.offset + 1]
-                scratch.emit(
-                    family: metric.name,
-                    type: .histogram,
-                    name: names[first + 1],
-                    bucketBound: nil,
-                    value: count,
-                    timestampMs: timestampMs,
-                    initialZeroMs: initialZeroMs,
-                    plan: plan,
-                    column: column,
-                    into: &sink
-                )
+                series(metric, .histogram, name: first + 1, values[metric.offset + 1], zero: initialZeroMs)
                 // Tempo gives `_sum` no initial zero (spec §5.3).
-                scratch.emit(
-                    family: metric.name,
-                    type: .histogram,
-                    name: names[first],
-                    bucketBound: nil,
-                    value: sum,
-                    timestampMs: timestampMs,
-                    initialZeroMs: nil,
-                    plan: plan,
-                    column: column,
-                    into: &sink
-                )
+                series(metric, .histogram, name: first, values[metric.offset], zero: nil)
                 var cumulative = 0.0
                 for bucket in 0...bounds.count {
-                    cumulative += values[metric.offset + 2 + bucket]
-                    scratch.emit(
-                        family: metric.name,
-                        type: .histogram,
-                        name: names[first + 2],
-                        bucketBound: names[first + 3 + bucket],
-                        value: cumulative,
-                        timestampMs: timestampMs,
-                        initialZeroMs: initialZeroMs,
-                        plan: plan,
-                        column: column,
-                        into: &sink
+                    let slot = metric.offset + 2 + bucket
+                    cumulative += values[slot]
+                    series(
+                        metric,
+                        .histogram,
+                        name: first + 2,
+                        bound: names[first + 3 + bucket],
+                        cumulative,
+                        zero: initialZeroMs,
+                        exemplar: exemplar(slot)
                     )
                 }
             }
@@ -155,28 +130,61 @@ struct MetricLayout: Sendable {
 
 /// Buffers reused across the series of one collection run.
 struct CollectionScratch {
+    /// One series to emit.
+    struct Series {
+        var family: String
+        var type: MetricType
+        var name: UnsafeRawBufferPointer
+        var bucketBound: UnsafeRawBufferPointer?
+        var value: Double
+        var timestampMs: Int64
+        var initialZeroMs: Int64?
+        var exemplar: StoredExemplar?
+    }
+
     var labels: [LabelRef] = []
     var samples: [Sample] = []
+    var traceIDHex: [UInt8] = []
+    /// The exemplar label name (`trace_id_label_name`, default `traceID`).
+    let exemplarLabel: StaticBytes
+
+    init(exemplarLabel: String) {
+        self.exemplarLabel = StaticBytes([exemplarLabel])
+    }
 
     mutating func emit(
-        family: String,
-        type: MetricType,
-        name: UnsafeRawBufferPointer,
-        bucketBound: UnsafeRawBufferPointer?,
-        value: Double,
-        timestampMs: Int64,
-        initialZeroMs: Int64?,
+        _ series: Series,
         plan: LabelPlan,
         column: (Int) -> UnsafeRawBufferPointer,
         into sink: inout some SampleSink
     ) {
         samples.removeAll(keepingCapacity: true)
-        if let initialZeroMs { samples.append(Sample(value: 0, timestampMs: initialZeroMs)) }
-        samples.append(Sample(value: value, timestampMs: timestampMs))
+        if let zero = series.initialZeroMs { samples.append(Sample(value: 0, timestampMs: zero)) }
+        samples.append(Sample(value: series.value, timestampMs: series.timestampMs))
         let samples = self.samples
-        plan.withLabels(name: name, bucketBound: bucketBound, scratch: &labels, column: column) { labels in
+        let hasExemplar = series.exemplar.map { $0.appendTraceIDHex(to: &traceIDHex) } ?? false
+        let hex = traceIDHex
+        let label = exemplarLabel[0]
+        plan.withLabels(name: series.name, bucketBound: series.bucketBound, scratch: &labels, column: column) {
+            labels in
             samples.withUnsafeBufferPointer { samples in
-                sink.append(family: family, type: type, labels: labels, samples: samples)
+                hex.withUnsafeBytes { hex in
+                    let exemplar =
+                        hasExemplar
+                        ? ExemplarRef(
+                            labelName: label,
+                            labelValue: hex,
+                            value: series.exemplar!.value,
+                            timestampMs: series.timestampMs
+                        ) : nil
+                    sink.append(
+                        family: series.family,
+                        type: series.type,
+                        labels: labels,
+                        samples: samples,
+                        exemplar: exemplar
+                    )
+                }
             }
         }
     }

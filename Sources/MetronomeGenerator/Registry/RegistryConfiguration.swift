@@ -13,6 +13,8 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var maxLabelNameLength: Int = 1024
     /// Label values longer than this many bytes are cut, on a UTF-8 character boundary.
     public var maxLabelValueLength: Int = 2048
+    /// The label that carries the trace id on exemplars (`trace_id_label_name`, spec §2.9).
+    public var traceIDLabelName = "traceID"
 
     public init() {}
 

@@ -18,11 +18,13 @@ final class SeriesStore: Sendable {
     let layout: MetricLayout
     let plan: LabelPlan
     let columnCount: Int
+    private let exemplarLabel: String
     private let shards: [Shard]
 
     init(columnNames: [String], layout: MetricLayout, registry: RegistryConfiguration) {
         self.layout = layout
         self.columnCount = columnNames.count
+        self.exemplarLabel = registry.traceIDLabelName
         self.plan = LabelPlan(columnNames: columnNames.map(registry.truncatedName), registry: registry)
         shards = (0..<Self.shardCount).map { _ in
             Shard(SeriesTable(columnCount: columnNames.count, valueWidth: layout.width))
@@ -50,27 +52,32 @@ final class SeriesStore: Sendable {
     ) -> (entries: Int, removed: Int) {
         // Spec §5.2: a new series' zero goes one second before the start of the current minute.
         let initialZeroMs = (timestampMs / 60_000) * 60_000 - 1_000
-        var scratch = CollectionScratch()
+        var scratch = CollectionScratch(exemplarLabel: exemplarLabel)
         var entries = 0
         var removed = 0
         for shard in shards {
             shard.table.withLock { table in
-                table.values.withUnsafeBufferPointer { values in
-                    table.forEachEntry { entry, column in
-                        let start = entry * layout.width
-                        layout.emit(
-                            values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
-                            plan: plan,
-                            timestampMs: timestampMs,
-                            initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
-                            scratch: &scratch,
-                            column: column,
-                            into: &sink
-                        )
+                do {
+                    let exemplars = table.exemplars
+                    table.values.withUnsafeBufferPointer { values in
+                        table.forEachEntry { entry, column in
+                            let start = entry * layout.width
+                            layout.emit(
+                                values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
+                                plan: plan,
+                                timestampMs: timestampMs,
+                                initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
+                                scratch: &scratch,
+                                column: column,
+                                exemplar: { slot in exemplars[entry * layout.width + slot] },
+                                into: &sink
+                            )
+                        }
                     }
                 }
                 if mode == .collect {
                     for entry in 0..<table.count { table.isNew[entry] = false }
+                    table.exemplars.removeAll(keepingCapacity: true)
                     let lastUpdated = table.lastUpdatedMs
                     removed += table.removeEntries { lastUpdated[$0] < staleBeforeMs }
                 }

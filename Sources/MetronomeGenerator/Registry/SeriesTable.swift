@@ -16,6 +16,9 @@ struct SeriesTable {
     var lastUpdatedMs: [Int64] = []
     /// Entries that have not been collected yet and so still owe their initial zero (spec §5.2).
     var isNew: [Bool] = []
+    /// The latest exemplar per histogram-bucket value slot (`entry * valueWidth + slot`) since the last collection,
+    /// which emits and clears them (spec §5.3).
+    var exemplars: [Int: StoredExemplar] = [:]
     /// Entry index per slot, -1 when empty. At most half full.
     private var slots: [Int32] = Array(repeating: -1, count: 64)
 
@@ -138,5 +141,32 @@ struct SeriesTable {
             newSlots[slot] = Int32(entry)
         }
         slots = newSlots
+    }
+}
+
+/// The latest observation of a histogram bucket that carried a trace id.
+struct StoredExemplar {
+    /// The trace id's 16 bytes, big-endian halves.
+    var traceIDHigh: UInt64
+    var traceIDLow: UInt64
+    /// The observed value (seconds), unweighted.
+    var value: Double
+
+    /// Writes the trace id as lowercase hex without leading zeros (Tempo's `pkg/util/traceid.go`) into `output`,
+    /// replacing its contents.
+    /// - Returns: false for an all-zero trace id, which gets no exemplar.
+    func appendTraceIDHex(to output: inout [UInt8]) -> Bool {
+        output.removeAll(keepingCapacity: true)
+        guard traceIDHigh != 0 || traceIDLow != 0 else { return false }
+        let digits = Array("0123456789abcdef".utf8)
+        var started = false
+        for half in [traceIDHigh, traceIDLow] {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                let nibble = Int((half >> UInt64(shift)) & 0xF)
+                if nibble != 0 { started = true }
+                if started { output.append(digits[nibble]) }
+            }
+        }
+        return true
     }
 }

@@ -248,12 +248,17 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
 public struct OverridesSection: Decodable, Sendable, Equatable {
     /// `overrides.defaults.metrics_generator.processors`.
     public var processors: [String] = [SpanMetricsProcessor.name, "service-graphs"]
+    /// `overrides.defaults.metrics_generator.trace_id_label_name`: the exemplar label (default `traceID`).
+    public var traceIDLabelName = "traceID"
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable { case defaults }
     enum DefaultsKeys: String, CodingKey, CaseIterable { case metricsGenerator = "metrics_generator" }
-    enum GeneratorKeys: String, CodingKey, CaseIterable { case processors }
+    enum GeneratorKeys: String, CodingKey, CaseIterable {
+        case processors
+        case traceIDLabelName = "trace_id_label_name"
+    }
 
     public init(from decoder: any Decoder) throws {
         let keys = try decoder.strictContainer(CodingKeys.self)
@@ -262,5 +267,18 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
         guard defaults.contains(.metricsGenerator) else { return }
         let generator = try defaults.superDecoder(forKey: .metricsGenerator).strictContainer(GeneratorKeys.self)
         processors = try generator.value(.processors, or: processors)
+        traceIDLabelName = try generator.value(.traceIDLabelName, or: "")
+        if traceIDLabelName.isEmpty { traceIDLabelName = "traceID" }
+        guard
+            traceIDLabelName.unicodeScalars.allSatisfy({
+                $0.isASCII && ($0 == "_" || $0.properties.isAlphabetic || ("0"..."9").contains($0))
+            }),
+            !("0"..."9").contains(traceIDLabelName.unicodeScalars.first!)
+        else {
+            throw ConfigurationError(
+                path: ConfigurationError.path(generator.codingPath + [GeneratorKeys.traceIDLabelName]),
+                message: "'\(traceIDLabelName)' is not a valid label name"
+            )
+        }
     }
 }

@@ -12,7 +12,8 @@ public struct PrometheusTextEncoder: SampleSink {
         family: String,
         type: MetricType,
         labels: UnsafeBufferPointer<LabelRef>,
-        samples: UnsafeBufferPointer<Sample>
+        samples: UnsafeBufferPointer<Sample>,
+        exemplar: ExemplarRef?
     ) {
         guard let sample = samples.last else { return }
         if families[family] == nil {

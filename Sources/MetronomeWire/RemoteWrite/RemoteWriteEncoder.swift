@@ -28,7 +28,8 @@ public struct RemoteWriteEncoder: SampleSink {
         family: String,
         type: MetricType,
         labels: UnsafeBufferPointer<LabelRef>,
-        samples: UnsafeBufferPointer<Sample>
+        samples: UnsafeBufferPointer<Sample>,
+        exemplar: ExemplarRef?
     ) {
         var seriesSize = 0
         for label in labels {
@@ -37,6 +38,10 @@ public struct RemoteWriteEncoder: SampleSink {
         }
         for sample in samples {
             let size = Self.sampleSize(sample)
+            seriesSize += 1 + ProtobufWriter.varintSize(UInt64(size)) + size
+        }
+        if let exemplar {
+            let size = Self.exemplarSize(exemplar)
             seriesSize += 1 + ProtobufWriter.varintSize(UInt64(size)) + size
         }
         current.writeTag(1, .lengthDelimited)
@@ -54,6 +59,18 @@ public struct RemoteWriteEncoder: SampleSink {
             if sample.timestampMs != 0 {
                 current.writeVarintField(2, UInt64(bitPattern: sample.timestampMs))
             }
+        }
+        if let exemplar {
+            // Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3 }
+            current.writeTag(3, .lengthDelimited)
+            current.writeVarint(UInt64(Self.exemplarSize(exemplar)))
+            let label = LabelRef(name: exemplar.labelName, value: exemplar.labelValue)
+            current.writeTag(1, .lengthDelimited)
+            current.writeVarint(UInt64(Self.labelSize(label)))
+            current.writeBytesField(1, label.name)
+            current.writeBytesField(2, label.value)
+            current.writeDoubleField(2, exemplar.value)
+            current.writeVarintField(3, UInt64(bitPattern: exemplar.timestampMs))
         }
         seriesCount += 1
         sampleCount += samples.count
@@ -78,6 +95,12 @@ public struct RemoteWriteEncoder: SampleSink {
     private static func labelSize(_ label: LabelRef) -> Int {
         2 + ProtobufWriter.varintSize(UInt64(label.name.count)) + label.name.count
             + ProtobufWriter.varintSize(UInt64(label.value.count)) + label.value.count
+    }
+
+    private static func exemplarSize(_ exemplar: ExemplarRef) -> Int {
+        let label = labelSize(LabelRef(name: exemplar.labelName, value: exemplar.labelValue))
+        return 1 + ProtobufWriter.varintSize(UInt64(label)) + label + 9 + 1
+            + ProtobufWriter.varintSize(UInt64(bitPattern: exemplar.timestampMs))
     }
 
     private static func sampleSize(_ sample: Sample) -> Int {

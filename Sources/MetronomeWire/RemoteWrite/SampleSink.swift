@@ -22,6 +22,27 @@ public struct Sample: Equatable, Sendable {
     }
 }
 
+/// An exemplar attached to a series' sample: one label (the trace id), a value and a time; borrowed like ``LabelRef``.
+public struct ExemplarRef {
+    public var labelName: UnsafeRawBufferPointer
+    public var labelValue: UnsafeRawBufferPointer
+    public var value: Double
+    public var timestampMs: Int64
+
+    @inlinable
+    public init(
+        labelName: UnsafeRawBufferPointer,
+        labelValue: UnsafeRawBufferPointer,
+        value: Double,
+        timestampMs: Int64
+    ) {
+        self.labelName = labelName
+        self.labelValue = labelValue
+        self.value = value
+        self.timestampMs = timestampMs
+    }
+}
+
 /// The kind of a metric family, as the Prometheus text format names it.
 public enum MetricType: String, Sendable {
     case counter, gauge, histogram
@@ -38,10 +59,12 @@ public protocol SampleSink {
     ///   - type: the family's type.
     ///   - labels: every label including `__name__`, sorted by name.
     ///   - samples: one or more samples in ascending time order.
+    ///   - exemplar: an exemplar for the series (histogram buckets), if any.
     mutating func append(
         family: String,
         type: MetricType,
         labels: UnsafeBufferPointer<LabelRef>,
-        samples: UnsafeBufferPointer<Sample>
+        samples: UnsafeBufferPointer<Sample>,
+        exemplar: ExemplarRef?
     )
 }

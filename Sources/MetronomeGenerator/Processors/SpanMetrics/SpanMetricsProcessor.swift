@@ -113,7 +113,8 @@ public final class SpanMetricsProcessor: Sendable {
                         bucket: Int32(bucket),
                         latency: latency,
                         size: Double(span.encodedSize),
-                        weight: weight
+                        weight: weight,
+                        traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max
                     )
                 )
             }
@@ -161,7 +162,21 @@ public final class SpanMetricsProcessor: Sendable {
                     if latencyOffset >= 0 {
                         table.values[base + latencyOffset] += update.latency * update.weight
                         table.values[base + latencyOffset + 1] += update.weight
-                        table.values[base + latencyOffset + 2 + Int(update.bucket)] += update.weight
+                        let slot = latencyOffset + 2 + Int(update.bucket)
+                        table.values[base + slot] += update.weight
+                        if update.traceID != UInt32.max {
+                            // Spec §5.3: the latest observation per bucket is its exemplar.
+                            let offset = Int(update.traceID)
+                            table.exemplars[base + slot] = StoredExemplar(
+                                traceIDHigh: UInt64(
+                                    bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                                ),
+                                traceIDLow: UInt64(
+                                    bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                                ),
+                                value: update.latency
+                            )
+                        }
                     }
                     table.lastUpdatedMs[entry] = nowMs
                     result.accepted += 1
@@ -190,6 +205,8 @@ struct PendingUpdate {
     var size: Double
     /// The span multiplier (spec §2.7); 1 unless sampling-aware counting is configured.
     var weight: Double
+    /// Offset of the span's 16-byte trace id in the request, or `UInt32.max` when it has none (no exemplar).
+    var traceID: UInt32
 }
 
 /// The per-batch buffers of a push: allocated once per batch, sized from the span count.
