@@ -48,6 +48,10 @@ public struct MetronomeApplication: Sendable {
         generator.registry.maxLabelValueLength = section.registry.maxLabelValueLength
         generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
         generator.registry.traceIDLabelName = configuration.overrides.traceIDLabelName
+        generator.limits.mode = section.limiterType
+        generator.limits.maxActiveSeries = configuration.overrides.maxActiveSeries
+        generator.limits.maxActiveEntities = configuration.overrides.maxActiveEntities
+        generator.disableCollection = configuration.overrides.disableCollection
         generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
         return generator
     }

@@ -87,7 +87,8 @@ class Prometheus:
 
 
 class Metronome:
-    def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml=""):
+    def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
+                 span_metrics=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         self.otlp_http = f"http://127.0.0.1:{self.http_port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
@@ -118,17 +119,24 @@ metrics_generator:
   processor:
     span_metrics:
       histogram_buckets: [0.002, 0.004, 0.008]
-      intrinsic_dimensions: {{status_message: true}}
+      intrinsic_dimensions: {{status_message: true}}{self._indent(span_metrics or {}, 6)}
 overrides:
   defaults:
     metrics_generator:
-      processors: [span-metrics]
+      processors: [span-metrics]{self._indent(overrides or {}, 6)}
 {extra_yaml}""")
         self.log_path = workdir / f"metronome-{self.admin_port}.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([METRONOME, "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(lambda: requests.get(f"{self.admin}/ready", timeout=1).status_code == 200, what="metronome ready")
         wait_until(lambda: socket.create_connection(("127.0.0.1", self.grpc_port), timeout=1), what="grpc port")
+
+    @staticmethod
+    def _indent(settings, spaces):
+        """Renders extra keys of a YAML mapping as JSON-style flow values, indented to sit inside it."""
+        import json
+
+        return "".join(f"\n{' ' * spaces}{key}: {json.dumps(value)}" for key, value in settings.items())
 
     def generated(self):
         return requests.get(f"{self.admin}/metrics/generated", timeout=5).text

@@ -18,11 +18,28 @@ final class SeriesStore: Sendable {
     let layout: MetricLayout
     let plan: LabelPlan
     let columnCount: Int
+    /// The tenant's limiter, shared with its other stores.
+    let limiter: SeriesLimiter
+    /// What one new entry costs the limiter.
+    let entryCost: Int
+    /// The values of label sets the limiter turned away, emitted as `{metric_overflow="true"}` (spec §5.6).
+    private let overflow: Mutex<OverflowEntry>
+    private let overflowPlan: LabelPlan
+    private static let overflowValue = StaticBytes(["true"])
     private let exemplarLabel: String
     private let shards: [Shard]
 
-    init(columnNames: [String], layout: MetricLayout, registry: RegistryConfiguration) {
+    init(
+        columnNames: [String],
+        layout: MetricLayout,
+        registry: RegistryConfiguration,
+        limiter: SeriesLimiter = SeriesLimiter()
+    ) {
         self.layout = layout
+        self.limiter = limiter
+        self.entryCost = limiter.cost(seriesPerEntry: layout.seriesPerEntry)
+        self.overflow = Mutex(OverflowEntry(values: Array(repeating: 0, count: layout.width)))
+        self.overflowPlan = LabelPlan(columnNames: ["metric_overflow"], registry: registry)
         self.columnCount = columnNames.count
         self.exemplarLabel = registry.traceIDLabelName
         self.plan = LabelPlan(columnNames: columnNames.map(registry.truncatedName), registry: registry)
@@ -84,7 +101,55 @@ final class SeriesStore: Sendable {
                 entries += table.count
             }
         }
+        limiter.release(removed * entryCost)
+        collectOverflow(
+            mode,
+            timestampMs: timestampMs,
+            initialZeroMs: initialZeroMs,
+            staleBeforeMs: staleBeforeMs,
+            scratch: &scratch,
+            into: &sink
+        )
         return (entries, removed)
+    }
+
+    /// Adds a batch's updates of turned-away label sets to the overflow entry: one lock per batch.
+    func addToOverflow(_ values: [Double], nowMs: Int64) {
+        overflow.withLock { overflow in
+            for index in values.indices { overflow.values[index] += values[index] }
+            overflow.used = true
+            overflow.lastUpdatedMs = nowMs
+        }
+    }
+
+    private func collectOverflow(
+        _ mode: CollectionMode,
+        timestampMs: Int64,
+        initialZeroMs: Int64,
+        staleBeforeMs: Int64,
+        scratch: inout CollectionScratch,
+        into sink: inout some SampleSink
+    ) {
+        overflow.withLock { overflow in
+            guard overflow.used else { return }
+            overflow.values.withUnsafeBufferPointer { values in
+                layout.emit(
+                    values: values,
+                    plan: overflowPlan,
+                    timestampMs: timestampMs,
+                    initialZeroMs: mode == .collect && overflow.isNew ? initialZeroMs : nil,
+                    scratch: &scratch,
+                    column: { _ in Self.overflowValue[0] },
+                    exemplar: { _ in nil },
+                    into: &sink
+                )
+            }
+            guard mode == .collect else { return }
+            overflow.isNew = false
+            if overflow.lastUpdatedMs < staleBeforeMs {
+                overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
+            }
+        }
     }
 
     /// Approximate heap bytes held by all shards.
@@ -99,4 +164,12 @@ public enum CollectionMode: Sendable {
     case collect
     /// Emits current values only and changes nothing.
     case snapshot
+}
+
+/// The overflow series of a store: one entry's values, outside the tables and the limit.
+struct OverflowEntry {
+    var values: [Double]
+    var used = false
+    var isNew = true
+    var lastUpdatedMs: Int64 = 0
 }

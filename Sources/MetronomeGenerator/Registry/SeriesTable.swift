@@ -33,17 +33,22 @@ struct SeriesTable {
     /// Why a new label set could not become an entry.
     enum Rejection: Error {
         case invalidUTF8
+        /// The limiter had no room for a new label set.
+        case overLimit
     }
 
-    /// Returns the entry for the label values `columns` (with precomputed `hash`), creating it if it is new.
+    /// Returns the entry for the label values `columns` (with precomputed `hash`), creating it if it is new and
+    /// `reserve` grants room for it.
     ///
     /// - Throws: ``Rejection/invalidUTF8`` when a new entry's value is not valid UTF-8. Only new values are
     ///   checked: an existing entry's values are known to be valid and a match is byte-identical.
+    ///   ``Rejection/overLimit`` when `reserve` refuses a new entry.
     @inline(__always)
     mutating func entry(
         hash: UInt64,
         columns: UnsafeBufferPointer<UnsafeRawBufferPointer>,
-        nowMs: Int64
+        nowMs: Int64,
+        reserve: () -> Bool = { true }
     ) throws(Rejection) -> Int {
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
@@ -56,6 +61,7 @@ struct SeriesTable {
         for value in columns where !value.isEmpty {
             guard UTF8Validation.isValid(value) else { throw .invalidUTF8 }
         }
+        guard reserve() else { throw .overLimit }
         let entry = hashes.count
         for value in columns { keys.append(interner.intern(value, hash: SeriesHash.hash(value))) }
         hashes.append(hash)

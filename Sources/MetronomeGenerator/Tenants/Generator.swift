@@ -1,4 +1,5 @@
 import MetronomeWire
+import Synchronization
 
 /// One tenant's metrics generator: its processors and their series (spec §1.2, "instance").
 ///
@@ -7,16 +8,30 @@ import MetronomeWire
 public final class Generator: Sendable {
     public let tenant: TenantID
     public let configuration: Configuration
+    /// The tenant's series (or entity) limit, shared by its processors.
+    public let limiter: SeriesLimiter
     let spanMetrics: SpanMetricsProcessor?
+    /// The limiter's `limited` count at the last collection, to report what was limited since.
+    private let reportedLimited = Atomic<Int>(0)
 
     public init(tenant: TenantID, configuration: Configuration) {
         self.tenant = tenant
         self.configuration = configuration
+        let limits = configuration.limits
+        limiter = SeriesLimiter(
+            mode: limits.mode,
+            maximum: limits.mode == .series ? limits.maxActiveSeries : limits.maxActiveEntities
+        )
         var spanMetricsConfiguration = configuration.spanMetrics
         spanMetricsConfiguration.metrics = .enabled(by: configuration.processors)
         spanMetrics =
             spanMetricsConfiguration.metrics.isEmpty
-            ? nil : SpanMetricsProcessor(configuration: spanMetricsConfiguration, registry: configuration.registry)
+            ? nil
+            : SpanMetricsProcessor(
+                configuration: spanMetricsConfiguration,
+                registry: configuration.registry,
+                limiter: limiter
+            )
     }
 
     /// What a push did, for self-metrics.
@@ -25,6 +40,8 @@ public final class Generator: Sendable {
         public var spanMetricsInvalidUTF8 = 0
         /// Spans span metrics' filter policies rejected.
         public var spanMetricsFiltered = 0
+        /// Spans counted in span metrics' overflow series because of the series limit.
+        public var spanMetricsOverflowed = 0
     }
 
     /// Feeds a batch (already validated and slack-filtered by the distributor) to every processor.
@@ -34,6 +51,7 @@ public final class Generator: Sendable {
             let pushed = spanMetrics.push(batch, nowMs: nowMs)
             result.spanMetricsInvalidUTF8 = pushed.invalidUTF8
             result.spanMetricsFiltered = pushed.filtered
+            result.spanMetricsOverflowed = pushed.overflowed
         }
         return result
     }
@@ -44,6 +62,8 @@ public final class Generator: Sendable {
         public var activeSeries = 0
         /// Series removed for being idle longer than the stale duration.
         public var removedSeries = 0
+        /// Series (or entities, in entity mode) the limit redirected to overflow since the previous collection.
+        public var newlyLimited = 0
     }
 
     /// Emits every series at `timestampMs` into `sink`; in ``CollectionMode/collect`` mode, then drops series idle
@@ -66,6 +86,10 @@ public final class Generator: Sendable {
             result.activeSeries += counts.entries * perEntry
             result.removedSeries += counts.removed * perEntry
         }
+        if mode == .collect {
+            let limited = limiter.statistics.limited
+            result.newlyLimited = limited - reportedLimited.exchange(limited, ordering: .relaxed)
+        }
         return result
     }
 
@@ -80,6 +104,23 @@ extension Generator {
         public var processors: [String] = [SpanMetricsProcessor.name, "service-graphs"]
         public var registry = RegistryConfiguration()
         public var spanMetrics = SpanMetricsProcessor.Configuration()
+        public var limits = Limits()
+        /// Dry run (`disable_collection`): series are kept and limited, but nothing is sent (spec §1.4).
+        public var disableCollection = false
+
+        public init() {}
+    }
+}
+
+extension Generator {
+    /// A tenant's series limits (spec §5.6).
+    public struct Limits: Sendable, Equatable {
+        /// `metrics_generator.limiter_type`: what the limit counts.
+        public var mode = SeriesLimiter.Mode.series
+        /// `max_active_series` (series mode); 0 is unlimited.
+        public var maxActiveSeries = 0
+        /// `max_active_entities` (entity mode); 0 is unlimited.
+        public var maxActiveEntities = 0
 
         public init() {}
     }

@@ -47,14 +47,32 @@ final class CollectionLoop: Service, Sendable {
         let start = ContinuousClock.now
         let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
         for generator in distributor.allGenerators {
+            let tenant = [("tenant", generator.tenant.value)]
             var encoder = RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend)
             let result = generator.collect(.collect, timestampMs: timestampMs, into: &encoder)
-            let requests = encoder.finish()
-            let tenant = [("tenant", generator.tenant.value)]
+            let limiter = generator.limiter.statistics
+            let limiterLabels = tenant + [("limiter", generator.limiter.mode.rawValue)]
             Gauge(label: "metronome_registry_active_series", dimensions: tenant).record(result.activeSeries)
+            Gauge(label: "metronome_registry_limiter_active", dimensions: limiterLabels).record(limiter.active)
+            Gauge(label: "metronome_registry_limiter_max", dimensions: limiterLabels).record(generator.limiter.maximum)
             Counter(label: "metronome_registry_series_removed_total", dimensions: tenant).increment(
                 by: result.removedSeries
             )
+            if result.newlyLimited > 0 {
+                Counter(label: "metronome_registry_limited_total", dimensions: limiterLabels).increment(
+                    by: result.newlyLimited
+                )
+                logger.warning(
+                    "active series limit reached; new label sets go to the metric_overflow=\"true\" series",
+                    metadata: [
+                        "tenant": "\(generator.tenant)", "limit": "\(generator.limiter.maximum)",
+                        "limited": "\(result.newlyLimited)", "limiter": "\(generator.limiter.mode.rawValue)",
+                    ]
+                )
+            }
+            // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
+            guard !generator.configuration.disableCollection else { continue }
+            let requests = encoder.finish()
             Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(by: encoder.sampleCount)
             Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
             await output.write(

@@ -8,12 +8,15 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
     public var registry = Registry()
     public var storage = Storage()
     public var processor = Processor()
+    /// What the active-series limit counts: `series` (default) or `entity` (spec §5.6).
+    public var limiterType = SeriesLimiter.Mode.series
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case metricsIngestionTimeRangeSlack = "metrics_ingestion_time_range_slack"
         case registry, storage, processor
+        case limiterType = "limiter_type"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -25,6 +28,14 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         registry = try keys.value(.registry, or: Registry())
         storage = try keys.value(.storage, or: Storage())
         processor = try keys.value(.processor, or: Processor())
+        let limiter = try keys.value(.limiterType, or: "series")
+        guard let mode = SeriesLimiter.Mode(rawValue: limiter) else {
+            throw ConfigurationError(
+                path: ConfigurationError.path(decoder.codingPath + [CodingKeys.limiterType]),
+                message: "'\(limiter)' is not a limiter type; use series or entity"
+            )
+        }
+        limiterType = mode
     }
 
     /// `metrics_generator.registry`.
@@ -250,6 +261,12 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
     public var processors: [String] = [SpanMetricsProcessor.name, "service-graphs"]
     /// `overrides.defaults.metrics_generator.trace_id_label_name`: the exemplar label (default `traceID`).
     public var traceIDLabelName = "traceID"
+    /// `max_active_series`: 0 is unlimited.
+    public var maxActiveSeries = 0
+    /// `max_active_entities` (with `limiter_type: entity`): 0 is unlimited.
+    public var maxActiveEntities = 0
+    /// `disable_collection`: a dry run that keeps and limits series but sends nothing.
+    public var disableCollection = false
 
     public init() {}
 
@@ -258,6 +275,9 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
     enum GeneratorKeys: String, CodingKey, CaseIterable {
         case processors
         case traceIDLabelName = "trace_id_label_name"
+        case maxActiveSeries = "max_active_series"
+        case maxActiveEntities = "max_active_entities"
+        case disableCollection = "disable_collection"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -268,6 +288,15 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
         let generator = try defaults.superDecoder(forKey: .metricsGenerator).strictContainer(GeneratorKeys.self)
         processors = try generator.value(.processors, or: processors)
         traceIDLabelName = try generator.value(.traceIDLabelName, or: "")
+        maxActiveSeries = try generator.value(.maxActiveSeries, or: 0)
+        maxActiveEntities = try generator.value(.maxActiveEntities, or: 0)
+        disableCollection = try generator.value(.disableCollection, or: false)
+        guard maxActiveSeries >= 0, maxActiveEntities >= 0 else {
+            throw ConfigurationError(
+                path: ConfigurationError.path(generator.codingPath),
+                message: "limits must not be negative"
+            )
+        }
         if traceIDLabelName.isEmpty { traceIDLabelName = "traceID" }
         guard
             traceIDLabelName.unicodeScalars.allSatisfy({

@@ -24,7 +24,8 @@ public final class SpanMetricsProcessor: Sendable {
 
     /// Makes the processor; `configuration` should have passed ``Configuration/validate()`` (the configuration loader
     /// does that), though nothing breaks if it did not.
-    public init(configuration: Configuration, registry: RegistryConfiguration) {
+    public init(configuration: Configuration, registry: RegistryConfiguration, limiter: SeriesLimiter = SeriesLimiter())
+    {
         self.configuration = configuration
         let columns = configuration.columns
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
@@ -45,7 +46,7 @@ public final class SpanMetricsProcessor: Sendable {
         callsOffset = offset("traces_spanmetrics_calls_total")
         sizeOffset = offset("traces_spanmetrics_size_total")
         latencyOffset = offset("traces_spanmetrics_latency")
-        store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry)
+        store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry, limiter: limiter)
     }
 
     /// What one push did.
@@ -56,6 +57,8 @@ public final class SpanMetricsProcessor: Sendable {
         public var invalidUTF8 = 0
         /// Spans the filter policies rejected.
         public var filtered = 0
+        /// Spans counted in the overflow series because their label set did not fit under the limit.
+        public var overflowed = 0
     }
 
     /// Updates the series of every span in `batch`.
@@ -135,6 +138,7 @@ public final class SpanMetricsProcessor: Sendable {
             repeating: UnsafeRawBufferPointer(start: nil, count: 0),
             count: columnCount
         )
+        var overflow: [Double] = []
         for (shard, updates) in work.pending.enumerated() where !updates.isEmpty {
             store.withShard(shard) { table in
                 let width = table.valueWidth
@@ -149,39 +153,52 @@ public final class SpanMetricsProcessor: Sendable {
                     let entry: Int
                     do {
                         entry = try columnValues.withUnsafeBufferPointer {
-                            try table.entry(hash: update.hash, columns: $0, nowMs: nowMs)
+                            try table.entry(hash: update.hash, columns: $0, nowMs: nowMs) {
+                                store.limiter.reserve(store.entryCost)
+                            }
                         }
+                    } catch SeriesTable.Rejection.overLimit {
+                        if overflow.isEmpty { overflow = Array(repeating: 0, count: width) }
+                        record(update, into: &overflow, at: 0)
+                        result.overflowed += 1
+                        continue
                     } catch {
                         result.invalidUTF8 += 1
                         continue
                     }
                     let base = entry * width
-                    // Spec §2.7: the multiplier weighs calls and latency, not size.
-                    if callsOffset >= 0 { table.values[base + callsOffset] += update.weight }
-                    if sizeOffset >= 0 { table.values[base + sizeOffset] += update.size }
-                    if latencyOffset >= 0 {
-                        table.values[base + latencyOffset] += update.latency * update.weight
-                        table.values[base + latencyOffset + 1] += update.weight
-                        let slot = latencyOffset + 2 + Int(update.bucket)
-                        table.values[base + slot] += update.weight
-                        if update.traceID != UInt32.max {
-                            // Spec §5.3: the latest observation per bucket is its exemplar.
-                            let offset = Int(update.traceID)
-                            table.exemplars[base + slot] = StoredExemplar(
-                                traceIDHigh: UInt64(
-                                    bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                                ),
-                                traceIDLow: UInt64(
-                                    bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-                                ),
-                                value: update.latency
-                            )
-                        }
+                    record(update, into: &table.values, at: base)
+                    if latencyOffset >= 0 && update.traceID != UInt32.max {
+                        // Spec §5.3: the latest observation per bucket is its exemplar.
+                        let offset = Int(update.traceID)
+                        table.exemplars[base + latencyOffset + 2 + Int(update.bucket)] = StoredExemplar(
+                            traceIDHigh: UInt64(
+                                bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+                            ),
+                            traceIDLow: UInt64(
+                                bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
+                            ),
+                            value: update.latency
+                        )
                     }
                     table.lastUpdatedMs[entry] = nowMs
                     result.accepted += 1
                 }
             }
+        }
+        if !overflow.isEmpty { store.addToOverflow(overflow, nowMs: nowMs) }
+    }
+
+    /// Adds one span's contribution to the entry whose doubles start at `base`.
+    @inline(__always)
+    private func record(_ update: PendingUpdate, into values: inout [Double], at base: Int) {
+        // Spec §2.7: the multiplier weighs calls and latency, not size.
+        if callsOffset >= 0 { values[base + callsOffset] += update.weight }
+        if sizeOffset >= 0 { values[base + sizeOffset] += update.size }
+        if latencyOffset >= 0 {
+            values[base + latencyOffset] += update.latency * update.weight
+            values[base + latencyOffset + 1] += update.weight
+            values[base + latencyOffset + 2 + Int(update.bucket)] += update.weight
         }
     }
 }
