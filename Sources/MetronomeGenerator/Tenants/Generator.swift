@@ -85,6 +85,11 @@ public final class Generator: Sendable {
             let perEntry = spanMetrics.store.layout.seriesPerEntry
             result.activeSeries += counts.entries * perEntry
             result.removedSeries += counts.removed * perEntry
+            if let info = spanMetrics.targetInfo?.store {
+                let infoCounts = info.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
+                result.activeSeries += infoCounts.entries
+                result.removedSeries += infoCounts.removed
+            }
         }
         if mode == .collect {
             let limited = limiter.statistics.limited

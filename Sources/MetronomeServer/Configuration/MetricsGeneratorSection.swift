@@ -165,6 +165,9 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         public var spanMultiplierKey = ""
         public var enableTracestateSpanMultiplier = false
         public var filterPolicies: [FilterPolicy] = []
+        public var enableTargetInfo = false
+        public var targetInfoExcludedDimensions: [String] = []
+        public var enableInstanceLabel = true
 
         public init() {}
 
@@ -176,6 +179,9 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             case spanMultiplierKey = "span_multiplier_key"
             case enableTracestateSpanMultiplier = "enable_tracestate_span_multiplier"
             case filterPolicies = "filter_policies"
+            case enableTargetInfo = "enable_target_info"
+            case targetInfoExcludedDimensions = "target_info_excluded_dimensions"
+            case enableInstanceLabel = "enable_instance_label"
         }
 
         enum MappingKeys: String, CodingKey, CaseIterable {
@@ -194,6 +200,9 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             configuration.spanMultiplierKey = spanMultiplierKey
             configuration.enableTracestateSpanMultiplier = enableTracestateSpanMultiplier
             configuration.filterPolicies = filterPolicies
+            configuration.enableTargetInfo = enableTargetInfo
+            configuration.targetInfoExcludedDimensions = targetInfoExcludedDimensions
+            configuration.enableInstanceLabel = enableInstanceLabel
             return configuration
         }
 
@@ -227,6 +236,9 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             spanMultiplierKey = try keys.value(.spanMultiplierKey, or: "")
             enableTracestateSpanMultiplier = try keys.value(.enableTracestateSpanMultiplier, or: false)
             filterPolicies = try keys.value(.filterPolicies, or: [FilterPolicySection]()).map(\.policy)
+            enableTargetInfo = try keys.value(.enableTargetInfo, or: false)
+            targetInfoExcludedDimensions = try keys.value(.targetInfoExcludedDimensions, or: [])
+            enableInstanceLabel = try keys.value(.enableInstanceLabel, or: true)
             if keys.contains(.dimensionMappings) {
                 var list = try keys.nestedUnkeyedContainer(forKey: .dimensionMappings)
                 while !list.isAtEnd {

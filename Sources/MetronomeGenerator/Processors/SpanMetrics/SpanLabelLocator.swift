@@ -88,6 +88,16 @@ struct SpanLabelLocator: Sendable {
                 {
                     value = self.value(of: batch.attributes[found], bytes: bytes, scratch: &work.scratch)
                 }
+            case .job, .instance:
+                let identity = ResourceIdentity(resource, batch: batch, bytes: bytes)
+                let text = column.source == .job ? identity.job : identity.instance
+                if text.isEmpty {
+                    value = .absent
+                } else {
+                    let start = work.scratch.count
+                    work.scratch.append(contentsOf: text.utf8)
+                    value = scratchValue(from: start, &work.scratch)
+                }
             case .mapping:
                 for key in keyRanges[index] {
                     work.resourceMappingAttributes.append(
@@ -135,7 +145,7 @@ struct SpanLabelLocator: Sendable {
                         work: &work
                     )
                     mappingKey += keyRanges[index].count
-                case .service: value = .absent  // always resolved per resource
+                case .service, .job, .instance: value = .absent  // always resolved per resource
                 }
             }
             work.refs.append(value.ref)

@@ -9,6 +9,10 @@ enum SpanLabelSource: Sendable, Equatable {
     case attribute(key: [UInt8])
     /// The present, non-empty values of several attributes joined by `join` (spec §2.4, `dimension_mappings`).
     case mapping(keys: [[UInt8]], join: [UInt8])
+    /// `service.namespace/service.name`, or `service.name` (with `enable_target_info`, spec §2.3).
+    case job
+    /// `service.instance.id` (with `enable_target_info` and `enable_instance_label`).
+    case instance
 }
 
 /// One label of span-metrics series: its name and where its value comes from.
@@ -19,7 +23,7 @@ struct SpanMetricsColumn: Sendable, Equatable {
 
 extension SpanMetricsProcessor.Configuration {
     /// The labels series carry, in Tempo's label-builder order: the enabled intrinsics, then `dimensions`, then
-    /// `dimension_mappings`. Where two share a name the later one alone is kept, so its value — even an empty one,
+    /// `dimension_mappings`, then `job` and `instance` when target_info is on. Where two share a name the later one alone is kept, so its value — even an empty one,
     /// which removes the label — wins, as in Tempo (spec §2.4 QUIRK).
     var columns: [SpanMetricsColumn] {
         var columns: [SpanMetricsColumn] = []
@@ -41,6 +45,8 @@ extension SpanMetricsProcessor.Configuration {
                 )
             )
         }
+        if enableTargetInfo { columns.append(.init(name: "job", source: .job)) }
+        if enableTargetInfo && enableInstanceLabel { columns.append(.init(name: "instance", source: .instance)) }
         var kept: [SpanMetricsColumn] = []
         for (index, column) in columns.enumerated()
         where !columns[(index + 1)...].contains(where: { $0.name == column.name }) {

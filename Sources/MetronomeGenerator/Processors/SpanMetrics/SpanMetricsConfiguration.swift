@@ -21,6 +21,12 @@ extension SpanMetricsProcessor {
         public var filterPolicies: [FilterPolicy] = []
         /// Which of the three metrics are made (the sub-processors of spec §2.1).
         public var metrics = Metrics.all
+        /// Whether resources get a `traces_target_info` series and span series get `job`/`instance` (spec §2.5).
+        public var enableTargetInfo = false
+        /// Resource attribute keys left out of target_info.
+        public var targetInfoExcludedDimensions: [String] = []
+        /// Whether `instance` (from `service.instance.id`) is a label, with target_info on.
+        public var enableInstanceLabel = true
 
         public init() {}
     }

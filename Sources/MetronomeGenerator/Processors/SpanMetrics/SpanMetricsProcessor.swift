@@ -16,6 +16,8 @@ public final class SpanMetricsProcessor: Sendable {
     private let locator: SpanLabelLocator
     private let multiplier: SpanMultiplier
     private let filter: SpanFilter
+    /// `traces_target_info`, when enabled.
+    let targetInfo: (labels: TargetInfoLabels, store: InfoStore)?
     private let bounds: [Double]
     /// Where each enabled metric keeps its values in an entry; -1 for a disabled one.
     private let callsOffset: Int
@@ -47,6 +49,16 @@ public final class SpanMetricsProcessor: Sendable {
         sizeOffset = offset("traces_spanmetrics_size_total")
         latencyOffset = offset("traces_spanmetrics_latency")
         store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry, limiter: limiter)
+        targetInfo =
+            configuration.enableTargetInfo
+            ? (
+                TargetInfoLabels(
+                    excludedKeys: configuration.targetInfoExcludedDimensions,
+                    instanceLabel: configuration.enableInstanceLabel,
+                    registry: registry
+                ),
+                InfoStore(metricName: "traces_target_info", registry: registry, limiter: limiter)
+            ) : nil
     }
 
     /// What one push did.
@@ -70,12 +82,52 @@ public final class SpanMetricsProcessor: Sendable {
         )
         batch.withBytes { bytes in locateLabels(batch, bytes: bytes, into: &work) }
         var result = PushResult(filtered: work.filtered)
+        var acceptedPerResource = [Int](repeating: 0, count: targetInfo == nil ? 0 : batch.resources.count)
         batch.withBytes { bytes in
             work.scratch.withUnsafeBytes { scratch in
-                apply(work, batchBytes: bytes, scratchBytes: scratch, nowMs: nowMs, result: &result)
+                apply(
+                    work,
+                    batchBytes: bytes,
+                    scratchBytes: scratch,
+                    nowMs: nowMs,
+                    result: &result,
+                    acceptedPerResource: &acceptedPerResource
+                )
+            }
+        }
+        if let targetInfo {
+            batch.withBytes { bytes in
+                registerTargetInfo(
+                    targetInfo,
+                    batch: batch,
+                    bytes: bytes,
+                    acceptedPerResource: acceptedPerResource,
+                    nowMs: nowMs,
+                    result: &result
+                )
             }
         }
         return result
+    }
+
+    /// Spec §2.2 d: a resource with at least one accepted span keeps its target_info series alive; if that series'
+    /// labels are not valid UTF-8, each of its accepted spans counts as invalid.
+    private func registerTargetInfo(
+        _ targetInfo: (labels: TargetInfoLabels, store: InfoStore),
+        batch: SpanBatch,
+        bytes: UnsafeRawBufferPointer,
+        acceptedPerResource: [Int],
+        nowMs: Int64,
+        result: inout PushResult
+    ) {
+        for (index, accepted) in acceptedPerResource.enumerated() where accepted > 0 {
+            switch targetInfo.labels.outcome(for: batch.resources[index], batch: batch, bytes: bytes) {
+            case .none: break
+            case .invalidUTF8: result.invalidUTF8 += accepted
+            case .labels(let labels):
+                _ = targetInfo.store.touch(labels.map { (name: $0.name, value: $0.value) }, nowMs: nowMs)
+            }
+        }
     }
 
     // MARK: - Phase 1: locate and hash label values
@@ -117,7 +169,8 @@ public final class SpanMetricsProcessor: Sendable {
                         latency: latency,
                         size: Double(span.encodedSize),
                         weight: weight,
-                        traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max
+                        traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max,
+                        resource: span.resourceIndex
                     )
                 )
             }
@@ -131,7 +184,8 @@ public final class SpanMetricsProcessor: Sendable {
         batchBytes: UnsafeRawBufferPointer,
         scratchBytes: UnsafeRawBufferPointer,
         nowMs: Int64,
-        result: inout PushResult
+        result: inout PushResult,
+        acceptedPerResource: inout [Int]
     ) {
         let columnCount = locator.columns.count
         var columnValues = [UnsafeRawBufferPointer](
@@ -183,6 +237,7 @@ public final class SpanMetricsProcessor: Sendable {
                     }
                     table.lastUpdatedMs[entry] = nowMs
                     result.accepted += 1
+                    if !acceptedPerResource.isEmpty { acceptedPerResource[Int(update.resource)] += 1 }
                 }
             }
         }
@@ -224,6 +279,8 @@ struct PendingUpdate {
     var weight: Double
     /// Offset of the span's 16-byte trace id in the request, or `UInt32.max` when it has none (no exemplar).
     var traceID: UInt32
+    /// The span's resource in the batch.
+    var resource: Int32
 }
 
 /// The per-batch buffers of a push: allocated once per batch, sized from the span count.
