@@ -51,6 +51,7 @@ public struct MetronomeApplication: Sendable {
         generator.limits.mode = section.limiterType
         generator.limits.maxActiveSeries = configuration.overrides.maxActiveSeries
         generator.limits.maxActiveEntities = configuration.overrides.maxActiveEntities
+        generator.limits.maxCardinalityPerLabel = configuration.overrides.maxCardinalityPerLabel
         generator.disableCollection = configuration.overrides.disableCollection
         generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
         return generator

@@ -14,7 +14,8 @@ public final class Generator: Sendable {
     /// The limiter's `limited` count at the last collection, to report what was limited since.
     private let reportedLimited = Atomic<Int>(0)
 
-    public init(tenant: TenantID, configuration: Configuration) {
+    /// - Parameter nowMs: wall-clock time the cardinality sketches' windows start from.
+    public init(tenant: TenantID, configuration: Configuration, nowMs: Int64 = 0) {
         self.tenant = tenant
         self.configuration = configuration
         let limits = configuration.limits
@@ -30,7 +31,9 @@ public final class Generator: Sendable {
             : SpanMetricsProcessor(
                 configuration: spanMetricsConfiguration,
                 registry: configuration.registry,
-                limiter: limiter
+                limiter: limiter,
+                maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
+                nowMs: nowMs
             )
     }
 
@@ -42,6 +45,8 @@ public final class Generator: Sendable {
         public var spanMetricsFiltered = 0
         /// Spans counted in span metrics' overflow series because of the series limit.
         public var spanMetricsOverflowed = 0
+        /// Label values replaced by `__cardinality_overflow__`, by label name.
+        public var labelValuesLimited: [String: Int] = [:]
     }
 
     /// Feeds a batch (already validated and slack-filtered by the distributor) to every processor.
@@ -52,6 +57,9 @@ public final class Generator: Sendable {
             result.spanMetricsInvalidUTF8 = pushed.invalidUTF8
             result.spanMetricsFiltered = pushed.filtered
             result.spanMetricsOverflowed = pushed.overflowed
+            for (column, count) in pushed.labelValuesLimited.enumerated() where count > 0 {
+                result.labelValuesLimited[spanMetrics.labelNames[column], default: 0] += count
+            }
         }
         return result
     }
@@ -64,6 +72,10 @@ public final class Generator: Sendable {
         public var removedSeries = 0
         /// Series (or entities, in entity mode) the limit redirected to overflow since the previous collection.
         public var newlyLimited = 0
+        /// The estimated number of series the spans of the stale window would make without limits.
+        public var activeSeriesDemand = 0
+        /// Estimated distinct values per label, with a per-label limit set.
+        public var labelCardinalityDemand: [String: Int] = [:]
     }
 
     /// Emits every series at `timestampMs` into `sink`; in ``CollectionMode/collect`` mode, then drops series idle
@@ -85,6 +97,11 @@ public final class Generator: Sendable {
             let perEntry = spanMetrics.store.layout.seriesPerEntry
             result.activeSeries += counts.entries * perEntry
             result.removedSeries += counts.removed * perEntry
+            let demand = spanMetrics.cardinality.demand
+            result.activeSeriesDemand += demand.labelSets * perEntry
+            for (column, estimate) in demand.labels.enumerated() {
+                result.labelCardinalityDemand[spanMetrics.labelNames[column]] = estimate
+            }
             if let info = spanMetrics.targetInfo?.store {
                 let infoCounts = info.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
                 result.activeSeries += infoCounts.entries
@@ -126,6 +143,8 @@ extension Generator {
         public var maxActiveSeries = 0
         /// `max_active_entities` (entity mode); 0 is unlimited.
         public var maxActiveEntities = 0
+        /// `max_cardinality_per_label`: values of a label beyond this many become `__cardinality_overflow__`.
+        public var maxCardinalityPerLabel = 0
 
         public init() {}
     }

@@ -53,6 +53,14 @@ final class CollectionLoop: Service, Sendable {
             let limiter = generator.limiter.statistics
             let limiterLabels = tenant + [("limiter", generator.limiter.mode.rawValue)]
             Gauge(label: "metronome_registry_active_series", dimensions: tenant).record(result.activeSeries)
+            Gauge(label: "metronome_registry_active_series_demand_estimate", dimensions: tenant)
+                .record(result.activeSeriesDemand)
+            for (label, estimate) in result.labelCardinalityDemand {
+                Gauge(
+                    label: "metronome_registry_label_cardinality_demand_estimate",
+                    dimensions: tenant + [("label_name", label)]
+                ).record(estimate)
+            }
             Gauge(label: "metronome_registry_limiter_active", dimensions: limiterLabels).record(limiter.active)
             Gauge(label: "metronome_registry_limiter_max", dimensions: limiterLabels).record(generator.limiter.maximum)
             Counter(label: "metronome_registry_series_removed_total", dimensions: tenant).increment(

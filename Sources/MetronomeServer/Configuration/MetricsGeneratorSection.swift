@@ -279,6 +279,8 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
     public var maxActiveEntities = 0
     /// `disable_collection`: a dry run that keeps and limits series but sends nothing.
     public var disableCollection = false
+    /// `max_cardinality_per_label`: 0 is unlimited.
+    public var maxCardinalityPerLabel = 0
 
     public init() {}
 
@@ -290,6 +292,7 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
         case maxActiveSeries = "max_active_series"
         case maxActiveEntities = "max_active_entities"
         case disableCollection = "disable_collection"
+        case maxCardinalityPerLabel = "max_cardinality_per_label"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -303,7 +306,8 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
         maxActiveSeries = try generator.value(.maxActiveSeries, or: 0)
         maxActiveEntities = try generator.value(.maxActiveEntities, or: 0)
         disableCollection = try generator.value(.disableCollection, or: false)
-        guard maxActiveSeries >= 0, maxActiveEntities >= 0 else {
+        maxCardinalityPerLabel = try generator.value(.maxCardinalityPerLabel, or: 0)
+        guard maxActiveSeries >= 0, maxActiveEntities >= 0, maxCardinalityPerLabel >= 0 else {
             throw ConfigurationError(
                 path: ConfigurationError.path(generator.codingPath),
                 message: "limits must not be negative"

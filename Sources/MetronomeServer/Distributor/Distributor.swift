@@ -68,7 +68,14 @@ public final class Distributor: Sendable {
                 "\(outside) span(s) ended more than \(slackNanos / 1_000_000_000)s away from now and were not counted"
         }
         guard batch.spanCount > 0 else { return outcome }
-        let result = generator(for: tenant).push(batch, nowMs: Int64(nowNanos / 1_000_000))
+        let nowMs = Int64(nowNanos / 1_000_000)
+        let result = generator(for: tenant, nowMs: nowMs).push(batch, nowMs: nowMs)
+        for (label, count) in result.labelValuesLimited {
+            Counter(
+                label: "metronome_registry_label_values_limited_total",
+                dimensions: tenantLabel + [("label_name", label)]
+            ).increment(by: count)
+        }
         if result.spanMetricsFiltered > 0 {
             Counter(
                 label: "metronome_spans_discarded_total",
@@ -93,10 +100,10 @@ public final class Distributor: Sendable {
         generators.withLock { Array($0.values) }
     }
 
-    private func generator(for tenant: TenantID) -> Generator {
+    private func generator(for tenant: TenantID, nowMs: Int64) -> Generator {
         generators.withLock { generators in
             if let generator = generators[tenant] { return generator }
-            let generator = Generator(tenant: tenant, configuration: generatorConfiguration)
+            let generator = Generator(tenant: tenant, configuration: generatorConfiguration, nowMs: nowMs)
             generators[tenant] = generator
             logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
             return generator

@@ -19,6 +19,8 @@ struct SpanLabelLocator: Sendable {
     let constantBytes: [UInt8]
     private let kindValues: [LocatedValue]
     private let statusValues: [LocatedValue]
+    /// `__cardinality_overflow__`, the value of a label over its cardinality limit.
+    private let overflowValue: LocatedValue
     /// Attribute keys of `attribute` and `mapping` columns; `keyRanges[column]` indexes into it.
     private let keys: StaticBytes
     private let keyRanges: [Range<Int>]
@@ -35,6 +37,7 @@ struct SpanLabelLocator: Sendable {
         }
         kindValues = OTLPEnumNames.spanKinds.map(constant)
         statusValues = OTLPEnumNames.statusCodes.map(constant)
+        overflowValue = constant(CardinalityGuard.overflowValue)
         constantBytes = bytes
 
         var keyStrings: [[UInt8]] = []
@@ -148,8 +151,16 @@ struct SpanLabelLocator: Sendable {
                 case .service, .job, .instance: value = .absent  // always resolved per resource
                 }
             }
-            work.refs.append(value.ref)
-            hash = SeriesHash.combine(hash, value.hash, column: index)
+            if work.tracksValueHashes { work.valueHashes.append(value.hash) }
+            let labelValue: LocatedValue
+            if !work.overLimit.isEmpty && work.overLimit[index] && value.ref.count > 0 {
+                labelValue = overflowValue
+                work.labelValuesLimited[index] += 1
+            } else {
+                labelValue = value
+            }
+            work.refs.append(labelValue.ref)
+            hash = SeriesHash.combine(hash, labelValue.hash, column: index)
         }
         return hash
     }

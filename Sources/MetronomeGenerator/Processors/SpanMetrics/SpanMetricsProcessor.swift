@@ -16,6 +16,8 @@ public final class SpanMetricsProcessor: Sendable {
     private let locator: SpanLabelLocator
     private let multiplier: SpanMultiplier
     private let filter: SpanFilter
+    /// Per-label cardinality limits and demand estimates.
+    let cardinality: CardinalityGuard
     /// `traces_target_info`, when enabled.
     let targetInfo: (labels: TargetInfoLabels, store: InfoStore)?
     private let bounds: [Double]
@@ -26,8 +28,13 @@ public final class SpanMetricsProcessor: Sendable {
 
     /// Makes the processor; `configuration` should have passed ``Configuration/validate()`` (the configuration loader
     /// does that), though nothing breaks if it did not.
-    public init(configuration: Configuration, registry: RegistryConfiguration, limiter: SeriesLimiter = SeriesLimiter())
-    {
+    public init(
+        configuration: Configuration,
+        registry: RegistryConfiguration,
+        limiter: SeriesLimiter = SeriesLimiter(),
+        maxCardinalityPerLabel: Int = 0,
+        nowMs: Int64 = 0
+    ) {
         self.configuration = configuration
         let columns = configuration.columns
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
@@ -49,6 +56,12 @@ public final class SpanMetricsProcessor: Sendable {
         sizeOffset = offset("traces_spanmetrics_size_total")
         latencyOffset = offset("traces_spanmetrics_latency")
         store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry, limiter: limiter)
+        cardinality = CardinalityGuard(
+            columns: columns.count,
+            maxPerLabel: maxCardinalityPerLabel,
+            windowMs: registry.staleDurationMs,
+            nowMs: nowMs
+        )
         targetInfo =
             configuration.enableTargetInfo
             ? (
@@ -71,7 +84,12 @@ public final class SpanMetricsProcessor: Sendable {
         public var filtered = 0
         /// Spans counted in the overflow series because their label set did not fit under the limit.
         public var overflowed = 0
+        /// Per label (column), values replaced by `__cardinality_overflow__`; empty without a per-label limit.
+        public var labelValuesLimited: [Int] = []
     }
+
+    /// The names of the labels, in column order (for per-label self-metrics).
+    var labelNames: [String] { locator.columns.map(\.name) }
 
     /// Updates the series of every span in `batch`.
     public func push(_ batch: SpanBatch, nowMs: Int64) -> PushResult {
@@ -80,8 +98,16 @@ public final class SpanMetricsProcessor: Sendable {
             spanCount: batch.spanCount,
             columnCount: locator.columns.count
         )
+        work.tracksValueHashes = cardinality.maxPerLabel > 0
+        work.overLimit = cardinality.overLimitLabels()
+        work.labelValuesLimited = Array(repeating: 0, count: work.overLimit.count)
         batch.withBytes { bytes in locateLabels(batch, bytes: bytes, into: &work) }
-        var result = PushResult(filtered: work.filtered)
+        cardinality.record(
+            valueHashes: work.valueHashes,
+            seriesHashes: work.pending.flatMap { $0.map(\.hash) },
+            nowMs: nowMs
+        )
+        var result = PushResult(filtered: work.filtered, labelValuesLimited: work.labelValuesLimited)
         var acceptedPerResource = [Int](repeating: 0, count: targetInfo == nil ? 0 : batch.resources.count)
         batch.withBytes { bytes in
             work.scratch.withUnsafeBytes { scratch in
@@ -294,6 +320,14 @@ struct BatchWork {
     var resourceMappingAttributes: [Int32] = []
     /// Spans the filter policies rejected.
     var filtered = 0
+    /// Whether label value hashes are kept for the per-label cardinality sketches.
+    var tracksValueHashes = false
+    /// Every located value's hash, span-major, when ``tracksValueHashes``.
+    var valueHashes: [UInt64] = []
+    /// Per column, whether its values are replaced by `__cardinality_overflow__` in this batch (empty: none).
+    var overLimit: [Bool] = []
+    /// Per column, how many values were replaced.
+    var labelValuesLimited: [Int] = []
 
     init(constants: [UInt8], spanCount: Int, columnCount: Int) {
         scratch = constants
