@@ -16,6 +16,58 @@ struct SpanMetricsBenchmark: ParsableCommand {
     @Option(help: "Distinct span names per resource.") var names = 10
     @Option(help: "Measured pushes of the batch.") var iterations = 5000
     @Option(help: "Label sets to create first, for the steady-state and bytes-per-series figures.") var series = 100_000
+    @Option(
+        help: "Processor configuration: default, dimensions, or prod (7 dimensions, target_info, filters, buckets)."
+    )
+    var profile = Profile.default
+
+    /// Configurations shaped like Tempo's benchmarks of the same names.
+    enum Profile: String, ExpressibleByArgument {
+        /// `spanmetrics_default`: intrinsic labels only.
+        case `default`
+        /// `spanmetrics_dimensions`: plus two span-attribute dimensions.
+        case dimensions
+        /// `spanmetrics_prod_7dims_target_info_filters`.
+        case prod
+
+        func apply(to configuration: inout Generator.Configuration) throws {
+            switch self {
+            case .default: break
+            case .dimensions:
+                configuration.spanMetrics.dimensions = ["http.method", "http.route"]
+            case .prod:
+                configuration.spanMetrics.dimensions = [
+                    "cloud.availability_zone", "cloud.region", "deployment.environment", "k8s.cluster.name",
+                    "k8s.namespace.name", "service.namespace", "service.version",
+                ]
+                configuration.spanMetrics.enableTargetInfo = true
+                configuration.spanMetrics.targetInfoExcludedDimensions = [
+                    "cloud.availability_zone", "cloud.region", "deployment.environment", "k8s.cluster.name",
+                    "k8s.namespace.name", "service.version", "host.name", "os.type", "process.pid",
+                ]
+                configuration.spanMetrics.histogramBuckets = [
+                    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60,
+                ]
+                configuration.spanMetrics.filterPolicies = [
+                    try FilterPolicy(
+                        include: PolicyMatch(matchType: .strict, attributes: [("kind", .string("SPAN_KIND_SERVER"))])
+                    ),
+                    try FilterPolicy(
+                        include: PolicyMatch(
+                            matchType: .strict,
+                            attributes: [("resource.deployment.environment", .string("production"))]
+                        )
+                    ),
+                    try FilterPolicy(
+                        exclude: PolicyMatch(matchType: .regex, attributes: [("name", .string("^health"))])
+                    ),
+                    try FilterPolicy(
+                        exclude: PolicyMatch(matchType: .strict, attributes: [("span.http.method", .string("OPTIONS"))])
+                    ),
+                ]
+            }
+        }
+    }
 
     func run() throws {
         let now: UInt64 = 1_700_000_000_000_000_000
@@ -30,20 +82,26 @@ struct SpanMetricsBenchmark: ParsableCommand {
         var configuration = Generator.Configuration()
         configuration.processors = [SpanMetricsProcessor.name]
         configuration.registry.instanceLabel = "bench"
+        try profile.apply(to: &configuration)
         let generator = Generator(tenant: .singleTenant, configuration: configuration)
         Measurement.run(iterations: iterations) {
             _ = generator.push(batch, nowMs: 1_700_000_000_000)
             return batch.spanCount
-        }.report("span-metrics, \(resources * names) label sets")
+        }.report("span-metrics (\(profile.rawValue)), \(resources * names) label sets")
 
-        // Steady state at `series` label sets: fill, then push batches that hit existing series spread over the table.
+        // Steady state at `series` label sets (intrinsic labels; every span a known series): fill, then push batches
+        // that hit existing series spread over the table.
+        guard series > 0 else { return }
         let perBatch = 1000
         let fill = (0..<(series / perBatch)).map { chunk in
             try! SpanBatch(
                 protobuf: OTLPFixtures.Request.with {
                     $0.resourceSpans = [
                         OTLPFixtures.resourceSpans(
-                            [OTLPFixtures.attribute("service.name", "service-\(chunk % 50)")],
+                            [
+                                OTLPFixtures.attribute("service.name", "service-\(chunk % 50)"),
+                                OTLPFixtures.attribute("deployment.environment", "production"),
+                            ],
                             (0..<perBatch).map {
                                 OTLPFixtures.span(name: "GET /api/v1/items/\(chunk)/\($0)", seed: $0, nowNanos: now)
                             }

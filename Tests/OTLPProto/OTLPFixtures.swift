@@ -67,7 +67,7 @@ public enum OTLPFixtures {
         }
     }
 
-    /// A request shaped like Tempo's `spanmetrics_default` benchmark: `resources` resources of 8 attributes, each
+    /// A request shaped like Tempo's `spanmetrics_default` benchmark: `resources` resources of 9 attributes, each
     /// with `spansPerResource` SERVER spans named by `names` different names.
     public static func tempoShaped(
         resources: Int = 4,
@@ -86,6 +86,7 @@ public enum OTLPFixtures {
                     attribute("deployment.environment", "production"),
                     attribute("k8s.cluster.name", "prod-cluster"),
                     attribute("k8s.namespace.name", "shop"),
+                    attribute("service.version", "1.4.2"),
                 ]
                 let spans = (0..<spansPerResource).map { index in
                     span(
