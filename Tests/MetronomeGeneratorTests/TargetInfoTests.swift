@@ -187,3 +187,57 @@ struct TargetInfoTests {
         #expect(Fixtures.collect(generator, at: Fixtures.nowMs + 215_000).find("traces_target_info").isEmpty)
     }
 }
+
+/// Spec §9.1 case 28: invalid UTF-8 with target_info on.
+struct TargetInfoInvalidUTF8Tests {
+    /// A request whose bytes `\u{FFFF}` (EF BF BF) in `marker`-bearing strings are replaced by invalid FF FF FF.
+    private func poisoned(_ resource: [OTLPFixtures.KeyValue], spanNames: [String]) -> SpanBatch {
+        let spans = spanNames.enumerated().map {
+            OTLPFixtures.span(name: $0.element, seed: $0.offset, nowNanos: Fixtures.nowNanos)
+        }
+        var bytes = Array(
+            try! OTLPFixtures.Request.with { $0.resourceSpans = [OTLPFixtures.resourceSpans(resource, spans)] }
+                .serializedData()
+        )
+        var index = 0
+        while index + 3 <= bytes.count {
+            if bytes[index..<(index + 3)].elementsEqual([0xEF, 0xBF, 0xBF]) {
+                bytes.replaceSubrange(index..<(index + 3), with: [0xFF, 0xFF, 0xFF])
+            }
+            index += 1
+        }
+        return try! SpanBatch(protobuf: bytes)
+    }
+
+    private func generator() -> Generator {
+        Fixtures.generator { $0.spanMetrics.enableTargetInfo = true }
+    }
+
+    private let resource = [OTLPFixtures.attribute("service.name", "svc"), OTLPFixtures.attribute("cluster", "c")]
+
+    @Test func tempoAllSpanNamesInvalidGivesNothing() {
+        let generator = generator()
+        let result = generator.push(poisoned(resource, spanNames: ["a\u{FFFF}", "b\u{FFFF}"]), nowMs: Fixtures.nowMs)
+        #expect(result.spanMetricsInvalidUTF8 == 2)
+        #expect(Fixtures.collect(generator).series.isEmpty)
+    }
+
+    @Test func tempoOneValidSpanRegistersTargetInfo() {
+        let generator = generator()
+        let result = generator.push(poisoned(resource, spanNames: ["a\u{FFFF}", "fine"]), nowMs: Fixtures.nowMs)
+        #expect(result.spanMetricsInvalidUTF8 == 1)
+        let sink = Fixtures.collect(generator)
+        #expect(sink.find("traces_target_info").count == 1)
+        #expect(sink.value("traces_spanmetrics_calls_total") == 1)
+    }
+
+    @Test func tempoInvalidResourceAttributeDropsOnlyTargetInfo() {
+        let generator = generator()
+        let bad = resource + [OTLPFixtures.attribute("note", "x\u{FFFF}")]
+        let result = generator.push(poisoned(bad, spanNames: ["a", "a"]), nowMs: Fixtures.nowMs)
+        #expect(result.spanMetricsInvalidUTF8 == 2)
+        let sink = Fixtures.collect(generator)
+        #expect(sink.find("traces_target_info").isEmpty)
+        #expect(sink.value("traces_spanmetrics_calls_total") == 2)
+    }
+}

@@ -73,3 +73,15 @@ def test_cardinality_storm_stays_at_the_limit(prometheus, metronome_factory, ser
     # Memory stays flat once the limit is reached: the last 150,000 spans add no series.
     assert rss_end - rss_quarter < 32 * 1024, (rss_quarter, rss_end)
     assert requests.get(f"{metronome.admin}/ready", timeout=5).status_code == 200
+
+
+def test_disable_collection_is_a_dry_run(prometheus, metronome_factory, service):
+    metronome = metronome_factory(overrides={"disable_collection": True})
+    body = storm_request(service, 0, 3, time.time_ns())
+    response = requests.post(
+        f"{metronome.otlp_http}/v1/traces", data=body, headers={"Content-Type": "application/x-protobuf"}, timeout=5)
+    assert response.status_code == 200
+    wait_until(lambda: service in metronome.generated(), what="series kept in memory")
+    time.sleep(2.5)  # two collection intervals
+    assert prometheus.query(f'traces_spanmetrics_calls_total{{service="{service}"}}') == []
+    assert "metronome_registry_collections_total" not in metronome.self_metrics()

@@ -75,7 +75,7 @@ final class SeriesStore: Sendable {
         for shard in shards {
             shard.table.withLock { table in
                 do {
-                    let exemplars = table.exemplars
+                    let table = table
                     table.values.withUnsafeBufferPointer { values in
                         table.forEachEntry { entry, column in
                             let start = entry * layout.width
@@ -86,7 +86,7 @@ final class SeriesStore: Sendable {
                                 initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
                                 scratch: &scratch,
                                 column: column,
-                                exemplar: { slot in exemplars[entry * layout.width + slot] },
+                                exemplar: { slot in table.exemplar(entry: entry, slot: slot) },
                                 into: &sink
                             )
                         }
@@ -94,7 +94,7 @@ final class SeriesStore: Sendable {
                 }
                 if mode == .collect {
                     for entry in 0..<table.count { table.isNew[entry] = false }
-                    table.exemplars.removeAll(keepingCapacity: true)
+                    table.clearExemplars()
                     let lastUpdated = table.lastUpdatedMs
                     removed += table.removeEntries { lastUpdated[$0] < staleBeforeMs }
                 }

@@ -16,9 +16,12 @@ struct SeriesTable {
     var lastUpdatedMs: [Int64] = []
     /// Entries that have not been collected yet and so still owe their initial zero (spec §5.2).
     var isNew: [Bool] = []
-    /// The latest exemplar per histogram-bucket value slot (`entry * valueWidth + slot`) since the last collection,
-    /// which emits and clears them (spec §5.3).
-    var exemplars: [Int: StoredExemplar] = [:]
+    /// Per entry, the start of its block of `valueWidth` exemplar slots in ``exemplarPool``, or -1: only entries
+    /// observed since the last collection have a block, so exemplars cost no memory for idle series.
+    private var exemplarBlocks: [Int32] = []
+    /// The latest exemplar per histogram-bucket value slot since the last collection, which emits and clears them
+    /// (spec §5.3). An all-zero trace id marks an empty slot.
+    private var exemplarPool: [StoredExemplar] = []
     /// Entry index per slot, -1 when empty. At most half full.
     private var slots: [Int32] = Array(repeating: -1, count: 64)
 
@@ -68,9 +71,37 @@ struct SeriesTable {
         values.append(contentsOf: repeatElement(0, count: valueWidth))
         lastUpdatedMs.append(nowMs)
         isNew.append(true)
+        exemplarBlocks.append(-1)
         slots[slot] = Int32(entry)
         if hashes.count * 2 > slots.count { rebuildSlots(capacity: slots.count * 2) }
         return entry
+    }
+
+    /// Records `exemplar` as the latest of value slot `slot` of `entry`.
+    @inline(__always)
+    mutating func setExemplar(_ exemplar: StoredExemplar, entry: Int, slot: Int) {
+        var block = Int(exemplarBlocks[entry])
+        if block < 0 {
+            block = exemplarPool.count
+            exemplarPool.append(contentsOf: repeatElement(StoredExemplar.empty, count: valueWidth))
+            exemplarBlocks[entry] = Int32(block)
+        }
+        exemplarPool[block + slot] = exemplar
+    }
+
+    /// The exemplar of value slot `slot` of `entry`, if one was recorded since the last ``clearExemplars()``.
+    func exemplar(entry: Int, slot: Int) -> StoredExemplar? {
+        let block = Int(exemplarBlocks[entry])
+        guard block >= 0 else { return nil }
+        let exemplar = exemplarPool[block + slot]
+        return exemplar.isEmpty ? nil : exemplar
+    }
+
+    /// Forgets every exemplar (after a collection emitted them).
+    mutating func clearExemplars() {
+        guard !exemplarPool.isEmpty else { return }
+        exemplarPool.removeAll(keepingCapacity: true)
+        for entry in exemplarBlocks.indices { exemplarBlocks[entry] = -1 }
     }
 
     /// Calls `body` with every entry's column values resolved to bytes; used by collection.
@@ -107,6 +138,7 @@ struct SeriesTable {
             for offset in 0..<valueWidth { values[kept * valueWidth + offset] = values[entry * valueWidth + offset] }
             lastUpdatedMs[kept] = lastUpdatedMs[entry]
             isNew[kept] = isNew[entry]
+            exemplarBlocks[kept] = exemplarBlocks[entry]
             kept += 1
         }
         let removed = count - kept
@@ -116,6 +148,7 @@ struct SeriesTable {
         values.removeLast(removed * valueWidth)
         lastUpdatedMs.removeLast(removed)
         isNew.removeLast(removed)
+        exemplarBlocks.removeLast(removed)
         interner = newInterner
         var capacity = 64
         while capacity < kept * 2 + 2 { capacity *= 2 }
@@ -126,7 +159,8 @@ struct SeriesTable {
     /// Approximate heap bytes held by this table.
     var memoryBytes: Int {
         interner.memoryBytes + keys.capacity * 4 + hashes.capacity * 8 + values.capacity * 8
-            + lastUpdatedMs.capacity * 8 + isNew.capacity + slots.capacity * 4
+            + lastUpdatedMs.capacity * 8 + isNew.capacity + slots.capacity * 4 + exemplarBlocks.capacity * 4
+            + exemplarPool.capacity * MemoryLayout<StoredExemplar>.stride
     }
 
     @inline(__always)
@@ -157,6 +191,9 @@ struct StoredExemplar {
     var traceIDLow: UInt64
     /// The observed value (seconds), unweighted.
     var value: Double
+
+    static let empty = StoredExemplar(traceIDHigh: 0, traceIDLow: 0, value: 0)
+    var isEmpty: Bool { traceIDHigh == 0 && traceIDLow == 0 }
 
     /// Writes the trace id as lowercase hex without leading zeros (Tempo's `pkg/util/traceid.go`) into `output`,
     /// replacing its contents.

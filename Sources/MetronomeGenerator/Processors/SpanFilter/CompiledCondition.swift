@@ -18,6 +18,8 @@ struct CompiledCondition: Sendable {
         /// A `status` or `kind` value, compared as the enum number.
         case enumValue(Int32)
         case regex(FilterRegex)
+        /// A regex on `status` or `kind`, decided once per defined enum value.
+        case enumRegex(matches: [Bool], regex: FilterRegex)
     }
 
     private let target: Target
@@ -26,6 +28,10 @@ struct CompiledCondition: Sendable {
     init(key: String, value: PolicyMatch.Value, matchType: PolicyMatch.MatchType) throws(FilterPolicy.Error) {
         target = try Self.parseKey(key)
         switch (matchType, target, value) {
+        case (.regex, .status, .string(let pattern)), (.regex, .kind, .string(let pattern)):
+            let regex = try FilterRegex(pattern)
+            let names = if case .status = target { OTLPEnumNames.statusCodes } else { OTLPEnumNames.spanKinds }
+            comparison = .enumRegex(matches: names.map(regex.contains), regex: regex)
         case (.regex, _, .string(let pattern)):
             comparison = .regex(try FilterRegex(pattern))
         case (.regex, _, let value):
@@ -81,7 +87,7 @@ struct CompiledCondition: Sendable {
     func matches(_ context: SpanContext) -> Bool {
         let bytes = context.bytes
         switch target {
-        case .name: return matchesText(bytes[context.span.name.range])
+        case .name: return matchesText(context.span.name, context)
         case .status: return matchesEnum(context.span.statusCode, names: OTLPEnumNames.statusCodes)
         case .kind: return matchesEnum(context.span.kind, names: OTLPEnumNames.spanKinds)
         case .resource(let key): return matchesAttribute(key, in: context.resourceAttributes, context)
@@ -89,10 +95,10 @@ struct CompiledCondition: Sendable {
         }
     }
 
-    private func matchesText(_ text: Slice<UnsafeRawBufferPointer>) -> Bool {
+    private func matchesText(_ range: ByteRange, _ context: SpanContext) -> Bool {
         switch comparison {
-        case .string(let expected): return text.elementsEqual(expected)
-        case .regex(let regex): return regex.contains(String(decoding: text, as: UTF8.self))
+        case .string(let expected): return context.bytes[range.range].elementsEqual(expected)
+        case .regex(let regex): return context.memo.matches(regex, range, in: context.bytes)
         default: return false
         }
     }
@@ -100,9 +106,8 @@ struct CompiledCondition: Sendable {
     private func matchesEnum(_ value: Int32, names: [String]) -> Bool {
         switch comparison {
         case .enumValue(let expected): return value == expected
-        case .regex(let regex):
-            let name = value >= 0 && Int(value) < names.count ? names[Int(value)] : String(value)
-            return regex.contains(name)
+        case .enumRegex(let matches, let regex):
+            return value >= 0 && Int(value) < matches.count ? matches[Int(value)] : regex.contains(String(value))
         default: return false
         }
     }
@@ -119,14 +124,14 @@ struct CompiledCondition: Sendable {
         switch comparison {
         case .string(let expected):
             return attribute.type == .string ? bytes[attribute.value.range].elementsEqual(expected) : expected.isEmpty
+        case .regex(let regex) where attribute.type == .string:
+            return context.memo.matches(regex, attribute.value, in: bytes)
         case .int(let expected): return (attribute.type == .int ? attribute.intValue : 0) == expected
         case .double(let expected): return (attribute.type == .double ? attribute.doubleValue : 0) == expected
         case .bool(let expected): return (attribute.type == .bool ? attribute.boolValue : false) == expected
         case .regex(let regex):
-            return regex.contains(
-                attribute.type == .string ? String(decoding: bytes[attribute.value.range], as: UTF8.self) : ""
-            )
-        case .enumValue: return false
+            return regex.contains("")  // a non-string attribute's string value is empty, as in Tempo
+        case .enumValue, .enumRegex: return false
         }
     }
 }

@@ -19,14 +19,21 @@ struct SpanFilter: Sendable {
     /// Whether any policy is configured (no policies accept everything without looking).
     var isEnabled: Bool { !(includes.isEmpty && includeAnys.isEmpty && excludes.isEmpty) }
 
-    /// Whether `span` passes.
+    /// Whether `span` passes. `memo` remembers regex results for the values of one batch.
     func accepts(
         _ span: SpanRecord,
         resourceAttributes: Range<Int>,
         batch: SpanBatch,
-        bytes: UnsafeRawBufferPointer
+        bytes: UnsafeRawBufferPointer,
+        memo: RegexMemo
     ) -> Bool {
-        let context = SpanContext(span: span, resourceAttributes: resourceAttributes, batch: batch, bytes: bytes)
+        let context = SpanContext(
+            span: span,
+            resourceAttributes: resourceAttributes,
+            batch: batch,
+            bytes: bytes,
+            memo: memo
+        )
         if excludes.contains(where: { $0.matches(context) }) { return false }
         if includeAnys.contains(where: { $0.matches(context) }) { return true }
         if !includes.isEmpty { return includes.allSatisfy { $0.matches(context) } }
@@ -40,4 +47,26 @@ struct SpanContext {
     let resourceAttributes: Range<Int>
     let batch: SpanBatch
     let bytes: UnsafeRawBufferPointer
+    let memo: RegexMemo
+}
+
+/// Regex results for the values of one batch: span names and attribute values repeat across a batch's spans, and
+/// a regex search costs far more than a hash lookup. Entries are verified byte for byte, so a hash collision can
+/// never borrow another value's result. Made per batch and used by one thread.
+final class RegexMemo {
+    private struct Key: Hashable {
+        let regex: ObjectIdentifier
+        let hash: UInt64
+    }
+
+    private var results: [Key: (value: ByteRange, matches: Bool)] = [:]
+
+    func matches(_ regex: FilterRegex, _ value: ByteRange, in bytes: UnsafeRawBufferPointer) -> Bool {
+        let text = UnsafeRawBufferPointer(rebasing: bytes[value.range])
+        let key = Key(regex: ObjectIdentifier(regex), hash: SeriesHash.hash(text))
+        if let known = results[key], bytes[known.value.range].elementsEqual(text) { return known.matches }
+        let matches = regex.contains(String(decoding: text, as: UTF8.self))
+        results[key] = (value, matches)
+        return matches
+    }
 }

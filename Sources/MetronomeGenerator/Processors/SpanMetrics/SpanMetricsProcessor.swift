@@ -159,13 +159,20 @@ public final class SpanMetricsProcessor: Sendable {
     // MARK: - Phase 1: locate and hash label values
 
     private func locateLabels(_ batch: SpanBatch, bytes: UnsafeRawBufferPointer, into work: inout BatchWork) {
+        let memo = RegexMemo()
         for resource in batch.resources where !resource.spans.isEmpty {
             locator.beginResource(resource, batch: batch, bytes: bytes, work: &work)
             let resourceAttributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
             for spanIndex in resource.spans {
                 let span = batch.spans[Int(spanIndex)]
                 if filter.isEnabled
-                    && !filter.accepts(span, resourceAttributes: resourceAttributes, batch: batch, bytes: bytes)
+                    && !filter.accepts(
+                        span,
+                        resourceAttributes: resourceAttributes,
+                        batch: batch,
+                        bytes: bytes,
+                        memo: memo
+                    )
                 {
                     work.filtered += 1
                     continue
@@ -251,7 +258,7 @@ public final class SpanMetricsProcessor: Sendable {
                     if latencyOffset >= 0 && update.traceID != UInt32.max {
                         // Spec §5.3: the latest observation per bucket is its exemplar.
                         let offset = Int(update.traceID)
-                        table.exemplars[base + latencyOffset + 2 + Int(update.bucket)] = StoredExemplar(
+                        let exemplar = StoredExemplar(
                             traceIDHigh: UInt64(
                                 bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
                             ),
@@ -260,6 +267,7 @@ public final class SpanMetricsProcessor: Sendable {
                             ),
                             value: update.latency
                         )
+                        table.setExemplar(exemplar, entry: entry, slot: latencyOffset + 2 + Int(update.bucket))
                     }
                     table.lastUpdatedMs[entry] = nowMs
                     result.accepted += 1
