@@ -36,7 +36,7 @@ struct SpanMultiplier: Sendable {
         for index in range {
             let attribute = batch.attributes[index]
             guard attribute.type == .double, attribute.doubleValue > 0,
-                bytes[attribute.key.range].elementsEqual(key)
+                bytes.bytes(at: attribute.key, equal: key)
             else { continue }
             return attribute.doubleValue
         }

@@ -97,7 +97,7 @@ struct CompiledCondition: Sendable {
 
     private func matchesText(_ range: ByteRange, _ context: SpanContext) -> Bool {
         switch comparison {
-        case .string(let expected): return context.bytes[range.range].elementsEqual(expected)
+        case .string(let expected): return context.bytes.bytes(at: range, equal: expected)
         case .regex(let regex): return context.memo.matches(regex, range, in: context.bytes)
         default: return false
         }
@@ -115,15 +115,15 @@ struct CompiledCondition: Sendable {
     /// The first attribute with the key decides; a missing attribute never matches.
     private func matchesAttribute(_ key: [UInt8], in range: Range<Int>, _ context: SpanContext) -> Bool {
         let bytes = context.bytes
-        guard let index = range.first(where: { bytes[context.batch.attributes[$0].key.range].elementsEqual(key) })
+        guard let index = range.first(where: { bytes.bytes(at: context.attributes[$0].key, equal: key) })
         else {
             return false
         }
-        let attribute = context.batch.attributes[index]
+        let attribute = context.attributes[index]
         // Strict comparison is by the configured type; an attribute of another type compares as that type's zero.
         switch comparison {
         case .string(let expected):
-            return attribute.type == .string ? bytes[attribute.value.range].elementsEqual(expected) : expected.isEmpty
+            return attribute.type == .string ? bytes.bytes(at: attribute.value, equal: expected) : expected.isEmpty
         case .regex(let regex) where attribute.type == .string:
             return context.memo.matches(regex, attribute.value, in: bytes)
         case .int(let expected): return (attribute.type == .int ? attribute.intValue : 0) == expected

@@ -23,14 +23,14 @@ struct SpanFilter: Sendable {
     func accepts(
         _ span: SpanRecord,
         resourceAttributes: Range<Int>,
-        batch: SpanBatch,
+        attributes: UnsafeBufferPointer<AttributeRecord>,
         bytes: UnsafeRawBufferPointer,
         memo: RegexMemo
     ) -> Bool {
         let context = SpanContext(
             span: span,
             resourceAttributes: resourceAttributes,
-            batch: batch,
+            attributes: attributes,
             bytes: bytes,
             memo: memo
         )
@@ -45,7 +45,8 @@ struct SpanFilter: Sendable {
 struct SpanContext {
     let span: SpanRecord
     let resourceAttributes: Range<Int>
-    let batch: SpanBatch
+    /// The batch's attributes, borrowed (no reference counting per span).
+    let attributes: UnsafeBufferPointer<AttributeRecord>
     let bytes: UnsafeRawBufferPointer
     let memo: RegexMemo
 }
@@ -64,7 +65,7 @@ final class RegexMemo {
     func matches(_ regex: FilterRegex, _ value: ByteRange, in bytes: UnsafeRawBufferPointer) -> Bool {
         let text = UnsafeRawBufferPointer(rebasing: bytes[value.range])
         let key = Key(regex: ObjectIdentifier(regex), hash: SeriesHash.hash(text))
-        if let known = results[key], bytes[known.value.range].elementsEqual(text) { return known.matches }
+        if let known = results[key], bytes.bytes(at: known.value, equal: text) { return known.matches }
         let matches = regex.contains(String(decoding: text, as: UTF8.self))
         results[key] = (value, matches)
         return matches

@@ -159,6 +159,17 @@ public final class SpanMetricsProcessor: Sendable {
     // MARK: - Phase 1: locate and hash label values
 
     private func locateLabels(_ batch: SpanBatch, bytes: UnsafeRawBufferPointer, into work: inout BatchWork) {
+        batch.attributes.withUnsafeBufferPointer { attributes in
+            locateLabels(batch, attributes: attributes, bytes: bytes, into: &work)
+        }
+    }
+
+    private func locateLabels(
+        _ batch: SpanBatch,
+        attributes: UnsafeBufferPointer<AttributeRecord>,
+        bytes: UnsafeRawBufferPointer,
+        into work: inout BatchWork
+    ) {
         let memo = RegexMemo()
         for resource in batch.resources where !resource.spans.isEmpty {
             locator.beginResource(resource, batch: batch, bytes: bytes, work: &work)
@@ -169,7 +180,7 @@ public final class SpanMetricsProcessor: Sendable {
                     && !filter.accepts(
                         span,
                         resourceAttributes: resourceAttributes,
-                        batch: batch,
+                        attributes: attributes,
                         bytes: bytes,
                         memo: memo
                     )

@@ -1,0 +1,24 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+extension UnsafeRawBufferPointer {
+    /// Whether the bytes at `range` equal `other`: a length check, then `memcmp` (far cheaper on the per-span path
+    /// than the generic `elementsEqual`).
+    @inlinable
+    public func bytes(at range: ByteRange, equal other: UnsafeRawBufferPointer) -> Bool {
+        guard Int(range.count) == other.count else { return false }
+        guard other.count > 0 else { return true }
+        return memcmp(baseAddress! + Int(range.offset), other.baseAddress!, other.count) == 0
+    }
+
+    /// Whether the bytes at `range` equal `other`.
+    @inlinable
+    public func bytes(at range: ByteRange, equal other: [UInt8]) -> Bool {
+        other.withUnsafeBytes { bytes(at: range, equal: $0) }
+    }
+}
