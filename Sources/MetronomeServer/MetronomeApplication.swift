@@ -47,6 +47,7 @@ public struct MetronomeApplication: Sendable {
         generator.registry.maxLabelNameLength = section.registry.maxLabelNameLength
         generator.registry.maxLabelValueLength = section.registry.maxLabelValueLength
         generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
+        generator.registry.injectTenantIDAs = section.registry.injectTenantIDAs
         generator.registry.traceIDLabelName = configuration.overrides.traceIDLabelName
         generator.limits.mode = section.limiterType
         generator.limits.maxActiveSeries = configuration.overrides.maxActiveSeries

@@ -205,3 +205,17 @@ struct SeriesStoreTests {
         #expect(values == ["ab|-": 1, "a|b": 4, "-|ab": 3])
     }
 }
+
+/// Spec §1.6 and §9.5 registry_test: `inject_tenant_id_as`.
+struct InjectedTenantTests {
+    @Test func tempoInjectTenantIDAsLabelsEverySeries() {
+        var configuration = Generator.Configuration()
+        configuration.processors = [SpanMetricsProcessor.name]
+        configuration.registry.injectTenantIDAs = "__tempo_tenant"
+        let generator = Generator(tenant: try! TenantID(validating: "test"), configuration: configuration)
+        _ = generator.push(Fixtures.makeBatch(1), nowMs: Fixtures.nowMs)
+        let sink = Fixtures.collect(generator)
+        #expect(!sink.series.isEmpty)
+        #expect(sink.series.allSatisfy { $0.labels["__tempo_tenant"] == "test" })
+    }
+}

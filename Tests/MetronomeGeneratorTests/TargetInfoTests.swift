@@ -241,3 +241,28 @@ struct TargetInfoInvalidUTF8Tests {
         #expect(sink.value("traces_spanmetrics_calls_total") == 2)
     }
 }
+
+/// Spec §9.1 case 8: batches with different resources keep their job/instance series apart.
+struct TargetInfoBatchesTests {
+    @Test func tempoLabelsWithDifferentBatches() {
+        let generator = Fixtures.generator { $0.spanMetrics.enableTargetInfo = true }
+        let plain = [OTLPFixtures.attribute("service.name", "test-service")]
+        let namespaced =
+            plain + [
+                OTLPFixtures.attribute("service.namespace", "test-namespace"),
+                OTLPFixtures.attribute("service.instance.id", "abc-instance-id-test-def"),
+            ]
+        for resource in [plain, namespaced, plain] {
+            let spans = (0..<10).map { OTLPFixtures.span(name: "test", seed: $0, nowNanos: Fixtures.nowNanos) }
+            _ = generator.push(Fixtures.batch([OTLPFixtures.resourceSpans(resource, spans)]), nowMs: Fixtures.nowMs)
+        }
+        let sink = Fixtures.collect(generator)
+        #expect(sink.value("traces_spanmetrics_calls_total", ["job": "test-service"]) == 20)
+        #expect(
+            sink.value(
+                "traces_spanmetrics_calls_total",
+                ["job": "test-namespace/test-service", "instance": "abc-instance-id-test-def"]
+            ) == 10
+        )
+    }
+}

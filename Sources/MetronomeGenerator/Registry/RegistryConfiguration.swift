@@ -15,14 +15,20 @@ public struct RegistryConfiguration: Sendable, Equatable {
     public var maxLabelValueLength: Int = 2048
     /// The label that carries the trace id on exemplars (`trace_id_label_name`, spec §2.9).
     public var traceIDLabelName = "traceID"
+    /// When set, every series gets the label `<injectTenantIDAs>=<tenant>` (`inject_tenant_id_as`, spec §1.6).
+    public var injectTenantIDAs = ""
+    /// The tenant these series belong to (set by the ``Generator``), for ``injectTenantIDAs``.
+    public var tenant = ""
 
     public init() {}
 
-    /// External labels and `__metrics_gen_instance`, with names truncated, in a stable order.
+    /// External labels, `__metrics_gen_instance` and the injected tenant label, with names truncated, in a stable
+    /// order; later ones overwrite earlier ones of the same name (spec §1.6).
     var constantLabels: [(name: String, value: String)] {
         var labels = externalLabels.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
-        labels.removeAll { $0.name == "__metrics_gen_instance" }
+        labels.removeAll { $0.name == "__metrics_gen_instance" || $0.name == injectTenantIDAs }
         labels.append((name: "__metrics_gen_instance", value: instanceLabel))
+        if !injectTenantIDAs.isEmpty { labels.append((name: injectTenantIDAs, value: tenant)) }
         return labels.map { (name: truncatedName($0.name), value: truncatedValue($0.value)) }
     }
 

@@ -17,6 +17,8 @@ public final class Generator: Sendable {
     /// - Parameter nowMs: wall-clock time the cardinality sketches' windows start from.
     public init(tenant: TenantID, configuration: Configuration, nowMs: Int64 = 0) {
         self.tenant = tenant
+        var configuration = configuration
+        configuration.registry.tenant = tenant.value
         self.configuration = configuration
         let limits = configuration.limits
         limiter = SeriesLimiter(

@@ -45,10 +45,12 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         public var externalLabels: [String: String] = [:]
         public var maxLabelNameLength = 1024
         public var maxLabelValueLength = 2048
+        public var injectTenantIDAs = ""
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
+            case injectTenantIDAs = "inject_tenant_id_as"
             case collectionInterval = "collection_interval"
             case staleDuration = "stale_duration"
             case externalLabels = "external_labels"
@@ -63,6 +65,7 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
             externalLabels = try keys.value(.externalLabels, or: [:])
             maxLabelNameLength = try keys.value(.maxLabelNameLength, or: maxLabelNameLength)
             maxLabelValueLength = try keys.value(.maxLabelValueLength, or: maxLabelValueLength)
+            injectTenantIDAs = try keys.value(.injectTenantIDAs, or: "")
             guard collectionInterval.milliseconds >= 100 else {
                 throw ConfigurationError(
                     path: ConfigurationError.path(decoder.codingPath + [CodingKeys.collectionInterval]),
