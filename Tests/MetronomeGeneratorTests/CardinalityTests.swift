@@ -32,6 +32,16 @@ struct CardinalityTests {
         #expect(window.estimate == 10)
     }
 
+    /// A generator with default buckets, a 15-minute stale window and at most 5 values per label.
+    private func limitedGenerator(dimensions: [String], nowMs: Int64) -> Generator {
+        var configuration = Generator.Configuration()
+        configuration.processors = [SpanMetricsProcessor.name]
+        configuration.spanMetrics.dimensions = dimensions
+        configuration.limits.maxCardinalityPerLabel = 5
+        configuration.registry.staleDurationMs = 15 * 60_000
+        return Generator(tenant: .singleTenant, configuration: configuration, nowMs: nowMs)
+    }
+
     private func push(_ generator: Generator, urls: Range<Int>, nowMs: Int64) -> Generator.PushResult {
         let spans = urls.map {
             OTLPFixtures.span(
@@ -46,17 +56,7 @@ struct CardinalityTests {
 
     @Test func tempoPerLabelLimitReplacesOnlyTheHighCardinalityLabel() {
         let start = Fixtures.nowMs
-        let generator = Generator(
-            tenant: .singleTenant,
-            configuration: {
-                var configuration = Generator.Configuration()
-                configuration.processors = [SpanMetricsProcessor.name]
-                configuration.spanMetrics.dimensions = ["url", "method"]
-                configuration.limits.maxCardinalityPerLabel = 5
-                return configuration
-            }(),
-            nowMs: start
-        )
+        let generator = limitedGenerator(dimensions: ["url", "method"], nowMs: start)
         // Under the limit until the first check: 10 distinct urls make 10 series.
         #expect(push(generator, urls: 0..<10, nowMs: start).labelValuesLimited.isEmpty)
         // The check 15 s later flags url (estimate 10 > 5); method (1 value) stays.
@@ -79,18 +79,7 @@ struct CardinalityTests {
 
     @Test func theLimitLiftsOnceOldValuesRotateOut() {
         let start = Fixtures.nowMs
-        let generator = Generator(
-            tenant: .singleTenant,
-            configuration: {
-                var configuration = Generator.Configuration()
-                configuration.processors = [SpanMetricsProcessor.name]
-                configuration.spanMetrics.dimensions = ["url"]
-                configuration.limits.maxCardinalityPerLabel = 5
-                configuration.registry.staleDurationMs = 15 * 60_000
-                return configuration
-            }(),
-            nowMs: start
-        )
+        let generator = limitedGenerator(dimensions: ["url"], nowMs: start)
         _ = push(generator, urls: 0..<10, nowMs: start)
         _ = push(generator, urls: 0..<1, nowMs: start + 15_000)
         #expect(push(generator, urls: 0..<1, nowMs: start + 16_000).labelValuesLimited == ["url": 1])
