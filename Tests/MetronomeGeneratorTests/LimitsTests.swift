@@ -46,6 +46,7 @@ struct LimitsTests {
         }
         _ = push(generator, ["a"])
         #expect(push(generator, ["b"]).spanMetricsOverflowed == 1)
+        _ = Fixtures.collect(generator, at: Fixtures.nowMs + 500)  // a's first collection
         _ = Fixtures.collect(generator, at: Fixtures.nowMs + 5_000)  // a is stale: removed
         #expect(generator.limiter.statistics.active == 0)
         #expect(generator.limiter.statistics.removed == 7)

@@ -104,7 +104,14 @@ struct RegistryTests {
         let result = generator.collect(.collect, timestampMs: Fixtures.nowMs + 60_001, into: &sink)
         #expect(result.removedSeries == 7)
         #expect(result.activeSeries == 7)
-        // The stale series was emitted one last time in that run, then gone.
+        // The stale series ended in that run with one staleness marker per series, then was gone.
+        let markers = sink.find("traces_spanmetrics_calls_total", ["service": "idle"])
+        #expect(markers.count == 1 && markers[0].samples.count == 1 && markers[0].samples[0].isStaleMarker)
+        #expect(
+            sink.series.filter { $0.labels["service"] == "idle" }.allSatisfy { $0.samples.allSatisfy(\.isStaleMarker) }
+        )
+        #expect(sink.series.filter { $0.labels["service"] == "idle" }.count == 7)
+        #expect(sink.value("traces_spanmetrics_calls_total", ["service": "busy"]) == 2)
         let after = Fixtures.collect(generator, at: Fixtures.nowMs + 75_000)
         #expect(after.find("traces_spanmetrics_calls_total", ["service": "idle"]).isEmpty)
         #expect(after.value("traces_spanmetrics_calls_total", ["service": "busy"]) == 2)
@@ -112,6 +119,17 @@ struct RegistryTests {
         _ = generator.push(Fixtures.makeBatch(1, service: "idle"), nowMs: Fixtures.nowMs + 80_000)
         let back = Fixtures.collect(generator, at: Fixtures.nowMs + 90_000)
         #expect(back.find("traces_spanmetrics_calls_total", ["service": "idle"]).first?.samples.map(\.value) == [0, 1])
+    }
+
+    @Test func aNewSeriesSendsItsValueBeforeItCanGoStale() {
+        let generator = Fixtures.generator { $0.registry.staleDurationMs = 1_000 }
+        _ = generator.push(Fixtures.makeBatch(1), nowMs: Fixtures.nowMs)
+        // Collected only after the stale duration: the value (with its zero) goes out first, the marker next run.
+        let first = Fixtures.collect(generator, at: Fixtures.nowMs + 5_000)
+        #expect(first.find("traces_spanmetrics_calls_total").first?.samples.map(\.value) == [0, 1])
+        let second = Fixtures.collect(generator, at: Fixtures.nowMs + 10_000)
+        #expect(second.find("traces_spanmetrics_calls_total").first?.samples.first?.isStaleMarker == true)
+        #expect(Fixtures.collect(generator, at: Fixtures.nowMs + 15_000).series.isEmpty)
     }
 
     @Test func snapshotChangesNothing() {

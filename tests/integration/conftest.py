@@ -88,7 +88,7 @@ class Prometheus:
 
 class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
-                 span_metrics=None):
+                 span_metrics=None, stale_duration="15m"):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         self.otlp_http = f"http://127.0.0.1:{self.http_port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
@@ -113,6 +113,7 @@ distributor:
 metrics_generator:
   registry:
     collection_interval: {collection_interval}
+    stale_duration: {stale_duration}
     external_labels: {{source: metronome}}
   storage:
     path: {workdir / 'data'}{remote_write}

@@ -180,3 +180,13 @@ def test_latency_exemplars_reach_prometheus(prometheus, metronome, service):
     assert data[0]["seriesLabels"]["le"] == "0.004"
     assert data[0]["exemplars"][0]["labels"] == {"traceID": trace_id}
     assert float(data[0]["exemplars"][0]["value"]) == pytest.approx(0.003)
+
+
+def test_stale_series_end_at_once_with_a_staleness_marker(prometheus, metronome_factory, service):
+    metronome = metronome_factory(stale_duration="2s")
+    send(metronome, "grpc", service, [("op", SERVER, 0.001, False)])
+    selector = f'traces_spanmetrics_calls_total{{service="{service}"}}'
+    prometheus.wait_value(selector, 1)
+    # Without a marker Prometheus would keep returning the last value for its 5-minute lookback.
+    wait_until(lambda: prometheus.query(selector) == [], timeout=15, what="the series to end")
+    assert prometheus.query(f'traces_spanmetrics_latency_bucket{{service="{service}"}}') == []

@@ -21,6 +21,8 @@ final class InfoStore: Sendable {
     private struct InfoSeries {
         var labels: [(name: String, value: String)]
         var lastUpdatedMs: Int64
+        /// Not collected yet: it sends its value before it may end with a staleness marker.
+        var isNew = true
     }
 
     /// Marks the series with `labels` (sorted by name) as alive at `nowMs`, creating it if the limiter has room.
@@ -41,7 +43,8 @@ final class InfoStore: Sendable {
         }
     }
 
-    /// Emits every series with value 1, then (in collect mode) removes those idle longer than the stale duration.
+    /// Emits every series with value 1, then (in collect mode) removes those idle longer than the stale duration,
+    /// which send a staleness marker instead.
     /// - Returns: the number of series left and removed.
     func collect(
         _ mode: CollectionMode,
@@ -52,19 +55,22 @@ final class InfoStore: Sendable {
         let constants = registry.constantLabels
         return series.withLock { series in
             for entry in series.values {
+                let stale = mode == .collect && !entry.isNew && entry.lastUpdatedMs < staleBeforeMs
+                let value = stale ? Sample.staleMarkerValue : 1
                 var labels = entry.labels.filter { label in !constants.contains { $0.name == label.name } }
                 labels += constants.filter { !$0.value.isEmpty }
                 labels.append((name: "__name__", value: metricName))
                 labels.sort { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
                 Self.withLabelRefs(labels) { refs in
-                    [Sample(value: 1, timestampMs: timestampMs)].withUnsafeBufferPointer { samples in
+                    [Sample(value: value, timestampMs: timestampMs)].withUnsafeBufferPointer { samples in
                         sink.append(family: metricName, type: .gauge, labels: refs, samples: samples, exemplar: nil)
                     }
                 }
             }
             guard mode == .collect else { return (series.count, 0) }
             let before = series.count
-            series = series.filter { $0.value.lastUpdatedMs >= staleBeforeMs }
+            series = series.filter { $0.value.isNew || $0.value.lastUpdatedMs >= staleBeforeMs }
+            for key in series.keys { series[key]!.isNew = false }
             limiter.release(before - series.count)
             return (series.count, before - series.count)
         }

@@ -67,11 +67,13 @@ struct MetricLayout: Sendable {
     ///   - values: the entry's doubles.
     ///   - initialZeroMs: when the entry is new, the time of its initial zero sample (spec §5.2, §5.3).
     ///   - exemplar: the exemplar stored for a value slot of the entry (histogram buckets), if any.
+    ///   - stale: the entry is being removed for staleness: every series gets one staleness marker instead.
     func emit(
         values: UnsafeBufferPointer<Double>,
         plan: LabelPlan,
         timestampMs: Int64,
         initialZeroMs: Int64?,
+        stale: Bool = false,
         scratch: inout CollectionScratch,
         column: (Int) -> UnsafeRawBufferPointer,
         exemplar: (Int) -> StoredExemplar?,
@@ -91,10 +93,10 @@ struct MetricLayout: Sendable {
                 type: type,
                 name: names[name],
                 bucketBound: bound,
-                value: value,
+                value: stale ? Sample.staleMarkerValue : value,
                 timestampMs: timestampMs,
-                initialZeroMs: zero,
-                exemplar: exemplar
+                initialZeroMs: stale ? nil : zero,
+                exemplar: stale ? nil : exemplar
             )
             scratch.emit(sample, plan: plan, column: column, into: &sink)
         }

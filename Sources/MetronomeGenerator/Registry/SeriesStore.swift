@@ -84,6 +84,7 @@ final class SeriesStore: Sendable {
                                 plan: plan,
                                 timestampMs: timestampMs,
                                 initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
+                                stale: mode == .collect && Self.isStale(table, entry, before: staleBeforeMs),
                                 scratch: &scratch,
                                 column: column,
                                 exemplar: { slot in table.exemplar(entry: entry, slot: slot) },
@@ -93,10 +94,10 @@ final class SeriesStore: Sendable {
                     }
                 }
                 if mode == .collect {
+                    let snapshot = table
+                    removed += table.removeEntries { Self.isStale(snapshot, $0, before: staleBeforeMs) }
                     for entry in 0..<table.count { table.isNew[entry] = false }
                     table.clearExemplars()
-                    let lastUpdated = table.lastUpdatedMs
-                    removed += table.removeEntries { lastUpdated[$0] < staleBeforeMs }
                 }
                 entries += table.count
             }
@@ -138,6 +139,7 @@ final class SeriesStore: Sendable {
                     plan: overflowPlan,
                     timestampMs: timestampMs,
                     initialZeroMs: mode == .collect && overflow.isNew ? initialZeroMs : nil,
+                    stale: mode == .collect && !overflow.isNew && overflow.lastUpdatedMs < staleBeforeMs,
                     scratch: &scratch,
                     column: { _ in Self.overflowValue[0] },
                     exemplar: { _ in nil },
@@ -145,11 +147,18 @@ final class SeriesStore: Sendable {
                 )
             }
             guard mode == .collect else { return }
+            let stale = !overflow.isNew && overflow.lastUpdatedMs < staleBeforeMs
             overflow.isNew = false
-            if overflow.lastUpdatedMs < staleBeforeMs {
+            if stale {
                 overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
             }
         }
+    }
+
+    /// An entry idle since before `before` that has been collected at least once: its removal run sends staleness
+    /// markers (a new entry first sends its values, so its series exists before it ends).
+    private static func isStale(_ table: SeriesTable, _ entry: Int, before: Int64) -> Bool {
+        !table.isNew[entry] && table.lastUpdatedMs[entry] < before
     }
 
     /// Approximate heap bytes held by all shards.

@@ -15,7 +15,7 @@ public struct PrometheusTextEncoder: SampleSink {
         samples: UnsafeBufferPointer<Sample>,
         exemplar: ExemplarRef?
     ) {
-        guard let sample = samples.last else { return }
+        guard let sample = samples.last, !sample.isStaleMarker else { return }
         if families[family] == nil {
             familyOrder.append(family)
             families[family] = (type, [])

@@ -20,6 +20,17 @@ public struct Sample: Equatable, Sendable {
         self.value = value
         self.timestampMs = timestampMs
     }
+
+    /// Prometheus' staleness marker: a NaN with this exact bit pattern ends a series at once, instead of after the
+    /// 5-minute lookback.
+    public static let staleMarkerValue = Double(bitPattern: 0x7FF0_0000_0000_0002)
+
+    /// Whether this sample is a staleness marker.
+    public var isStaleMarker: Bool { value.bitPattern == Self.staleMarkerValue.bitPattern }
+
+    public static func == (lhs: Sample, rhs: Sample) -> Bool {
+        lhs.value.bitPattern == rhs.value.bitPattern && lhs.timestampMs == rhs.timestampMs
+    }
 }
 
 /// An exemplar attached to a series' sample: one label (the trace id), a value and a time; borrowed like ``LabelRef``.
