@@ -118,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MetronomeServerTests",
-            dependencies: ["MetronomeServer", "MetronomeGenerator"],
+            dependencies: ["MetronomeServer", "MetronomeGenerator", "MetronomeRemoteWrite"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -45,7 +45,7 @@ func requestHeaders(for endpoint: RemoteWriteEndpoint, tenant: String, settings:
 }
 
 extension String {
-    fileprivate var trimmingSpaces: String {
+    var trimmingSpaces: String {
         String(self.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
     }
 }

@@ -80,6 +80,7 @@ public final class RemoteWriteSender: Service, Sendable {
 
     private func deliver(_ payload: Payload) async {
         var backoffMs = settings.minBackoffMs
+        var delayMs = backoffMs
         while true {
             let outcome = await post(payload)
             switch outcome {
@@ -95,11 +96,13 @@ public final class RemoteWriteSender: Service, Sendable {
                     metadata: ["status": "\(status)", "samples": "\(payload.samples)", "response": "\(message)"]
                 )
                 return
-            case .retryable(let status, let message):
+            case .retryable(let status, let message, let retryAfterMs):
                 countFailure(status: status)
+                // Jitter spreads the retries of many senders; a receiver's Retry-After wins when it asks for longer.
+                delayMs = max(Int64.random(in: (backoffMs / 2)...backoffMs), retryAfterMs ?? 0)
                 logger.warning(
                     "remote write failed; retrying",
-                    metadata: ["status": "\(status)", "backoff_ms": "\(backoffMs)", "response": "\(message)"]
+                    metadata: ["status": "\(status)", "delay_ms": "\(delayMs)", "response": "\(message)"]
                 )
             }
             if Task.isCancelled || flushDeadlinePassed {
@@ -107,7 +110,7 @@ public final class RemoteWriteSender: Service, Sendable {
                 logger.error("flush deadline passed at shutdown; dropping an undelivered request")
                 return
             }
-            try? await Task.sleep(for: .milliseconds(backoffMs))
+            try? await Task.sleep(for: .milliseconds(delayMs))
             backoffMs = min(backoffMs * 2, settings.maxBackoffMs)
         }
     }
@@ -115,7 +118,8 @@ public final class RemoteWriteSender: Service, Sendable {
     private enum Outcome {
         case delivered
         case rejected(status: UInt, message: String)
-        case retryable(status: String, message: String)
+        /// `retryAfterMs`: what the receiver's `Retry-After` header asked for, if anything.
+        case retryable(status: String, message: String, retryAfterMs: Int64?)
     }
 
     private func post(_ payload: Payload) async -> Outcome {
@@ -138,13 +142,22 @@ public final class RemoteWriteSender: Service, Sendable {
             let status = response.status.code
             switch status {
             case 200..<300: return .delivered
-            case 429, 500...: return .retryable(status: "\(status)", message: message)
+            case 429, 500...:
+                let retryAfter = response.headers.first(name: "Retry-After").flatMap { Int64($0.trimmingSpaces) }
+                return .retryable(
+                    status: "\(status)",
+                    message: message,
+                    retryAfterMs: retryAfter.map { min($0, Self.maxRetryAfterSeconds) * 1000 }
+                )
             default: return .rejected(status: status, message: message)
             }
         } catch {
-            return .retryable(status: "error", message: "\(error)")
+            return .retryable(status: "error", message: "\(error)", retryAfterMs: nil)
         }
     }
+
+    /// The longest `Retry-After` honoured (a misbehaving receiver must not park a queue for hours).
+    static let maxRetryAfterSeconds: Int64 = 300
 
     private var flushDeadlinePassed: Bool {
         guard let started = shutdownStarted.withLock({ $0 }) else { return false }

@@ -1,4 +1,6 @@
+import Foundation
 import MetronomeGenerator
+import MetronomeRemoteWrite
 import Testing
 
 @testable import MetronomeServer
@@ -234,6 +236,40 @@ struct FilterPolicyConfigurationTests {
             } throws: { error in
                 "\(error)".contains(message)
             }
+        }
+    }
+}
+
+struct RemoteWriteAuthConfigurationTests {
+    private func endpoint(_ settings: String) throws -> [String: String] {
+        let config = try ConfigurationLoader.load(
+            yaml: "metrics_generator: {storage: {remote_write: [{url: 'http://x', \(settings)}]}}"
+        )
+        return try #require(config.metricsGenerator.storage.remoteWrite.first).endpoint.headers
+    }
+
+    @Test func basicAuthAndBearerTokensBecomeAnAuthorizationHeader() throws {
+        #expect(try endpoint("basic_auth: {username: u, password: p}")["Authorization"] == "Basic dTpw")
+        #expect(try endpoint("authorization: {credentials: t}")["Authorization"] == "Bearer t")
+        #expect(try endpoint("authorization: {type: Token, credentials: t}")["Authorization"] == "Token t")
+        #expect(try endpoint("bearer_token: abc")["Authorization"] == "Bearer abc")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("metronome-token-\(UUID())")
+        try "from-file\n".write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        #expect(try endpoint("bearer_token_file: '\(file.path)'")["Authorization"] == "Bearer from-file")
+        #expect(
+            try endpoint("basic_auth: {username: u, password_file: '\(file.path)'}")["Authorization"]
+                == "Basic dTpmcm9tLWZpbGU="
+        )
+    }
+
+    @Test func conflictingOrIncompleteCredentialsAreErrors() {
+        #expect { try endpoint("basic_auth: {username: u, password: p}, bearer_token: t") } throws: { error in
+            "\(error)".contains("only one of basic_auth")
+        }
+        #expect { try endpoint("basic_auth: {username: u}") } throws: { error in "\(error)".contains("needs a secret") }
+        #expect { try endpoint("bearer_token_file: /nonexistent/token") } throws: { error in
+            "\(error)".contains("cannot read secret file")
         }
     }
 }

@@ -88,7 +88,7 @@ class Prometheus:
 
 class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
-                 span_metrics=None, stale_duration="15m"):
+                 span_metrics=None, stale_duration="15m", remote_write_settings=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         self.otlp_http = f"http://127.0.0.1:{self.http_port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
@@ -97,7 +97,7 @@ class Metronome:
             remote_write = f"""
     remote_write:
       - url: {remote_write_url}
-        headers: {{X-Extra: value}}"""
+        headers: {{X-Extra: value}}{self._indent(remote_write_settings or {}, 8)}"""
         self.config = workdir / f"metronome-{uuid.uuid4().hex[:6]}.yaml"
         self.config.write_text(f"""
 server:

@@ -2,6 +2,7 @@
 5xx retried until delivered."""
 import http.server
 import threading
+import time
 
 import cramjam
 import pytest
@@ -16,14 +17,17 @@ class ScriptedReceiver:
     def __init__(self, statuses):
         self.statuses = list(statuses)
         self.requests = []
+        self.retry_after = None
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 status = receiver.statuses.pop(0) if receiver.statuses else 204
-                receiver.requests.append((dict(self.headers), body, status))
+                receiver.requests.append((dict(self.headers), body, status, time.monotonic()))
                 self.send_response(status)
+                if status == 429 and receiver.retry_after:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -59,9 +63,9 @@ def test_rejected_requests_are_dropped_and_failed_ones_retried(metronome_factory
     send(metronome, "http", service, [("op", SERVER, 0.001, False)], headers={"X-Scope-OrgID": "team-rw"})
 
     # 400 → dropped; the next collection's request gets 500, then 503, then is delivered (204) by retries.
-    wait_until(lambda: [status for _, _, status in receiver.requests][:4] == [400, 500, 503, 204],
+    wait_until(lambda: [request[2] for request in receiver.requests][:4] == [400, 500, 503, 204],
                what="400, 500, 503, 204 in order")
-    headers, body, _ = receiver.requests[3]
+    headers, body, _, _ = receiver.requests[3]
     assert headers["Content-Encoding"] == "snappy"
     assert headers["Content-Type"] == "application/x-protobuf"
     assert headers["X-Prometheus-Remote-Write-Version"] == "0.1.0"
@@ -90,5 +94,23 @@ def test_single_tenant_requests_carry_no_tenant_header(metronome_factory, servic
         wait_until(lambda: receiver.requests, what="a remote-write request")
         headers = receiver.requests[0][0]
         assert "X-Scope-OrgID" not in headers
+    finally:
+        receiver.stop()
+
+
+def test_retry_after_is_honoured_and_credentials_are_sent(metronome_factory, service):
+    receiver = ScriptedReceiver([429])
+    receiver.retry_after = "2"
+    try:
+        metronome = metronome_factory(
+            remote_write_url=receiver.url, collection_interval="1s",
+            remote_write_settings={"basic_auth": {"username": "metronome", "password": "s3cret"}})
+        send(metronome, "grpc", service, [("op", SERVER, 0.001, False)])
+        wait_until(lambda: len(receiver.requests) >= 2, what="a retried request")
+        first, second = receiver.requests[0], receiver.requests[1]
+        assert first[2] == 429 and second[2] == 204
+        assert second[1] == first[1]
+        assert second[3] - first[3] >= 1.9, "Retry-After: 2 was not honoured"
+        assert first[0]["Authorization"] == "Basic bWV0cm9ub21lOnMzY3JldA=="
     finally:
         receiver.stop()

@@ -107,43 +107,6 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         }
     }
 
-    /// One `remote_write` entry (a subset of Prometheus' `remote_write` block).
-    public struct RemoteWrite: Decodable, Sendable, Equatable {
-        public var url: String
-        public var name = ""
-        public var headers: [String: String] = [:]
-        public var remoteTimeout = ConfigDuration(milliseconds: 30_000)
-        /// Accepted for compatibility with Tempo configs (Tempo forces it on); exemplars arrive with issue #3.
-        public var sendExemplars = true
-
-        enum CodingKeys: String, CodingKey, CaseIterable {
-            case url, name, headers
-            case remoteTimeout = "remote_timeout"
-            case sendExemplars = "send_exemplars"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let keys = try decoder.strictContainer(CodingKeys.self)
-            url = try keys.decode(String.self, forKey: .url)
-            guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
-                throw ConfigurationError(
-                    path: ConfigurationError.path(decoder.codingPath + [CodingKeys.url]),
-                    message: "'\(url)' is not an http:// or https:// URL"
-                )
-            }
-            name = try keys.value(.name, or: "")
-            headers = try keys.value(.headers, or: [:])
-            remoteTimeout = try keys.value(.remoteTimeout, or: remoteTimeout)
-            sendExemplars = try keys.value(.sendExemplars, or: true)
-        }
-
-        var endpoint: RemoteWriteEndpoint {
-            var endpoint = RemoteWriteEndpoint(url: url, headers: headers)
-            endpoint.timeoutMs = remoteTimeout.milliseconds
-            return endpoint
-        }
-    }
-
     /// `metrics_generator.processor`.
     public struct Processor: Decodable, Sendable, Equatable {
         public var spanMetrics = SpanMetrics()
