@@ -64,9 +64,11 @@ public struct MetronomeApplication: Sendable {
         let protocols = configuration.distributor.receivers.otlp.protocols
         reportProcessors()
 
+        let dataPath = section.storage.path.isEmpty ? nil : section.storage.path
         let distributor = Distributor(
             generatorConfiguration: generatorConfiguration(),
             slackMs: section.metricsIngestionTimeRangeSlack.milliseconds,
+            dataPath: dataPath,
             logger: logger
         )
 
@@ -84,6 +86,7 @@ public struct MetronomeApplication: Sendable {
             output: RemoteWriteFanout(senders: senders),
             intervalMs: section.registry.collectionInterval.milliseconds,
             maxSamplesPerSend: settings.maxSamplesPerSend,
+            dataPath: dataPath,
             logger: logger
         )
 

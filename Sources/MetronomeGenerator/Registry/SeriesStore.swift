@@ -18,6 +18,7 @@ final class SeriesStore: Sendable {
     let layout: MetricLayout
     let plan: LabelPlan
     let columnCount: Int
+    let columnNames: [String]
     /// The tenant's limiter, shared with its other stores.
     let limiter: SeriesLimiter
     /// What one new entry costs the limiter.
@@ -41,6 +42,7 @@ final class SeriesStore: Sendable {
         self.overflow = Mutex(OverflowEntry(values: Array(repeating: 0, count: layout.width)))
         self.overflowPlan = LabelPlan(columnNames: ["metric_overflow"], registry: registry)
         self.columnCount = columnNames.count
+        self.columnNames = columnNames
         self.exemplarLabel = registry.traceIDLabelName
         self.plan = LabelPlan(columnNames: columnNames.map(registry.truncatedName), registry: registry)
         shards = (0..<Self.shardCount).map { _ in
@@ -112,6 +114,27 @@ final class SeriesStore: Sendable {
             into: &sink
         )
         return (entries, removed)
+    }
+
+    /// Calls `body` with each shard's table in turn, under its lock.
+    func forEachShard(_ body: (SeriesTable) -> Void) {
+        for shard in shards { shard.table.withLock { body($0) } }
+    }
+
+    /// The overflow series' values, when it is in use.
+    func overflowValues() -> [Double]? {
+        overflow.withLock { $0.used ? $0.values : nil }
+    }
+
+    /// Puts back the overflow series' values from a checkpoint (already collected: no initial zero).
+    func restoreOverflow(_ values: [Double], nowMs: Int64) {
+        guard values.count == layout.width else { return }
+        overflow.withLock { overflow in
+            overflow.values = values
+            overflow.used = true
+            overflow.isNew = false
+            overflow.lastUpdatedMs = nowMs
+        }
     }
 
     /// Adds a batch's updates of turned-away label sets to the overflow entry: one lock per batch.

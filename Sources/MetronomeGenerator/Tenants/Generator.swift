@@ -117,6 +117,27 @@ public final class Generator: Sendable {
         return result
     }
 
+    /// The cumulative state of every processor's series, for a checkpoint.
+    public func checkpoint() -> Checkpoint {
+        var stores: [String: StoreSnapshot] = [:]
+        if let spanMetrics { stores[SpanMetricsProcessor.name] = spanMetrics.store.snapshot() }
+        return Checkpoint(stores: stores)
+    }
+
+    /// Loads a checkpoint into this new generator. Stores whose shape changed since (other buckets or labels) are
+    /// skipped, so a configuration change restarts only the affected counters.
+    /// - Returns: the names of the stores restored.
+    @discardableResult
+    public func restore(_ checkpoint: Checkpoint, nowMs: Int64) -> [String] {
+        var restored: [String] = []
+        if let spanMetrics, let snapshot = checkpoint.stores[SpanMetricsProcessor.name],
+            spanMetrics.store.restore(snapshot, nowMs: nowMs)
+        {
+            restored.append(SpanMetricsProcessor.name)
+        }
+        return restored
+    }
+
     /// Approximate heap bytes held by this tenant's series.
     public var memoryBytes: Int { spanMetrics?.store.memoryBytes ?? 0 }
 }

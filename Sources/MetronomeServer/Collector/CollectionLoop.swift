@@ -14,6 +14,8 @@ final class CollectionLoop: Service, Sendable {
     private let output: any CollectionOutput
     private let intervalMs: Int64
     private let maxSamplesPerSend: Int
+    /// Where checkpoints are written after each collection; nil for none.
+    private let dataPath: String?
     private let logger: Logger
     private let duration = Metrics.Timer(label: "metronome_collection_duration_seconds")
 
@@ -22,8 +24,10 @@ final class CollectionLoop: Service, Sendable {
         output: any CollectionOutput,
         intervalMs: Int64,
         maxSamplesPerSend: Int,
+        dataPath: String?,
         logger: Logger
     ) {
+        self.dataPath = dataPath
         self.distributor = distributor
         self.output = output
         self.intervalMs = intervalMs
@@ -78,6 +82,7 @@ final class CollectionLoop: Service, Sendable {
                     ]
                 )
             }
+            writeCheckpoint(generator)
             // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
             guard !generator.configuration.disableCollection else { continue }
             let requests = encoder.finish()
@@ -90,6 +95,27 @@ final class CollectionLoop: Service, Sendable {
             )
         }
         duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+    }
+}
+
+extension CollectionLoop {
+    /// Saves the tenant's cumulative state after a collection, so a restart continues its counters (a crash loses
+    /// at most the spans since the last collection).
+    func writeCheckpoint(_ generator: Generator) {
+        guard let dataPath else { return }
+        do {
+            try CheckpointFile(dataPath: dataPath, tenant: generator.tenant).write(generator.checkpoint())
+        } catch {
+            Counter(
+                label: "metronome_checkpoint_write_failures_total",
+                dimensions: [("tenant", generator.tenant.value)]
+            )
+            .increment()
+            logger.error(
+                "could not write checkpoint",
+                metadata: ["tenant": "\(generator.tenant)", "error": "\(error)"]
+            )
+        }
     }
 }
 

@@ -25,10 +25,39 @@ public final class Distributor: Sendable {
     private let generators = Mutex<[TenantID: Generator]>([:])
     private let logger: Logger
 
-    public init(generatorConfiguration: Generator.Configuration, slackMs: Int64, logger: Logger) {
+    /// - Parameter dataPath: where tenants' checkpoints are; generators of tenants found there are restored now.
+    public init(generatorConfiguration: Generator.Configuration, slackMs: Int64, dataPath: String?, logger: Logger) {
         self.generatorConfiguration = generatorConfiguration
         self.slackNanos = UInt64(max(0, slackMs)) * 1_000_000
         self.logger = logger
+        if let dataPath { restoreTenants(from: dataPath) }
+    }
+
+    /// Recreates the generators of every tenant with a checkpoint, so their counters continue. A torn or corrupted
+    /// checkpoint is logged, counted and set aside; that tenant starts empty.
+    private func restoreTenants(from dataPath: String) {
+        let nowMs = Int64(Self.nowNanos() / 1_000_000)
+        for tenant in CheckpointFile.tenants(in: dataPath) {
+            let file = CheckpointFile(dataPath: dataPath, tenant: tenant)
+            do {
+                guard let checkpoint = try file.read() else { continue }
+                let generator = self.generator(for: tenant, nowMs: nowMs)
+                let restored = generator.restore(checkpoint, nowMs: nowMs)
+                logger.info(
+                    "restored series from checkpoint",
+                    metadata: ["tenant": "\(tenant)", "stores": "\(restored.joined(separator: ","))"]
+                )
+            } catch {
+                Counter(label: "metronome_checkpoint_load_failures_total", dimensions: [("tenant", tenant.value)])
+                    .increment()
+                logger.error(
+                    "checkpoint unreadable; the tenant starts empty",
+                    metadata: ["tenant": "\(tenant)", "file": "\(file.url.path)", "error": "\(error)"]
+                )
+                try? FileManager.default.removeItem(at: file.url.appendingPathExtension("corrupt"))
+                try? FileManager.default.moveItem(at: file.url, to: file.url.appendingPathExtension("corrupt"))
+            }
+        }
     }
 
     /// Resolves the tenant of a request from its `X-Scope-OrgID` value: absent or blank means `single-tenant`.

@@ -1,0 +1,98 @@
+/// The cumulative state of one ``SeriesStore``, as written to and read from a checkpoint.
+struct StoreSnapshot: Equatable {
+    /// Identifies the store's shape (metric names, buckets, label names): a checkpoint of another shape is not loaded.
+    var signature: String
+    var entries: [Entry]
+    /// The overflow series' values, when it was in use.
+    var overflow: [Double]?
+
+    struct Entry: Equatable {
+        var columns: [[UInt8]]
+        var values: [Double]
+        var lastUpdatedMs: Int64
+    }
+}
+
+extension SeriesStore {
+    /// A string that changes whenever the shape of this store's series changes.
+    var signature: String {
+        let metrics = layout.metrics.map { metric in
+            switch metric.kind {
+            case .counter: "\(metric.name):counter"
+            case .gauge: "\(metric.name):gauge"
+            case .histogram(let bounds): "\(metric.name):histogram:\(bounds.map { "\($0)" }.joined(separator: ","))"
+            }
+        }
+        return (metrics + ["columns:" + columnNames.joined(separator: ",")]).joined(separator: ";")
+    }
+
+    /// Every entry's labels and values, for a checkpoint.
+    func snapshot() -> StoreSnapshot {
+        var entries: [StoreSnapshot.Entry] = []
+        forEachShard { table in
+            table.values.withUnsafeBufferPointer { values in
+                table.forEachEntry { entry, column in
+                    let start = entry * table.valueWidth
+                    entries.append(
+                        StoreSnapshot.Entry(
+                            columns: (0..<table.columnCount).map { Array(column($0)) },
+                            values: Array(values[start..<(start + table.valueWidth)]),
+                            lastUpdatedMs: table.lastUpdatedMs[entry]
+                        )
+                    )
+                }
+            }
+        }
+        return StoreSnapshot(signature: signature, entries: entries, overflow: overflowValues())
+    }
+
+    /// Loads a snapshot into this (empty) store: counters continue from the saved values, and restored series get
+    /// no second initial zero (they were collected before the checkpoint).
+    /// - Returns: false when the snapshot has another shape, and nothing was loaded.
+    func restore(_ snapshot: StoreSnapshot, nowMs: Int64) -> Bool {
+        guard snapshot.signature == signature else { return false }
+        for entry in snapshot.entries where entry.columns.count == columnCount && entry.values.count == layout.width {
+            var hash = SeriesHash.seed
+            for (index, value) in entry.columns.enumerated() {
+                hash = SeriesHash.combine(hash, value.withUnsafeBytes { SeriesHash.hash($0) }, column: index)
+            }
+            let pointers = entry.columns.map { $0 }
+            withShard(Self.shard(of: hash)) { table in
+                withUnsafeBufferPointers(pointers) { columns in
+                    guard
+                        let index = try? table.entry(
+                            hash: hash,
+                            columns: columns,
+                            nowMs: entry.lastUpdatedMs,
+                            reserve: {
+                                limiter.reserve(entryCost)
+                            }
+                        )
+                    else { return }
+                    for offset in 0..<layout.width {
+                        table.values[index * layout.width + offset] = entry.values[offset]
+                    }
+                    table.isNew[index] = false
+                }
+            }
+        }
+        if let overflow = snapshot.overflow { restoreOverflow(overflow, nowMs: nowMs) }
+        return true
+    }
+}
+
+/// Calls `body` with raw pointers to every array of `arrays`, all pinned for the call.
+private func withUnsafeBufferPointers<R>(
+    _ arrays: [[UInt8]],
+    _ body: (UnsafeBufferPointer<UnsafeRawBufferPointer>) -> R
+) -> R {
+    var pointers: [UnsafeRawBufferPointer] = []
+    func pin(_ index: Int) -> R {
+        if index == arrays.count { return pointers.withUnsafeBufferPointer(body) }
+        return arrays[index].withUnsafeBytes { bytes in
+            pointers.append(bytes)
+            return pin(index + 1)
+        }
+    }
+    return pin(0)
+}
