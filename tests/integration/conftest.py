@@ -42,16 +42,20 @@ def wait_until(predicate, timeout=20.0, interval=0.1, what="condition"):
 class Prometheus:
     def __init__(self, workdir):
         workdir.mkdir(parents=True, exist_ok=True)
+        self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
-        self.log = open(workdir / "prometheus.log", "w")
+        self.config = workdir / "prometheus.yml"
+        self.config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+        self.log = open(workdir / "prometheus.log", "a")
+        self.start()
+
+    def start(self):
         self.process = subprocess.Popen(
             [
                 "prometheus",
-                f"--config.file={config}",
-                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--config.file={self.config}",
+                f"--storage.tsdb.path={self.workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--web.enable-remote-write-receiver",
                 "--enable-feature=exemplar-storage",
@@ -60,6 +64,11 @@ class Prometheus:
             stderr=subprocess.STDOUT,
         )
         wait_until(lambda: requests.get(f"{self.url}/-/ready", timeout=1).status_code == 200, what="prometheus ready")
+
+    def pause(self):
+        """Stops the server (an outage); ``start`` brings it back on the same port and data."""
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
     def query(self, promql):
         response = requests.get(f"{self.url}/api/v1/query", params={"query": promql}, timeout=5)

@@ -114,3 +114,29 @@ def test_retry_after_is_honoured_and_credentials_are_sent(metronome_factory, ser
         assert first[0]["Authorization"] == "Basic bWV0cm9ub21lOnMzY3JldA=="
     finally:
         receiver.stop()
+
+
+def test_a_prometheus_outage_loses_nothing(prometheus, metronome_factory, service):
+    metronome = metronome_factory(collection_interval="1s")
+    selector = f'traces_spanmetrics_calls_total{{service="{service}"}}'
+    send(metronome, "grpc", service, [("op", SERVER, 0.001, False)])
+    prometheus.wait_value(selector, 1)
+    prometheus.pause()
+    try:
+        sent = 1
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # spans keep flowing through a 20 s outage
+            send(metronome, "http", service, [("op", SERVER, 0.001, False)] * 5)
+            sent += 5
+            time.sleep(1)
+    finally:
+        prometheus.start()
+    prometheus.wait_value(selector, sent, timeout=60)
+    samples, _ = prometheus.samples(selector)
+    values = [value for _, value in samples]
+    assert values == sorted(values)
+    # Every collection of the outage arrived, late but in order: no gap longer than a few intervals (the initial
+    # zero, up to a minute before the first value, is left out).
+    times = [t for t, _ in samples][1:]
+    assert len(times) >= 20
+    assert max(b - a for a, b in zip(times, times[1:])) < 5, times
