@@ -9,7 +9,8 @@ need_apt=()
 dpkg -s libsnappy-dev >/dev/null 2>&1 || need_apt+=(libsnappy-dev)
 if [ "${1:-}" != "--runtime-only" ]; then
   command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
-  dpkg -s python3-venv >/dev/null 2>&1 || command -v python3 >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
+  # The integration tests' clients live in a venv: python3 with its venv module (Debian splits it out).
+  python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   sudo=""
