@@ -6,6 +6,28 @@ public struct RemoteWriteEndpoint: Sendable, Equatable {
     public var headers: [String: String] = [:]
     /// Per-request timeout in milliseconds (Prometheus' `remote_timeout`, default 30 s).
     public var timeoutMs: Int64 = 30_000
+    /// TLS settings for an `https://` endpoint (`tls_config`); nil uses the system's trust roots.
+    public var tls: TLSSettings?
+
+    /// Prometheus' `tls_config`: a CA to trust, a client certificate, or no verification at all.
+    public struct TLSSettings: Sendable, Equatable {
+        public var caFile: String?
+        public var certFile: String?
+        public var keyFile: String?
+        public var insecureSkipVerify = false
+
+        public init(
+            caFile: String? = nil,
+            certFile: String? = nil,
+            keyFile: String? = nil,
+            insecureSkipVerify: Bool = false
+        ) {
+            self.caFile = caFile
+            self.certFile = certFile
+            self.keyFile = keyFile
+            self.insecureSkipVerify = insecureSkipVerify
+        }
+    }
 
     public init(url: String, headers: [String: String] = [:]) {
         self.url = url

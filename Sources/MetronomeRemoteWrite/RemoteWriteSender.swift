@@ -37,10 +37,21 @@ public final class RemoteWriteSender: Service, Sendable {
     private let samplesSent: Counter
     private let requestsSent: Counter
 
-    public init(endpoint: RemoteWriteEndpoint, settings: RemoteWriteSettings, client: HTTPClient, logger: Logger) {
+    /// Whether this sender made `client` for itself (TLS settings) and shuts it down when it stops.
+    private let ownsClient: Bool
+
+    /// - Parameter client: the HTTP client to send with; `ownsClient` says whether the sender shuts it down.
+    public init(
+        endpoint: RemoteWriteEndpoint,
+        settings: RemoteWriteSettings,
+        client: HTTPClient,
+        ownsClient: Bool = false,
+        logger: Logger
+    ) {
         self.endpoint = endpoint
         self.settings = settings
         self.client = client
+        self.ownsClient = ownsClient
         var logger = logger
         logger[metadataKey: "endpoint"] = "\(endpoint.url)"
         self.logger = logger
@@ -76,6 +87,7 @@ public final class RemoteWriteSender: Service, Sendable {
             self.shutdownStarted.withLock { $0 = .now }
             self.continuation.finish()
         }
+        if ownsClient { try? await client.shutdown() }
     }
 
     private func deliver(_ payload: Payload) async {

@@ -75,8 +75,16 @@ public struct MetronomeApplication: Sendable {
         var settings = RemoteWriteSettings()
         settings.addOrgIDHeader = section.storage.remoteWriteAddOrgIDHeader
         settings.flushDeadlineMs = section.storage.remoteWriteFlushDeadline.milliseconds
-        let senders = section.storage.remoteWrite.map {
-            RemoteWriteSender(endpoint: $0.endpoint, settings: settings, client: HTTPClient.shared, logger: logger)
+        let senders = try section.storage.remoteWrite.map { remoteWrite in
+            let endpoint = remoteWrite.endpoint
+            let ownClient = try endpoint.makeClient()
+            return RemoteWriteSender(
+                endpoint: endpoint,
+                settings: settings,
+                client: ownClient ?? HTTPClient.shared,
+                ownsClient: ownClient != nil,
+                logger: logger
+            )
         }
         if senders.isEmpty {
             logger.notice("no remote_write endpoint configured; generated series are served on /metrics/generated")

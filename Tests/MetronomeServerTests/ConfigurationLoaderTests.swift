@@ -263,6 +263,23 @@ struct RemoteWriteAuthConfigurationTests {
         )
     }
 
+    @Test func tlsSettingsAreCheckedAtLoad() throws {
+        let config = try ConfigurationLoader.load(
+            yaml:
+                "metrics_generator: {storage: {remote_write: [{url: 'https://x', tls_config: {insecure_skip_verify: true}}]}}"
+        )
+        #expect(config.metricsGenerator.storage.remoteWrite.first?.endpoint.tls?.insecureSkipVerify == true)
+        #expect {
+            try endpoint("tls_config: {ca_file: /nonexistent/ca.pem}")
+        } throws: { error in "\(error)".contains("cannot read '/nonexistent/ca.pem'") }
+        #expect {
+            try endpoint("tls_config: {cert_file: /etc/hostname}")
+        } throws: { error in "\(error)".contains("cert_file and key_file go together") }
+        #expect {
+            try endpoint("tls_config: {cert_file: /etc/hostname, key_file: /etc/hostname}")
+        } throws: { error in "\(error)".contains("invalid certificate or key") }
+    }
+
     @Test func conflictingOrIncompleteCredentialsAreErrors() {
         #expect { try endpoint("basic_auth: {username: u, password: p}, bearer_token: t") } throws: { error in
             "\(error)".contains("only one of basic_auth")

@@ -1,6 +1,8 @@
 """Remote-write delivery semantics against a scripted receiver: headers, snappy block bodies, 4xx dropped and counted,
 5xx retried until delivered."""
 import http.server
+import ssl
+import subprocess
 import threading
 import time
 
@@ -14,7 +16,7 @@ from otel_clients import SERVER, send
 class ScriptedReceiver:
     """An HTTP receiver that answers requests with a scripted list of status codes (then 204), recording each."""
 
-    def __init__(self, statuses):
+    def __init__(self, statuses, tls=None):
         self.statuses = list(statuses)
         self.requests = []
         self.retry_after = None
@@ -35,7 +37,13 @@ class ScriptedReceiver:
                 pass
 
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
+        scheme = "http"
+        if tls:  # (certificate file, key file): serve HTTPS
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}/api/v1/write"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -140,3 +148,32 @@ def test_a_prometheus_outage_loses_nothing(prometheus, metronome_factory, servic
     times = [t for t, _ in samples][1:]
     assert len(times) >= 20
     assert max(b - a for a, b in zip(times, times[1:])) < 5, times
+
+
+def make_certificates(directory):
+    """A CA and a server certificate for 127.0.0.1 signed by it, made with openssl."""
+    def run(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
+
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
+        "-subj", "/CN=metronome-test-ca")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
+    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
+        "server.pem", "-days", "1", "-extfile", "san.ext")
+    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
+
+
+def test_https_endpoints_with_a_private_ca_or_no_verification(metronome_factory, service, tmp_path):
+    ca, certificate, key = make_certificates(tmp_path)
+    for settings in [{"ca_file": str(ca)}, {"insecure_skip_verify": True}]:
+        receiver = ScriptedReceiver([], tls=(str(certificate), str(key)))
+        try:
+            metronome = metronome_factory(
+                remote_write_url=receiver.url, remote_write_settings={"tls_config": settings})
+            send(metronome, "grpc", service, [("op", SERVER, 0.001, False)])
+            wait_until(lambda: receiver.requests, what=f"a request over TLS with {settings}")
+            assert receiver.requests[0][2] == 204
+            assert service.encode() in bytes(cramjam.snappy.decompress_raw(receiver.requests[0][1]))
+        finally:
+            receiver.stop()

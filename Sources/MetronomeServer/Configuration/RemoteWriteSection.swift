@@ -13,6 +13,8 @@ extension MetricsGeneratorSection {
         public var sendExemplars = true
         /// The `Authorization` header value from `basic_auth`, `authorization` or `bearer_token`, read at load.
         public var authorization: String?
+        /// `tls_config`: `ca_file`, `cert_file` + `key_file`, `insecure_skip_verify`.
+        public var tls: RemoteWriteEndpoint.TLSSettings?
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case url, name, headers
@@ -22,6 +24,14 @@ extension MetricsGeneratorSection {
             case authorization
             case bearerToken = "bearer_token"
             case bearerTokenFile = "bearer_token_file"
+            case tlsConfig = "tls_config"
+        }
+
+        enum TLSKeys: String, CodingKey, CaseIterable {
+            case caFile = "ca_file"
+            case certFile = "cert_file"
+            case keyFile = "key_file"
+            case insecureSkipVerify = "insecure_skip_verify"
         }
 
         enum BasicAuthKeys: String, CodingKey, CaseIterable {
@@ -46,6 +56,9 @@ extension MetricsGeneratorSection {
             remoteTimeout = try keys.value(.remoteTimeout, or: remoteTimeout)
             sendExemplars = try keys.value(.sendExemplars, or: true)
 
+            if keys.contains(.tlsConfig) {
+                tls = try Self.tlsSettings(keys.superDecoder(forKey: .tlsConfig), path: path(.tlsConfig))
+            }
             let given = [CodingKeys.basicAuth, .authorization, .bearerToken, .bearerTokenFile].filter(keys.contains)
             guard given.count <= 1 else {
                 throw ConfigurationError(
@@ -80,6 +93,31 @@ extension MetricsGeneratorSection {
             }
         }
 
+        /// Reads `tls_config`, checking that the files exist and that a client certificate comes with its key.
+        private static func tlsSettings(_ decoder: any Decoder, path: String) throws -> RemoteWriteEndpoint.TLSSettings
+        {
+            let keys = try decoder.strictContainer(TLSKeys.self)
+            let settings = RemoteWriteEndpoint.TLSSettings(
+                caFile: try keys.decodeIfPresent(String.self, forKey: .caFile),
+                certFile: try keys.decodeIfPresent(String.self, forKey: .certFile),
+                keyFile: try keys.decodeIfPresent(String.self, forKey: .keyFile),
+                insecureSkipVerify: try keys.value(.insecureSkipVerify, or: false)
+            )
+            guard (settings.certFile == nil) == (settings.keyFile == nil) else {
+                throw ConfigurationError(path: path, message: "cert_file and key_file go together")
+            }
+            for file in [settings.caFile, settings.certFile, settings.keyFile].compactMap({ $0 })
+            where !FileManager.default.isReadableFile(atPath: file) {
+                throw ConfigurationError(path: path, message: "cannot read '\(file)'")
+            }
+            do {
+                _ = try settings.configuration()
+            } catch {
+                throw ConfigurationError(path: path, message: "invalid certificate or key: \(error)")
+            }
+            return settings
+        }
+
         /// A secret given inline or in a file (read once, at load; trailing newlines dropped).
         private static func secret(_ inline: String?, file: String?, path: String) throws -> String {
             switch (inline, file) {
@@ -98,6 +136,7 @@ extension MetricsGeneratorSection {
         var endpoint: RemoteWriteEndpoint {
             var endpoint = RemoteWriteEndpoint(url: url, headers: headers)
             if let authorization { endpoint.headers["Authorization"] = authorization }
+            endpoint.tls = tls
             endpoint.timeoutMs = remoteTimeout.milliseconds
             return endpoint
         }
