@@ -11,8 +11,6 @@ public struct RemoteWriteEncoder: SampleSink {
     public private(set) var requestSampleCounts: [Int] = []
     /// The number of samples written across all requests.
     public private(set) var sampleCount = 0
-    /// The number of series written across all requests.
-    public private(set) var seriesCount = 0
 
     private let maxSamplesPerRequest: Int
     private var current = ProtobufWriter()
@@ -72,7 +70,6 @@ public struct RemoteWriteEncoder: SampleSink {
             current.writeDoubleField(2, exemplar.value)
             current.writeVarintField(3, UInt64(bitPattern: exemplar.timestampMs))
         }
-        seriesCount += 1
         sampleCount += samples.count
         samplesInCurrent += samples.count
         if samplesInCurrent >= maxSamplesPerRequest { finishRequest() }

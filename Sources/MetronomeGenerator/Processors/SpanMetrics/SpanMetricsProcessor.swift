@@ -76,8 +76,6 @@ public final class SpanMetricsProcessor: Sendable {
 
     /// What one push did.
     public struct PushResult: Sendable, Equatable {
-        /// Spans that updated a series.
-        public var accepted = 0
         /// Spans dropped because a label value of a new series was not valid UTF-8.
         public var invalidUTF8 = 0
         /// Spans the filter policies rejected.
@@ -281,7 +279,6 @@ public final class SpanMetricsProcessor: Sendable {
                         table.setExemplar(exemplar, entry: entry, slot: latencyOffset + 2 + Int(update.bucket))
                     }
                     table.lastUpdatedMs[entry] = nowMs
-                    result.accepted += 1
                     if !acceptedPerResource.isEmpty { acceptedPerResource[Int(update.resource)] += 1 }
                 }
             }
