@@ -2,6 +2,8 @@
 public struct RemoteWriteEndpoint: Sendable, Equatable {
     /// The receiver's URL, e.g. `http://127.0.0.1:9090/api/v1/write`.
     public var url: String
+    /// The configured `name`, may be empty.
+    public var name = ""
     /// Headers sent with every request.
     public var headers: [String: String] = [:]
     /// Per-request timeout in milliseconds (Prometheus' `remote_timeout`, default 30 s).
@@ -29,10 +31,14 @@ public struct RemoteWriteEndpoint: Sendable, Equatable {
         }
     }
 
-    public init(url: String, headers: [String: String] = [:]) {
+    public init(url: String, name: String = "", headers: [String: String] = [:]) {
         self.url = url
+        self.name = name
         self.headers = headers
     }
+
+    /// What identifies the endpoint across restarts (its WAL positions): the name when set, else the URL.
+    public var key: String { name.isEmpty ? url : name }
 }
 
 /// Settings shared by every endpoint's sender.
@@ -47,8 +53,6 @@ public struct RemoteWriteSettings: Sendable, Equatable {
     public var maxBackoffMs: Int64 = 5_000
     /// Samples per request at most (Prometheus' `max_samples_per_send`, 2000).
     public var maxSamplesPerSend = 2_000
-    /// Requests queued per endpoint before the oldest are dropped (counted). Issue #5 replaces this bound with the WAL.
-    public var maxQueuedRequests = 10_000
 
     public init() {}
 }

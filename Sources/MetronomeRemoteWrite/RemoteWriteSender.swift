@@ -3,41 +3,35 @@ import Logging
 import Metrics
 import NIOCore
 import NIOHTTP1
-import ServiceLifecycle
 import Synchronization
 
-/// Delivers snappy-compressed `WriteRequest`s to one remote-write endpoint, one at a time and in order, so the
-/// samples of a series always arrive in time order.
+/// Delivers snappy-compressed `WriteRequest`s to one remote-write endpoint: one request at a time per caller, retried
+/// until the endpoint takes it.
 ///
 /// 2xx is done; a 4xx other than 429 is a permanent rejection (Prometheus refuses the whole request for one bad
 /// series), so the request is dropped and counted; 5xx, 429 and connection errors are retried with exponential
-/// backoff from `minBackoffMs` to `maxBackoffMs`. At graceful shutdown the queue is drained until the flush deadline.
-public final class RemoteWriteSender: Service, Sendable {
-    /// One request on its way.
-    public struct Payload: Sendable {
-        public var tenant: String
-        /// The snappy-compressed `WriteRequest`.
-        public var body: [UInt8]
-        public var samples: Int
-
-        public init(tenant: String, body: [UInt8], samples: Int) {
-            self.tenant = tenant
-            self.body = body
-            self.samples = samples
-        }
+/// backoff and jitter from `minBackoffMs` to `maxBackoffMs`, or after the receiver's `Retry-After`. Once shutdown has
+/// begun, retrying stops at the flush deadline and the request is abandoned — it stays in the WAL for the next start.
+public final class RemoteWriteSender: Sendable {
+    /// How a delivery ended.
+    public enum Delivery: Sendable {
+        /// The endpoint accepted the request.
+        case delivered
+        /// The endpoint refused it for good (a 4xx other than 429); counted and logged.
+        case rejected
+        /// The flush deadline passed at shutdown before the endpoint took it.
+        case abandoned
     }
 
     public let endpoint: RemoteWriteEndpoint
     private let settings: RemoteWriteSettings
     private let client: HTTPClient
     private let logger: Logger
-    private let stream: AsyncStream<Payload>
-    private let continuation: AsyncStream<Payload>.Continuation
-    private let shutdownStarted = Mutex<ContinuousClock.Instant?>(nil)
+    private let flushStarted = Mutex<ContinuousClock.Instant?>(nil)
     private let samplesSent: Counter
     private let requestsSent: Counter
 
-    /// Whether this sender made `client` for itself (TLS settings) and shuts it down when it stops.
+    /// Whether this sender made `client` for itself (TLS settings) and shuts it down in ``shutdown()``.
     private let ownsClient: Bool
 
     /// - Parameter client: the HTTP client to send with; `ownsClient` says whether the sender shuts it down.
@@ -55,59 +49,45 @@ public final class RemoteWriteSender: Service, Sendable {
         var logger = logger
         logger[metadataKey: "endpoint"] = "\(endpoint.url)"
         self.logger = logger
-        (stream, continuation) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(settings.maxQueuedRequests))
         samplesSent = Counter(label: "metronome_remote_write_samples_sent_total", dimensions: [("url", endpoint.url)])
         requestsSent = Counter(label: "metronome_remote_write_requests_sent_total", dimensions: [("url", endpoint.url)])
     }
 
-    /// Queues a request; when the queue is full the oldest queued request is dropped and counted.
-    public func enqueue(_ payload: Payload) {
-        switch continuation.yield(payload) {
-        case .dropped(let dropped):
-            countDropped(dropped, reason: "queue_full")
-            logger.warning(
-                "remote-write queue full; dropped the oldest request",
-                metadata: ["samples": "\(dropped.samples)"]
-            )
-        case .terminated:
-            countDropped(payload, reason: "shutdown")
-        case .enqueued:
-            break
-        @unknown default:
-            break
-        }
+    /// Starts the flush deadline: from now on, retrying ends `flushDeadlineMs` later.
+    public func beginFlush() {
+        flushStarted.withLock { $0 = $0 ?? .now }
     }
 
-    public func run() async throws {
-        await withGracefulShutdownHandler {
-            for await payload in stream {
-                await deliver(payload)
-            }
-        } onGracefulShutdown: {
-            self.shutdownStarted.withLock { $0 = .now }
-            self.continuation.finish()
-        }
+    /// Shuts down the HTTP client if this sender made it.
+    public func shutdown() async {
         if ownsClient { try? await client.shutdown() }
     }
 
-    private func deliver(_ payload: Payload) async {
+    /// Sends one request until the endpoint accepts or refuses it, or the flush deadline passes.
+    /// - Parameters:
+    ///   - body: the snappy-compressed `WriteRequest`.
+    ///   - samples: how many samples it carries, for the self-metrics.
+    ///   - tenant: whose samples they are (the `X-Scope-OrgID` header).
+    public func deliver(body: [UInt8], samples: Int, tenant: String) async -> Delivery {
         var backoffMs = settings.minBackoffMs
-        var delayMs = backoffMs
         while true {
-            let outcome = await post(payload)
-            switch outcome {
+            let delayMs: Int64
+            switch await post(body: body, tenant: tenant) {
             case .delivered:
-                samplesSent.increment(by: payload.samples)
+                samplesSent.increment(by: samples)
                 requestsSent.increment()
-                return
+                return .delivered
             case .rejected(let status, let message):
                 countFailure(status: "\(status)")
-                countDropped(payload, reason: "rejected")
+                Counter(
+                    label: "metronome_remote_write_samples_dropped_total",
+                    dimensions: [("url", endpoint.url), ("reason", "rejected")]
+                ).increment(by: samples)
                 logger.error(
                     "remote-write endpoint rejected a request; dropping it",
-                    metadata: ["status": "\(status)", "samples": "\(payload.samples)", "response": "\(message)"]
+                    metadata: ["status": "\(status)", "samples": "\(samples)", "response": "\(message)"]
                 )
-                return
+                return .rejected
             case .retryable(let status, let message, let retryAfterMs):
                 countFailure(status: status)
                 // Jitter spreads the retries of many senders; a receiver's Retry-After wins when it asks for longer.
@@ -117,12 +97,14 @@ public final class RemoteWriteSender: Service, Sendable {
                     metadata: ["status": "\(status)", "delay_ms": "\(delayMs)", "response": "\(message)"]
                 )
             }
-            if Task.isCancelled || flushDeadlinePassed {
-                countDropped(payload, reason: "shutdown")
-                logger.error("flush deadline passed at shutdown; dropping an undelivered request")
-                return
+            if let remainingMs = flushTimeRemainingMs, remainingMs <= 0 {
+                logger.warning(
+                    "flush deadline passed at shutdown; the request stays in the WAL for the next start",
+                    metadata: ["samples": "\(samples)"]
+                )
+                return .abandoned
             }
-            try? await Task.sleep(for: .milliseconds(delayMs))
+            try? await Task.sleep(for: .milliseconds(min(delayMs, flushTimeRemainingMs ?? delayMs)))
             backoffMs = min(backoffMs * 2, settings.maxBackoffMs)
         }
     }
@@ -134,17 +116,17 @@ public final class RemoteWriteSender: Service, Sendable {
         case retryable(status: String, message: String, retryAfterMs: Int64?)
     }
 
-    private func post(_ payload: Payload) async -> Outcome {
+    private func post(body: [UInt8], tenant: String) async -> Outcome {
         var request = HTTPClientRequest(url: endpoint.url)
         request.method = .POST
         request.headers.add(name: "Content-Encoding", value: "snappy")
         request.headers.add(name: "Content-Type", value: "application/x-protobuf")
         request.headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
         request.headers.add(name: "User-Agent", value: "metronome")
-        for (name, value) in requestHeaders(for: endpoint, tenant: payload.tenant, settings: settings) {
+        for (name, value) in requestHeaders(for: endpoint, tenant: tenant, settings: settings) {
             request.headers.replaceOrAdd(name: name, value: value)
         }
-        request.body = .bytes(ByteBuffer(bytes: payload.body))
+        request.body = .bytes(ByteBuffer(bytes: body))
         do {
             let response = try await client.execute(request, timeout: .milliseconds(endpoint.timeoutMs))
             var message = ""
@@ -171,9 +153,11 @@ public final class RemoteWriteSender: Service, Sendable {
     /// The longest `Retry-After` honoured (a misbehaving receiver must not park a queue for hours).
     static let maxRetryAfterSeconds: Int64 = 300
 
-    private var flushDeadlinePassed: Bool {
-        guard let started = shutdownStarted.withLock({ $0 }) else { return false }
-        return ContinuousClock.now - started > .milliseconds(settings.flushDeadlineMs)
+    /// Milliseconds left before the flush deadline; nil before shutdown.
+    private var flushTimeRemainingMs: Int64? {
+        guard let started = flushStarted.withLock({ $0 }) else { return nil }
+        let deadline = started + .milliseconds(settings.flushDeadlineMs)
+        return (deadline - ContinuousClock.now).nanoseconds / 1_000_000
     }
 
     private func countFailure(status: String) {
@@ -183,12 +167,11 @@ public final class RemoteWriteSender: Service, Sendable {
         )
         .increment()
     }
+}
 
-    private func countDropped(_ payload: Payload, reason: String) {
-        Counter(
-            label: "metronome_remote_write_samples_dropped_total",
-            dimensions: [("url", endpoint.url), ("reason", reason)]
-        )
-        .increment(by: payload.samples)
+extension Duration {
+    /// The duration in whole nanoseconds.
+    public var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

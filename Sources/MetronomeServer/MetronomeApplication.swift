@@ -14,8 +14,8 @@ import UnixSignals
 /// the admin server, run as one `ServiceGroup`.
 ///
 /// Services shut down in reverse order of the list: the OTLP receivers stop first, then the collection loop runs its
-/// final collection, then the senders drain their queues (up to `remote_write_flush_deadline`), then the admin
-/// server stops.
+/// final collection (appended to the WAL and checkpointed), then the remote-write shards send what is left in the WAL
+/// (up to `remote_write_flush_deadline`; the rest is sent after the next start), then the admin server stops.
 public struct MetronomeApplication: Sendable {
     public let configuration: MetronomeConfiguration
     private let logger: Logger
@@ -89,11 +89,24 @@ public struct MetronomeApplication: Sendable {
         if senders.isEmpty {
             logger.notice("no remote_write endpoint configured; generated series are served on /metrics/generated")
         }
+        let output = WALRemoteWriteOutput(
+            senders: senders,
+            shards: section.storage.remoteWriteShards,
+            limits: section.storage.wal.limits,
+            directoryForTenant: { [path = section.storage.path] tenant in
+                (try? TenantID(validating: tenant)).map { CheckpointFile(dataPath: path, tenant: $0).walDirectory.path }
+            },
+            logger: logger
+        )
+        if let dataPath {
+            output.recover(tenants: CheckpointFile.tenants(in: dataPath).map(\.value))
+        }
         let collector = CollectionLoop(
             distributor: distributor,
-            output: RemoteWriteFanout(senders: senders),
+            output: output,
             intervalMs: section.registry.collectionInterval.milliseconds,
             maxSamplesPerSend: settings.maxSamplesPerSend,
+            sendShards: section.storage.remoteWriteShards,
             dataPath: dataPath,
             logger: logger
         )
@@ -114,7 +127,7 @@ public struct MetronomeApplication: Sendable {
         )
 
         var services: [any Service] = [admin]
-        services += senders as [any Service]
+        services.append(output)
         services.append(collector)
         if protocols.grpc.enabled {
             let address = try ListenAddress(

@@ -61,8 +61,8 @@ struct RemoteWriteEncoderTests {
         append(&encoder, [("__name__", "size_total"), ("service", "é")], [Sample(value: 42.5, timestampMs: 5)])
         let requests = encoder.finish()
         #expect(requests.count == 1)
-        #expect(encoder.requestSampleCounts == [3])
-        let decoded = try Prometheus_WriteRequest(serializedBytes: requests[0])
+        #expect(requests.map(\.samples) == [3])
+        let decoded = try Prometheus_WriteRequest(serializedBytes: requests[0].bytes)
         #expect(decoded.timeseries.count == 2)
         #expect(
             decoded.timeseries[0].labels.map { "\($0.name)=\($0.value)" } == ["__name__=calls_total", "service=cart"]
@@ -81,7 +81,7 @@ struct RemoteWriteEncoderTests {
             [Sample(value: 1, timestampMs: 1_700_000_000_000)],
             exemplarTraceID: "4b0000000001"
         )
-        let decoded = try Prometheus_WriteRequest(serializedBytes: encoder.finish()[0])
+        let decoded = try Prometheus_WriteRequest(serializedBytes: encoder.finish()[0].bytes)
         let exemplar = try #require(decoded.timeseries.first?.exemplars.first)
         #expect(exemplar.labels.map { "\($0.name)=\($0.value)" } == ["traceID=4b0000000001"])
         #expect(exemplar.value == 0.25)
@@ -100,9 +100,32 @@ struct RemoteWriteEncoderTests {
         }
         let requests = encoder.finish()
         #expect(requests.count == 3)
-        #expect(encoder.requestSampleCounts == [4, 4, 2])
-        let decoded = try requests.map { try Prometheus_WriteRequest(serializedBytes: $0) }
+        #expect(requests.map(\.samples) == [4, 4, 2])
+        let decoded = try requests.map { try Prometheus_WriteRequest(serializedBytes: $0.bytes) }
         #expect(decoded.map(\.timeseries.count) == [2, 2, 1])
+    }
+
+    @Test func shardsKeepEverySeriesInOneShardAcrossCollections() throws {
+        func collect() throws -> [String: Int] {
+            var encoder = RemoteWriteEncoder(maxSamplesPerRequest: 5, shards: 4)
+            for index in 0..<200 {
+                append(&encoder, [("__name__", "calls_total"), ("service", "s\(index)")], [Sample(value: 1, timestampMs: 1)])
+            }
+            let requests = encoder.finish()
+            #expect(requests.map(\.samples).reduce(0, +) == 200)
+            #expect(requests.allSatisfy { $0.samples <= 5 })
+            var shardOfSeries: [String: Int] = [:]
+            for request in requests {
+                for series in try Prometheus_WriteRequest(serializedBytes: request.bytes).timeseries {
+                    shardOfSeries[series.labels[1].value] = request.shard
+                }
+            }
+            return shardOfSeries
+        }
+        let first = try collect()
+        #expect(first.count == 200)
+        #expect(Set(first.values) == [0, 1, 2, 3])
+        #expect(try collect() == first)
     }
 
     @Test func textExpositionGroupsFamiliesAndEscapesValues() {

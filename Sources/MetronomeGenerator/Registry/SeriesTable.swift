@@ -1,3 +1,5 @@
+import MetronomeWire
+
 /// One shard of a processor's series: an open-addressing table from label values to entries, with every entry's
 /// label-value ids and metric values in flat arrays (struct of arrays).
 ///

@@ -6,6 +6,8 @@ public struct CheckpointFile: Sendable {
     /// The tenant's directory under the data path; the tenant id is percent-encoded first.
     public let directory: URL
     public var url: URL { directory.appendingPathComponent("checkpoint") }
+    /// The directory of the tenant's remote-write WAL, beside the checkpoint.
+    public var walDirectory: URL { directory.appendingPathComponent("wal") }
 
     public init(dataPath: String, tenant: TenantID) {
         directory = URL(fileURLWithPath: dataPath).appendingPathComponent(tenant.directoryName)

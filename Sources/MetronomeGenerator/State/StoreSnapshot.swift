@@ -1,3 +1,5 @@
+import MetronomeWire
+
 /// The cumulative state of one ``SeriesStore``, as written to and read from a checkpoint.
 struct StoreSnapshot: Equatable {
     /// Identifies the store's shape (metric names, buckets, label names): a checkpoint of another shape is not loaded.

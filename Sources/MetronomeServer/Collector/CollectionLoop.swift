@@ -7,13 +7,14 @@ import MetronomeWire
 import ServiceLifecycle
 
 /// Collects every tenant's series each `collection_interval` with one timestamp per run, and hands the encoded
-/// remote-write requests to the ``CollectionOutput``. At graceful shutdown it runs one final collection, so spans
+/// remote-write requests to the ``CollectionOutput`` (the WAL), then checkpoints the tenant. At graceful shutdown it runs one final collection, so spans
 /// accepted before the receivers stopped are not lost.
 final class CollectionLoop: Service, Sendable {
     private let distributor: Distributor
     private let output: any CollectionOutput
     private let intervalMs: Int64
     private let maxSamplesPerSend: Int
+    private let sendShards: Int
     /// Where checkpoints are written after each collection; nil for none.
     private let dataPath: String?
     private let logger: Logger
@@ -24,6 +25,7 @@ final class CollectionLoop: Service, Sendable {
         output: any CollectionOutput,
         intervalMs: Int64,
         maxSamplesPerSend: Int,
+        sendShards: Int,
         dataPath: String?,
         logger: Logger
     ) {
@@ -32,6 +34,7 @@ final class CollectionLoop: Service, Sendable {
         self.output = output
         self.intervalMs = intervalMs
         self.maxSamplesPerSend = maxSamplesPerSend
+        self.sendShards = sendShards
         self.logger = logger
     }
 
@@ -52,7 +55,7 @@ final class CollectionLoop: Service, Sendable {
         let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
         for generator in distributor.allGenerators {
             let tenant = [("tenant", generator.tenant.value)]
-            var encoder = RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend)
+            var encoder = RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend, shards: sendShards)
             let result = generator.collect(.collect, timestampMs: timestampMs, into: &encoder)
             let limiter = generator.limiter.statistics
             let limiterLabels = tenant + [("limiter", generator.limiter.mode.rawValue)]
@@ -82,17 +85,16 @@ final class CollectionLoop: Service, Sendable {
                     ]
                 )
             }
-            writeCheckpoint(generator)
             // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
-            guard !generator.configuration.disableCollection else { continue }
-            let requests = encoder.finish()
-            Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(by: encoder.sampleCount)
-            Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
-            await output.write(
-                tenant: generator.tenant.value,
-                requests: requests,
-                sampleCounts: encoder.requestSampleCounts
-            )
+            if !generator.configuration.disableCollection {
+                Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(
+                    by: encoder.sampleCount
+                )
+                Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
+                // The WAL first: a crash between the two re-sends nothing twice and loses no initial zero.
+                await output.write(tenant: generator.tenant.value, requests: encoder.finish())
+            }
+            writeCheckpoint(generator)
         }
         duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
     }
@@ -116,12 +118,5 @@ extension CollectionLoop {
                 metadata: ["tenant": "\(generator.tenant)", "error": "\(error)"]
             )
         }
-    }
-}
-
-extension Duration {
-    /// The duration in whole nanoseconds.
-    var nanoseconds: Int64 {
-        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
     }
 }

@@ -81,29 +81,103 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         }
     }
 
-    /// `metrics_generator.storage`: the data directory and the remote-write endpoints.
+    /// `metrics_generator.storage`: the data directory (WAL and checkpoints), the WAL's bounds and the remote-write
+    /// endpoints.
     public struct Storage: Decodable, Sendable, Equatable {
-        /// Where per-tenant state will live (the WAL and checkpoints of issue #5; unused until then).
+        /// Where per-tenant state lives: `<path>/<tenant>/wal/` and `<path>/<tenant>/checkpoint`.
         public var path = "./data"
+        public var wal = WAL()
         public var remoteWrite: [RemoteWrite] = []
         public var remoteWriteFlushDeadline = ConfigDuration(milliseconds: 60_000)
         public var remoteWriteAddOrgIDHeader = true
+        /// Send shards per endpoint (Metronome's): series are partitioned by a hash of their labels, each shard
+        /// sends its series in order, shards send in parallel.
+        public var remoteWriteShards = 4
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
-            case path
+            case path, wal
             case remoteWrite = "remote_write"
             case remoteWriteFlushDeadline = "remote_write_flush_deadline"
             case remoteWriteAddOrgIDHeader = "remote_write_add_org_id_header"
+            case remoteWriteShards = "remote_write_shards"
         }
 
         public init(from decoder: any Decoder) throws {
             let keys = try decoder.strictContainer(CodingKeys.self)
-            path = try keys.value(.path, or: path)
+            let path = { (key: CodingKeys) in ConfigurationError.path(decoder.codingPath + [key]) }
+            self.path = try keys.value(.path, or: self.path)
+            wal = try keys.value(.wal, or: WAL())
             remoteWrite = try keys.value(.remoteWrite, or: [])
             remoteWriteFlushDeadline = try keys.value(.remoteWriteFlushDeadline, or: remoteWriteFlushDeadline)
             remoteWriteAddOrgIDHeader = try keys.value(.remoteWriteAddOrgIDHeader, or: true)
+            remoteWriteShards = try keys.value(.remoteWriteShards, or: remoteWriteShards)
+            guard (1...64).contains(remoteWriteShards) else {
+                throw ConfigurationError(path: path(.remoteWriteShards), message: "must be between 1 and 64")
+            }
+            if !remoteWrite.isEmpty && self.path.isEmpty {
+                throw ConfigurationError(
+                    path: path(.path),
+                    message: "remote_write needs a data directory for its WAL; set storage.path"
+                )
+            }
+            var keysSeen: Set<String> = []
+            for endpoint in remoteWrite where !keysSeen.insert(endpoint.endpoint.key).inserted {
+                throw ConfigurationError(
+                    path: path(.remoteWrite),
+                    message: "two endpoints named '\(endpoint.endpoint.key)'; give each a distinct url or name"
+                )
+            }
+        }
+    }
+
+    /// `metrics_generator.storage.wal`: Metronome's bounds, plus Tempo's Prometheus-agent keys, accepted so a Tempo
+    /// config loads (`wal_segment_size` sets the segment size; the others do not apply to Metronome's WAL).
+    public struct WAL: Decodable, Sendable, Equatable {
+        public var maxBytes = ConfigByteSize(bytes: 1 << 30)
+        public var maxAge = ConfigDuration(milliseconds: 2 * 3_600_000)
+        public var segmentSize = ConfigByteSize(bytes: 16 << 20)
+
+        public init() {}
+
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case maxBytes = "max_bytes"
+            case maxAge = "max_age"
+            case segmentSize = "segment_size"
+            case walSegmentSize = "wal_segment_size"
+            case walCompression = "wal_compression"
+            case stripeSize = "stripe_size"
+            case truncateFrequency = "truncate_frequency"
+            case minWALTime = "min_wal_time"
+            case maxWALTime = "max_wal_time"
+            case noLockfile = "no_lockfile"
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            let path = { (key: CodingKeys) in ConfigurationError.path(decoder.codingPath + [key]) }
+            maxBytes = try keys.value(.maxBytes, or: maxBytes)
+            maxAge = try keys.value(.maxAge, or: maxAge)
+            segmentSize = try keys.value(.segmentSize, or: keys.value(.walSegmentSize, or: segmentSize))
+            guard segmentSize.bytes >= 64 << 10 else {
+                throw ConfigurationError(path: path(.segmentSize), message: "must be at least 64KiB")
+            }
+            guard maxBytes.bytes >= segmentSize.bytes else {
+                throw ConfigurationError(path: path(.maxBytes), message: "must be at least the segment size")
+            }
+            guard maxAge.milliseconds > 0 else {
+                throw ConfigurationError(path: path(.maxAge), message: "must be positive")
+            }
+        }
+
+        /// The bounds as the WAL takes them.
+        public var limits: WriteAheadLog.Limits {
+            var limits = WriteAheadLog.Limits()
+            limits.maxBytes = maxBytes.bytes
+            limits.maxAgeMs = maxAge.milliseconds
+            limits.segmentBytes = segmentSize.bytes
+            return limits
         }
     }
 

@@ -134,7 +134,7 @@ extension MetricsGeneratorSection {
         }
 
         var endpoint: RemoteWriteEndpoint {
-            var endpoint = RemoteWriteEndpoint(url: url, headers: headers)
+            var endpoint = RemoteWriteEndpoint(url: url, name: name, headers: headers)
             if let authorization { endpoint.headers["Authorization"] = authorization }
             endpoint.tls = tls
             endpoint.timeoutMs = remoteTimeout.milliseconds

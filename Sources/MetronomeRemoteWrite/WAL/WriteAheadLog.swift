@@ -1,0 +1,447 @@
+import Foundation
+import Logging
+import Metrics
+import MetronomeWire
+import Synchronization
+
+/// One tenant's write-ahead log: each collection's remote-write requests, compressed, appended to segment files
+/// before anything is sent, and read by every endpoint's send shards from their own persisted positions.
+///
+/// A segment is deleted once every reader is past it, or — oldest first, counted and logged — when the log exceeds
+/// ``Limits/maxBytes`` or its records are older than ``Limits/maxAgeMs``. Opening the log checks every record's CRC
+/// and cuts a torn or corrupted tail off, so a power cut costs at most the records written last, never a crash loop.
+public final class WriteAheadLog: Sendable {
+    /// How large and how old the log may grow.
+    public struct Limits: Sendable, Equatable {
+        /// The log's size on disk at most (`wal.max_bytes`, default 1 GiB).
+        public var maxBytes = 1 << 30
+        /// The age of the oldest record kept (`wal.max_age`, default 2 h, Prometheus' head window).
+        public var maxAgeMs: Int64 = 2 * 3_600_000
+        /// A segment is closed once it holds this much (`wal.segment_size`, default 16 MiB) or an eighth of `maxAgeMs`
+        /// has passed since its first record, so whole segments age out close to `maxAgeMs`.
+        public var segmentBytes = 16 << 20
+
+        public init() {}
+    }
+
+    /// A record found for a reader.
+    public struct Record: Sendable, Equatable {
+        public var segment: UInt64
+        public var offset: Int
+        public var payloadSize: Int
+        public var samples: Int
+        /// Where the reader stands once it is done with this record.
+        public var next: WALPosition { WALPosition(segment: segment, offset: offset + WALRecord.headerSize + payloadSize) }
+    }
+
+    /// What a reader finds at its position.
+    public enum Lookup: Sendable, Equatable {
+        /// The next record of the reader's shard.
+        case record(Record)
+        /// Nothing yet; `appends` identifies the log's state, for ``waitForAppend(after:)``.
+        case caughtUp(appends: UInt64)
+        /// Nothing, and no more appends will come (shutdown).
+        case finished
+    }
+
+    private struct Segment {
+        var id: UInt64
+        var entries: [WALRecord.Entry] = []
+        var bytes = 0
+    }
+
+    private struct State {
+        var segments: [Segment] = []
+        /// The segment appends go to; never deleted.
+        var activeSegment: UInt64
+        var positions: [WALReader: WALPosition] = [:]
+        var positionsVersion = 0
+        var appends: UInt64 = 0
+        var appendingFinished = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private struct Writer {
+        var fd: Int32 = -1
+        var bytes = 0
+        var firstAppendMs: Int64?
+    }
+
+    public let directory: String
+    public let tenant: String
+    private let shards: Int
+    private let limits: Limits
+    private let logger: Logger
+    private let state: Mutex<State>
+    private let writer = Mutex(Writer())
+    /// The positions version last written to the cursor file.
+    private let writtenPositionsVersion = Mutex(0)
+
+    /// Opens (creating) the log in `directory`, recovering what is on disk.
+    ///
+    /// A reader with a stored position continues from it; a reader new to an existing log starts at its end (a new
+    /// endpoint does not get hours of history); when the cursor file is missing or damaged every reader starts at the
+    /// oldest record, so nothing is skipped.
+    public init(
+        directory: String,
+        tenant: String,
+        readers: [WALReader],
+        limits: Limits,
+        logger: Logger
+    ) throws {
+        self.directory = directory
+        self.tenant = tenant
+        self.shards = (readers.map(\.shard).max() ?? 0) + 1
+        self.limits = limits
+        var logger = logger
+        logger[metadataKey: "tenant"] = "\(tenant)"
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+
+        let segments = try Self.recoverSegments(in: directory, tenant: tenant, logger: logger)
+        let nextSegment = (segments.last?.id ?? 0) + 1
+        let oldest = WALPosition(segment: segments.first?.id ?? nextSegment, offset: 0)
+        let cursorPath = directory + "/cursors"
+        let stored = FileManager.default.contents(atPath: cursorPath).map { WALCursorFile.decode(Array($0)) }
+        if case .some(.none) = stored {
+            logger.warning("WAL cursor file is damaged; every endpoint re-sends from the oldest record")
+        }
+        var positions: [WALReader: WALPosition] = [:]
+        for reader in readers {
+            switch stored {
+            case .some(.some(let known)): positions[reader] = known[reader] ?? WALPosition(segment: nextSegment, offset: 0)
+            default: positions[reader] = oldest
+            }
+        }
+        state = Mutex(State(segments: segments, activeSegment: nextSegment, positions: positions))
+        let pending = segments.reduce(0) { $0 + $1.entries.count }
+        if pending > 0 {
+            logger.info(
+                "WAL recovered",
+                metadata: ["segments": "\(segments.count)", "records": "\(pending)", "directory": "\(directory)"]
+            )
+        }
+        removeConsumedSegments()
+        persistPositions()
+    }
+
+    private static func segmentPath(_ directory: String, _ id: UInt64) -> String {
+        let digits = String(id)
+        return directory + "/" + String(repeating: "0", count: max(0, 20 - digits.count)) + digits + ".seg"
+    }
+
+    private func segmentPath(_ id: UInt64) -> String { Self.segmentPath(directory, id) }
+
+    /// Reads every segment, checking each record; a damaged record and everything after it in its segment is cut.
+    private static func recoverSegments(in directory: String, tenant: String, logger: Logger) throws -> [Segment] {
+        let ids = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .compactMap { name in name.hasSuffix(".seg") ? UInt64(name.dropLast(4)) : nil }
+            .sorted()
+        var segments: [Segment] = []
+        for id in ids {
+            let path = segmentPath(directory, id)
+            let bytes = try WALFile.readAll(path)
+            var segment = Segment(id: id)
+            var damage: WALRecord.Damage?
+            bytes.withUnsafeBytes { raw in
+                while segment.bytes < raw.count {
+                    switch WALRecord.parse(raw, at: segment.bytes) {
+                    case .success(let entry):
+                        segment.entries.append(entry)
+                        segment.bytes = entry.end
+                    case .failure(let found):
+                        damage = found
+                        return
+                    }
+                }
+            }
+            if let damage {
+                Counter(label: "metronome_wal_truncations_total", dimensions: [("tenant", tenant)]).increment()
+                logger.warning(
+                    "WAL segment has a \(damage == .torn ? "torn" : "corrupted") tail; cutting it off",
+                    metadata: [
+                        "segment": "\(path)", "kept_bytes": "\(segment.bytes)",
+                        "cut_bytes": "\(bytes.count - segment.bytes)",
+                    ]
+                )
+                try WALFile.truncate(path, to: segment.bytes)
+            }
+            if segment.entries.isEmpty {
+                unlink(path)
+            } else {
+                segments.append(segment)
+            }
+        }
+        return segments
+    }
+
+    // MARK: Appending
+
+    /// Compresses `requests` and appends them as records, durably (`fdatasync`), then wakes the readers.
+    public func append(_ requests: [RemoteWriteEncoder.Request], nowMs: Int64) throws(WALError) {
+        guard !requests.isEmpty else { return }
+        var bytes: [UInt8] = []
+        var entries: [WALRecord.Entry] = []
+        for request in requests {
+            let payload = Snappy.compress(request.bytes)
+            entries.append(
+                WALRecord.Entry(
+                    offset: bytes.count,
+                    payloadSize: payload.count,
+                    shard: request.shard,
+                    samples: request.samples,
+                    appendedAtMs: nowMs
+                )
+            )
+            WALRecord.append(
+                payload: payload,
+                shard: request.shard,
+                samples: request.samples,
+                appendedAtMs: nowMs,
+                to: &bytes
+            )
+        }
+        let waiters = try writer.withLock { (writer: inout Writer) throws(WALError) -> [CheckedContinuation<Void, Never>] in
+            if writer.fd >= 0, writer.bytes + bytes.count > limits.segmentBytes || segmentAged(writer, nowMs: nowMs) {
+                close(writer.fd)
+                writer = Writer()
+                state.withLock { $0.activeSegment += 1 }
+            }
+            let active = state.withLock { $0.activeSegment }
+            if writer.fd < 0 {
+                writer.fd = try WALFile.openForAppend(segmentPath(active))
+                WALFile.syncDirectory(directory)
+                state.withLock { $0.segments.append(Segment(id: active)) }
+            }
+            try WALFile.append(bytes, fd: writer.fd, sizeBefore: writer.bytes, path: segmentPath(active))
+            let base = writer.bytes
+            writer.bytes += bytes.count
+            writer.firstAppendMs = writer.firstAppendMs ?? nowMs
+            return state.withLock { state in
+                let last = state.segments.count - 1
+                state.segments[last].entries += entries.map { entry in
+                    var entry = entry
+                    entry.offset += base
+                    return entry
+                }
+                state.segments[last].bytes = writer.bytes
+                state.appends += 1
+                defer { state.waiters = [] }
+                return state.waiters
+            }
+        }
+        for waiter in waiters { waiter.resume() }
+        Counter(label: "metronome_wal_samples_appended_total", dimensions: [("tenant", tenant)]).increment(
+            by: requests.reduce(0) { $0 + $1.samples }
+        )
+        Counter(label: "metronome_wal_bytes_appended_total", dimensions: [("tenant", tenant)]).increment(by: bytes.count)
+        enforceLimits(nowMs: nowMs)
+    }
+
+    private func segmentAged(_ writer: Writer, nowMs: Int64) -> Bool {
+        guard let first = writer.firstAppendMs else { return false }
+        return nowMs - first > limits.maxAgeMs / 8
+    }
+
+    /// Drops the oldest segments while the log is over `maxBytes` or their newest record is older than `maxAgeMs`,
+    /// counting for each endpoint the samples it had not been sent.
+    func enforceLimits(nowMs: Int64) {
+        var dropped: [(segment: UInt64, reason: String, unsent: [String: Int])] = []
+        state.withLock { state in
+            var total = state.segments.reduce(0) { $0 + $1.bytes }
+            while let oldest = state.segments.first, oldest.id != state.activeSegment {
+                let reason: String
+                if total > limits.maxBytes {
+                    reason = "max_bytes"
+                } else if let newest = oldest.entries.last, newest.appendedAtMs < nowMs - limits.maxAgeMs {
+                    reason = "max_age"
+                } else {
+                    break
+                }
+                state.segments.removeFirst()
+                total -= oldest.bytes
+                dropped.append((oldest.id, reason, unsentSamples(in: oldest, positions: state.positions)))
+            }
+        }
+        for (segment, reason, unsent) in dropped {
+            unlink(segmentPath(segment))
+            for (endpoint, samples) in unsent where samples > 0 {
+                Counter(
+                    label: "metronome_wal_samples_dropped_total",
+                    dimensions: [("tenant", tenant), ("endpoint", endpoint), ("reason", reason)]
+                ).increment(by: samples)
+            }
+            logger.error(
+                "WAL over its \(reason == "max_bytes" ? "size" : "age") limit; dropped its oldest segment",
+                metadata: [
+                    "reason": "\(reason)", "max_bytes": "\(limits.maxBytes)", "max_age_ms": "\(limits.maxAgeMs)",
+                    "unsent_samples": "\(unsent.values.reduce(0, +))",
+                ]
+            )
+        }
+        recordSize()
+    }
+
+    /// Per endpoint, the samples of `segment`'s records that its reader of their shard had not passed.
+    private func unsentSamples(in segment: Segment, positions: [WALReader: WALPosition]) -> [String: Int] {
+        var unsent: [String: Int] = [:]
+        for (reader, position) in positions {
+            let samples = segment.entries.lazy
+                .filter { $0.shard % self.shards == reader.shard }
+                .filter { WALPosition(segment: segment.id, offset: $0.offset) >= position }
+                .reduce(0) { $0 + $1.samples }
+            unsent[reader.endpoint, default: 0] += samples
+        }
+        return unsent
+    }
+
+    // MARK: Reading
+
+    /// The first record of `reader`'s shard at or after its position. When there is none, the reader's position
+    /// moves to the end of the log, so a shard that gets no series never holds segments on disk.
+    public func next(for reader: WALReader) -> Lookup {
+        let (lookup, moved) = state.withLock { state -> (Lookup, Bool) in
+            let position = state.positions[reader] ?? WALPosition(segment: 0, offset: 0)
+            for segment in state.segments where segment.id >= position.segment {
+                let start = segment.id == position.segment ? position.offset : 0
+                var index = segment.entries.partitioningIndex { $0.offset >= start }
+                while index < segment.entries.count {
+                    let entry = segment.entries[index]
+                    if entry.shard % shards == reader.shard {
+                        let record = Record(
+                            segment: segment.id,
+                            offset: entry.offset,
+                            payloadSize: entry.payloadSize,
+                            samples: entry.samples
+                        )
+                        return (.record(record), false)
+                    }
+                    index += 1
+                }
+            }
+            let end = state.segments.last.map { WALPosition(segment: $0.id, offset: $0.bytes) }
+            var moved = false
+            if let end, end > position {
+                state.positions[reader] = end
+                state.positionsVersion += 1
+                moved = true
+            }
+            return (state.appendingFinished ? .finished : .caughtUp(appends: state.appends), moved)
+        }
+        if moved {
+            removeConsumedSegments()
+            persistPositions()
+        }
+        return lookup
+    }
+
+    /// The record's payload: a snappy-compressed `WriteRequest`, its checksum verified again.
+    public func payload(of record: Record) throws(WALError) -> [UInt8] {
+        let path = segmentPath(record.segment)
+        let bytes = try WALFile.read(path, offset: record.offset, count: WALRecord.headerSize + record.payloadSize)
+        let valid = bytes.withUnsafeBytes { raw in
+            if case .success = WALRecord.parse(raw, at: 0) { return true }
+            return false
+        }
+        guard valid else { throw WALError("checksum mismatch in", path, code: EIO) }
+        return Array(bytes[WALRecord.headerSize...])
+    }
+
+    /// Records that `reader` is done with everything before `position`, deletes segments every reader has passed,
+    /// and persists the positions.
+    public func advance(_ reader: WALReader, to position: WALPosition) {
+        state.withLock { state in
+            state.positions[reader] = max(position, state.positions[reader] ?? position)
+            state.positionsVersion += 1
+        }
+        removeConsumedSegments()
+        persistPositions()
+    }
+
+    /// Waits until something is appended after the state `appends` identified, or appending has finished.
+    public func waitForAppend(after appends: UInt64) async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let resumeNow = state.withLock { state in
+                guard state.appends == appends && !state.appendingFinished else { return true }
+                state.waiters.append(waiter)
+                return false
+            }
+            if resumeNow { waiter.resume() }
+        }
+    }
+
+    /// Tells readers that nothing more will be appended in this run: once caught up they see ``Lookup/finished``.
+    public func finishAppending() {
+        let waiters = state.withLock { state in
+            state.appendingFinished = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Closes the segment being appended to; a later append opens a new one.
+    public func closeActiveSegment() {
+        let closed = writer.withLock { writer in
+            defer { writer = Writer() }
+            if writer.fd >= 0 { close(writer.fd) }
+            return writer.fd >= 0
+        }
+        if closed { state.withLock { $0.activeSegment += 1 } }
+    }
+
+    deinit { closeActiveSegment() }
+
+    // MARK: Bookkeeping
+
+    private func removeConsumedSegments() {
+        let consumed = state.withLock { state -> [UInt64] in
+            guard let slowest = state.positions.values.min() else { return [] }
+            var consumed: [UInt64] = []
+            while let oldest = state.segments.first, oldest.id != state.activeSegment,
+                slowest > WALPosition(segment: oldest.id, offset: oldest.bytes - 1)
+            {
+                consumed.append(oldest.id)
+                state.segments.removeFirst()
+            }
+            return consumed
+        }
+        for segment in consumed { unlink(segmentPath(segment)) }
+        if !consumed.isEmpty { recordSize() }
+    }
+
+    private func persistPositions() {
+        let (positions, version) = state.withLock { ($0.positions, $0.positionsVersion) }
+        writtenPositionsVersion.withLock { written in
+            guard version > written || version == 0 else { return }
+            do {
+                try WALCursorFile.write(positions, to: directory + "/cursors")
+                written = version
+            } catch {
+                logger.error("could not write WAL cursors", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func recordSize() {
+        let (bytes, segments) = state.withLock { state in
+            (state.segments.reduce(0) { $0 + $1.bytes }, state.segments.count)
+        }
+        Gauge(label: "metronome_wal_bytes", dimensions: [("tenant", tenant)]).record(bytes)
+        Gauge(label: "metronome_wal_segments", dimensions: [("tenant", tenant)]).record(segments)
+    }
+}
+
+extension Array {
+    /// The index of the first element for which `belongs` is true, given that it is false for a prefix and true for
+    /// the rest (binary search).
+    func partitioningIndex(where belongs: (Element) -> Bool) -> Int {
+        var low = 0
+        var high = count
+        while low < high {
+            let middle = (low + high) / 2
+            if belongs(self[middle]) { high = middle } else { low = middle + 1 }
+        }
+        return low
+    }
+}
