@@ -88,7 +88,7 @@ let package = Package(
         .executableTarget(
             name: "MetronomeBench",
             dependencies: [
-                "MetronomeWire", "MetronomeGenerator", "MetronomeServer", "OTLPProto",
+                "MetronomeWire", "MetronomeGenerator", "MetronomeRemoteWrite", "MetronomeServer", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

@@ -72,7 +72,9 @@ public final class RemoteWriteSender: Sendable {
         var backoffMs = settings.minBackoffMs
         while true {
             let delayMs: Int64
-            switch await post(body: body, tenant: tenant) {
+            switch await postUntilFlushDeadline(body: body, tenant: tenant) {
+            case nil:
+                return abandon(samples: samples)
             case .delivered:
                 samplesSent.increment(by: samples)
                 requestsSent.increment()
@@ -97,15 +99,36 @@ public final class RemoteWriteSender: Sendable {
                     metadata: ["status": "\(status)", "delay_ms": "\(delayMs)", "response": "\(message)"]
                 )
             }
-            if let remainingMs = flushTimeRemainingMs, remainingMs <= 0 {
-                logger.warning(
-                    "flush deadline passed at shutdown; the request stays in the WAL for the next start",
-                    metadata: ["samples": "\(samples)"]
-                )
-                return .abandoned
-            }
+            if let remainingMs = flushTimeRemainingMs, remainingMs <= 0 { return abandon(samples: samples) }
             try? await Task.sleep(for: .milliseconds(min(delayMs, flushTimeRemainingMs ?? delayMs)))
             backoffMs = min(backoffMs * 2, settings.maxBackoffMs)
+        }
+    }
+
+    private func abandon(samples: Int) -> Delivery {
+        logger.warning(
+            "flush deadline passed at shutdown; the request stays in the WAL for the next start",
+            metadata: ["samples": "\(samples)"]
+        )
+        return .abandoned
+    }
+
+    /// Posts, or gives up (nil) once the flush deadline passes mid-request: AsyncHTTPClient waits for a connection
+    /// for the whole request timeout, which must not hold shutdown up while the endpoint is down.
+    private func postUntilFlushDeadline(body: [UInt8], tenant: String) async -> Outcome? {
+        await withTaskGroup(of: Outcome?.self) { group in
+            group.addTask { await self.post(body: body, tenant: tenant) }
+            group.addTask {
+                while !Task.isCancelled {
+                    let remainingMs = self.flushTimeRemainingMs ?? 100
+                    if remainingMs <= 0 { return nil }
+                    try? await Task.sleep(for: .milliseconds(min(100, remainingMs)))
+                }
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 

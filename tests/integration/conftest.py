@@ -97,7 +97,7 @@ class Prometheus:
 
 class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
-                 span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None):
+                 span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         # Each instance gets its own state directory unless a test restarts on the same one.
         self.data_dir = data_dir or workdir / f"data-{self.admin_port}"
@@ -127,7 +127,7 @@ metrics_generator:
     stale_duration: {stale_duration}
     external_labels: {{source: metronome}}
   storage:
-    path: {self.data_dir}{remote_write}
+    path: {self.data_dir}{self._indent(storage or {}, 4)}{remote_write}
   processor:
     span_metrics:
       histogram_buckets: [0.002, 0.004, 0.008]

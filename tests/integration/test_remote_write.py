@@ -67,7 +67,9 @@ def receiver():
 
 
 def test_rejected_requests_are_dropped_and_failed_ones_retried(metronome_factory, receiver, service):
-    metronome = metronome_factory(remote_write_url=receiver.url, collection_interval="1s")
+    # One send shard, so the scripted answers meet consecutive requests of one ordered stream.
+    metronome = metronome_factory(remote_write_url=receiver.url, collection_interval="1s",
+                                  storage={"remote_write_shards": 1})
     send(metronome, "http", service, [("op", SERVER, 0.001, False)], headers={"X-Scope-OrgID": "team-rw"})
 
     # 400 → dropped; the next collection's request gets 500, then 503, then is delivered (204) by retries.
@@ -111,7 +113,7 @@ def test_retry_after_is_honoured_and_credentials_are_sent(metronome_factory, ser
     receiver.retry_after = "2"
     try:
         metronome = metronome_factory(
-            remote_write_url=receiver.url, collection_interval="1s",
+            remote_write_url=receiver.url, collection_interval="1s", storage={"remote_write_shards": 1},
             remote_write_settings={"basic_auth": {"username": "metronome", "password": "s3cret"}})
         send(metronome, "grpc", service, [("op", SERVER, 0.001, False)])
         wait_until(lambda: len(receiver.requests) >= 2, what="a retried request")
@@ -132,8 +134,8 @@ def test_a_prometheus_outage_loses_nothing(prometheus, metronome_factory, servic
     prometheus.pause()
     try:
         sent = 1
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:  # spans keep flowing through a 20 s outage
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # spans keep flowing through a 60 s outage (issue 5)
             send(metronome, "http", service, [("op", SERVER, 0.001, False)] * 5)
             sent += 5
             time.sleep(1)
@@ -146,7 +148,7 @@ def test_a_prometheus_outage_loses_nothing(prometheus, metronome_factory, servic
     # Every collection of the outage arrived, late but in order: no gap longer than a few intervals (the initial
     # zero, up to a minute before the first value, is left out).
     times = [t for t, _ in samples][1:]
-    assert len(times) >= 20
+    assert len(times) >= 60
     assert max(b - a for a, b in zip(times, times[1:])) < 5, times
 
 
