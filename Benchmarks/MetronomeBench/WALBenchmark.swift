@@ -25,7 +25,8 @@ struct WALBenchmark: ParsableCommand {
         let readers = (0..<shards).map { WALReader(endpoint: "bench", shard: $0) }
         var limits = WriteAheadLog.Limits()
         limits.maxBytes = 64 << 30
-        let logger = Logger(label: "bench")
+        var logger = Logger(label: "bench")
+        logger.logLevel = .warning
 
         let log = try WriteAheadLog(directory: path, tenant: "bench", readers: readers, limits: limits, logger: logger)
         var appendWall = Duration.zero
@@ -44,13 +45,23 @@ struct WALBenchmark: ParsableCommand {
         }
         log.closeActiveSegment()
         let onDisk = try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".seg") }
-            .reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: path + "/" + $1)[.size] as? Int) ?? 0) }
-        print("appended \(samples) samples in \(collections) collections: \(bytes >> 20) MiB of requests, \(onDisk >> 20) MiB on disk")
+            .reduce(0) {
+                $0 + ((try? FileManager.default.attributesOfItem(atPath: path + "/" + $1)[.size] as? Int) ?? 0)
+            }
+        print(
+            "appended \(samples) samples in \(collections) collections: \(bytes >> 20) MiB of requests, \(onDisk >> 20) MiB on disk"
+        )
         report("append", samples: samples, wall: appendWall, cpu: appendCPU)
 
         let wallStart = ContinuousClock.now
         let cpuStart = Measurement.cpuNanos()
-        let reopened = try WriteAheadLog(directory: path, tenant: "bench", readers: readers, limits: limits, logger: logger)
+        let reopened = try WriteAheadLog(
+            directory: path,
+            tenant: "bench",
+            readers: readers,
+            limits: limits,
+            logger: logger
+        )
         var replayed = 0
         for reader in readers {
             while case .record(let record) = reopened.next(for: reader) {
@@ -61,16 +72,22 @@ struct WALBenchmark: ParsableCommand {
             }
         }
         precondition(replayed == samples, "replayed \(replayed) of \(samples) samples")
-        report("replay (open + read every record)", samples: replayed, wall: ContinuousClock.now - wallStart,
-               cpu: Measurement.cpuNanos() - cpuStart)
+        report(
+            "replay (open + read every record)",
+            samples: replayed,
+            wall: ContinuousClock.now - wallStart,
+            cpu: Measurement.cpuNanos() - cpuStart
+        )
     }
 
     /// One collection of span-metrics-shaped series: calls counters and latency buckets with realistic labels.
     private func encodeCollection(_ collection: Int) -> [RemoteWriteEncoder.Request] {
         var encoder = RemoteWriteEncoder(maxSamplesPerRequest: 2000, shards: shards)
         let timestampMs = 1_700_000_000_000 + Int64(collection) * 15_000
-        let buckets = ["0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256", "0.512", "1.024",
-                       "2.048", "4.096", "8.192", "16.384", "+Inf"]
+        let buckets = [
+            "0.002", "0.004", "0.008", "0.016", "0.032", "0.064", "0.128", "0.256", "0.512", "1.024",
+            "2.048", "4.096", "8.192", "16.384", "+Inf",
+        ]
         for index in 0..<series {
             let labels: [(String, String)] = [
                 ("__metrics_gen_instance", "metronome-0"),
@@ -82,23 +99,28 @@ struct WALBenchmark: ParsableCommand {
                 ("status_code", index % 7 == 0 ? "STATUS_CODE_ERROR" : "STATUS_CODE_UNSET"),
             ]
             let strings = labels.flatMap { [Array($0.0.utf8), Array($0.1.utf8)] }
-            var refs: [LabelRef] = []
-            var pointers: [UnsafeMutableRawBufferPointer] = []
-            for string in strings {
-                let pointer = UnsafeMutableRawBufferPointer.allocate(byteCount: string.count, alignment: 1)
-                pointer.copyMemory(from: UnsafeRawBufferPointer(start: string, count: string.count))
-                pointers.append(pointer)
-            }
-            for pair in stride(from: 0, to: pointers.count, by: 2) {
-                refs.append(LabelRef(name: UnsafeRawBufferPointer(pointers[pair]), value: UnsafeRawBufferPointer(pointers[pair + 1])))
-            }
+            let arena = strings.flatMap { $0 }
             let sample = [Sample(value: Double(collection * 37 + index % 1000), timestampMs: timestampMs)]
-            refs.withUnsafeBufferPointer { labels in
-                sample.withUnsafeBufferPointer { samples in
-                    encoder.append(family: "f", type: .counter, labels: labels, samples: samples, exemplar: nil)
+            arena.withUnsafeBytes { raw in
+                var refs: [LabelRef] = []
+                var offset = 0
+                for pair in stride(from: 0, to: strings.count, by: 2) {
+                    let nameEnd = offset + strings[pair].count
+                    let valueEnd = nameEnd + strings[pair + 1].count
+                    refs.append(
+                        LabelRef(
+                            name: UnsafeRawBufferPointer(rebasing: raw[offset..<nameEnd]),
+                            value: UnsafeRawBufferPointer(rebasing: raw[nameEnd..<valueEnd])
+                        )
+                    )
+                    offset = valueEnd
+                }
+                refs.withUnsafeBufferPointer { labels in
+                    sample.withUnsafeBufferPointer { samples in
+                        encoder.append(family: "f", type: .counter, labels: labels, samples: samples, exemplar: nil)
+                    }
                 }
             }
-            for pointer in pointers { pointer.deallocate() }
         }
         return encoder.finish()
     }
@@ -107,6 +129,8 @@ struct WALBenchmark: ParsableCommand {
         let seconds = Double(wall.components.seconds) + Double(wall.components.attoseconds) / 1e18
         let perSecond = String(format: "%.1f", Double(samples) / seconds / 1e6)
         let perCPU = String(format: "%.1f", Double(samples) / (Double(cpu) / 1e9) / 1e6)
-        print("\(name): \(perSecond) M samples/s (wall), \(perCPU) M samples per CPU-second, \(samples) samples in \(wall)")
+        print(
+            "\(name): \(perSecond) M samples/s (wall), \(perCPU) M samples per CPU-second, \(samples) samples in \(wall)"
+        )
     }
 }

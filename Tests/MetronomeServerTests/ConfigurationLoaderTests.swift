@@ -289,4 +289,44 @@ struct RemoteWriteAuthConfigurationTests {
             "\(error)".contains("cannot read secret file")
         }
     }
+
+    @Test func walBoundsAndShardsLoadAndTempoWALKeysAreAccepted() throws {
+        let storage = try ConfigurationLoader.load(
+            yaml: """
+                metrics_generator:
+                  storage:
+                    wal: {max_bytes: 512MiB, max_age: 30m, wal_segment_size: 1MB, wal_compression: snappy, truncate_frequency: 2h}
+                    remote_write_shards: 8
+                """
+        ).metricsGenerator.storage
+        #expect(storage.wal.limits.maxBytes == 512 << 20)
+        #expect(storage.wal.limits.maxAgeMs == 1_800_000)
+        #expect(storage.wal.limits.segmentBytes == 1_000_000)
+        #expect(storage.remoteWriteShards == 8)
+        let defaults = try ConfigurationLoader.load(yaml: "").metricsGenerator.storage
+        #expect(defaults.wal.limits == WriteAheadLog.Limits())
+        #expect(ConfigByteSize.parse("1GiB")?.bytes == 1 << 30)
+        #expect(ConfigByteSize.parse("100MB")?.bytes == 100_000_000)
+        #expect(ConfigByteSize.parse("2048")?.bytes == 2048)
+        #expect(ConfigByteSize.parse("1 GiB")?.bytes == 1 << 30)
+        #expect(ConfigByteSize.parse("lots") == nil)
+        #expect(ConfigByteSize.parse("1XB") == nil)
+    }
+
+    @Test func badStorageSettingsNameTheProblem() {
+        func load(_ storage: String) throws {
+            _ = try ConfigurationLoader.load(yaml: "metrics_generator:\n  storage: \(storage)\n")
+        }
+        #expect { try load("{wal: {max_bytes: huge}}") } throws: { "\($0)".contains("storage.wal.max_bytes") }
+        #expect { try load("{wal: {max_bytes: 1MiB, segment_size: 16MiB}}") } throws: {
+            "\($0)".contains("at least the segment size")
+        }
+        #expect { try load("{remote_write_shards: 0}") } throws: { "\($0)".contains("between 1 and 64") }
+        #expect { try load("{path: '', remote_write: [{url: 'http://a'}]}") } throws: {
+            "\($0)".contains("needs a data directory")
+        }
+        #expect { try load("{remote_write: [{url: 'http://a'}, {url: 'http://b', name: 'http://a'}]}") } throws: {
+            "\($0)".contains("two endpoints named 'http://a'")
+        }
+    }
 }

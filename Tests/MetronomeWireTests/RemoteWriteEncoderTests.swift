@@ -109,7 +109,11 @@ struct RemoteWriteEncoderTests {
         func collect() throws -> [String: Int] {
             var encoder = RemoteWriteEncoder(maxSamplesPerRequest: 5, shards: 4)
             for index in 0..<200 {
-                append(&encoder, [("__name__", "calls_total"), ("service", "s\(index)")], [Sample(value: 1, timestampMs: 1)])
+                append(
+                    &encoder,
+                    [("__name__", "calls_total"), ("service", "s\(index)")],
+                    [Sample(value: 1, timestampMs: 1)]
+                )
             }
             let requests = encoder.finish()
             #expect(requests.map(\.samples).reduce(0, +) == 200)

@@ -18,7 +18,9 @@ public struct CheckpointFile: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent("checkpoint.tmp")
         let bytes = checkpoint.encoded()
-        FileManager.default.createFile(atPath: temporary.path, contents: nil)
+        guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
+        }
         let handle = try FileHandle(forWritingTo: temporary)
         try handle.write(contentsOf: bytes)
         try handle.synchronize()

@@ -60,8 +60,9 @@ enum WALCursorFile {
         guard bytes.count >= magic.count + 8, bytes.starts(with: magic) else { return nil }
         return bytes.withUnsafeBytes { raw -> [WALReader: WALPosition]? in
             let bodyEnd = raw.count - 4
-            guard CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[..<bodyEnd]))
-                == UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: bodyEnd, as: UInt32.self))
+            guard
+                CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[..<bodyEnd]))
+                    == UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: bodyEnd, as: UInt32.self))
             else { return nil }
             var offset = magic.count
             func take<T: FixedWidthInteger>(_ type: T.Type) -> T? {

@@ -31,7 +31,9 @@ public final class WriteAheadLog: Sendable {
         public var payloadSize: Int
         public var samples: Int
         /// Where the reader stands once it is done with this record.
-        public var next: WALPosition { WALPosition(segment: segment, offset: offset + WALRecord.headerSize + payloadSize) }
+        public var next: WALPosition {
+            WALPosition(segment: segment, offset: offset + WALRecord.headerSize + payloadSize)
+        }
     }
 
     /// What a reader finds at its position.
@@ -109,7 +111,8 @@ public final class WriteAheadLog: Sendable {
         var positions: [WALReader: WALPosition] = [:]
         for reader in readers {
             switch stored {
-            case .some(.some(let known)): positions[reader] = known[reader] ?? WALPosition(segment: nextSegment, offset: 0)
+            case .some(.some(let known)):
+                positions[reader] = known[reader] ?? WALPosition(segment: nextSegment, offset: 0)
             default: positions[reader] = oldest
             }
         }
@@ -201,7 +204,8 @@ public final class WriteAheadLog: Sendable {
                 to: &bytes
             )
         }
-        let waiters = try writer.withLock { (writer: inout Writer) throws(WALError) -> [CheckedContinuation<Void, Never>] in
+        let waiters = try writer.withLock {
+            (writer: inout Writer) throws(WALError) -> [CheckedContinuation<Void, Never>] in
             if writer.fd >= 0, writer.bytes + bytes.count > limits.segmentBytes || segmentAged(writer, nowMs: nowMs) {
                 close(writer.fd)
                 writer = Writer()
@@ -234,7 +238,9 @@ public final class WriteAheadLog: Sendable {
         Counter(label: "metronome_wal_samples_appended_total", dimensions: [("tenant", tenant)]).increment(
             by: requests.reduce(0) { $0 + $1.samples }
         )
-        Counter(label: "metronome_wal_bytes_appended_total", dimensions: [("tenant", tenant)]).increment(by: bytes.count)
+        Counter(label: "metronome_wal_bytes_appended_total", dimensions: [("tenant", tenant)]).increment(
+            by: bytes.count
+        )
         enforceLimits(nowMs: nowMs)
     }
 

@@ -85,7 +85,6 @@ struct CompiledCondition: Sendable {
     }
 
     func matches(_ context: SpanContext) -> Bool {
-        let bytes = context.bytes
         switch target {
         case .name: return matchesText(context.span.name, context)
         case .status: return matchesEnum(context.span.statusCode, names: OTLPEnumNames.statusCodes)
