@@ -108,6 +108,7 @@ let package = Package(
                 "MetronomeGenerator", "MetronomeWire", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

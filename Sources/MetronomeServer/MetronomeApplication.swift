@@ -30,11 +30,10 @@ public struct MetronomeApplication: Sendable {
     /// The processors this build implements; other known Tempo processor names are accepted and reported.
     static let implementedProcessors: Set<String> = [
         SpanMetricsProcessor.name, "span-metrics-count", "span-metrics-latency", "span-metrics-size",
+        ServiceGraphsProcessor.name, "service-graphs-request", "service-graphs-latency",
+        "service-graphs-connection-info",
     ]
-    static let plannedProcessors: Set<String> = [
-        "service-graphs", "service-graphs-request", "service-graphs-latency", "service-graphs-connection-info",
-        "host-info",
-    ]
+    static let plannedProcessors: Set<String> = ["host-info"]
 
     /// The generator configuration every tenant gets.
     func generatorConfiguration() -> Generator.Configuration {
@@ -55,6 +54,7 @@ public struct MetronomeApplication: Sendable {
         generator.limits.maxCardinalityPerLabel = configuration.overrides.maxCardinalityPerLabel
         generator.disableCollection = configuration.overrides.disableCollection
         generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
+        generator.serviceGraphs = section.processor.serviceGraphs.processorConfiguration
         return generator
     }
 
@@ -129,6 +129,7 @@ public struct MetronomeApplication: Sendable {
         var services: [any Service] = [admin]
         services.append(output)
         services.append(collector)
+        services.append(EdgeExpiryLoop(distributor: distributor, logger: logger))
         if protocols.grpc.enabled {
             let address = try ListenAddress(
                 parsing: protocols.grpc.endpoint,

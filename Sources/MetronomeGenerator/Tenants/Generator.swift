@@ -11,6 +11,7 @@ public final class Generator: Sendable {
     /// The tenant's series (or entity) limit, shared by its processors.
     public let limiter: SeriesLimiter
     let spanMetrics: SpanMetricsProcessor?
+    let serviceGraphs: ServiceGraphsProcessor?
     /// The limiter's `limited` count at the last collection, to report what was limited since.
     private let reportedLimited = Atomic<Int>(0)
 
@@ -37,6 +38,16 @@ public final class Generator: Sendable {
                 maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
                 nowMs: nowMs
             )
+        var serviceGraphsConfiguration = configuration.serviceGraphs
+        serviceGraphsConfiguration.metrics = .enabled(by: configuration.processors)
+        serviceGraphs =
+            serviceGraphsConfiguration.metrics.isEmpty
+            ? nil
+            : ServiceGraphsProcessor(
+                configuration: serviceGraphsConfiguration,
+                registry: configuration.registry,
+                limiter: limiter
+            )
     }
 
     /// What a push did, for self-metrics.
@@ -49,6 +60,8 @@ public final class Generator: Sendable {
         public var spanMetricsOverflowed = 0
         /// Label values replaced by `__cardinality_overflow__`, by label name.
         public var labelValuesLimited: [String: Int] = [:]
+        /// What service graphs did.
+        public var serviceGraphs = ServiceGraphsProcessor.Result()
     }
 
     /// Feeds a batch (already validated and slack-filtered by the distributor) to every processor.
@@ -63,7 +76,18 @@ public final class Generator: Sendable {
                 result.labelValuesLimited[spanMetrics.labelNames[column], default: 0] += count
             }
         }
+        if let serviceGraphs { result.serviceGraphs = serviceGraphs.push(batch, nowMs: nowMs) }
         return result
+    }
+
+    /// Expires service-graph edges whose other half did not come within `wait`; nil without service graphs.
+    public func expireEdges(nowMs: Int64) -> ServiceGraphsProcessor.Result? {
+        serviceGraphs?.expire(nowMs: nowMs)
+    }
+
+    /// Pending service-graph half-edges and their estimated heap bytes.
+    public var pendingEdges: (count: Int, bytes: Int) {
+        (serviceGraphs?.edges.pendingCount ?? 0, serviceGraphs?.edges.pendingBytes ?? 0)
     }
 
     /// What a collection did, for self-metrics.
@@ -110,6 +134,17 @@ public final class Generator: Sendable {
                 result.removedSeries += infoCounts.removed
             }
         }
+        if let serviceGraphs {
+            let counts = serviceGraphs.store.collect(
+                mode,
+                timestampMs: timestampMs,
+                staleBeforeMs: staleBefore,
+                into: &sink
+            )
+            let perEntry = serviceGraphs.store.layout.seriesPerEntry
+            result.activeSeries += counts.entries * perEntry
+            result.removedSeries += counts.removed * perEntry
+        }
         if mode == .collect {
             let limited = limiter.statistics.limited
             result.newlyLimited = limited - reportedLimited.exchange(limited, ordering: .relaxed)
@@ -121,6 +156,7 @@ public final class Generator: Sendable {
     public func checkpoint() -> Checkpoint {
         var stores: [String: StoreSnapshot] = [:]
         if let spanMetrics { stores[SpanMetricsProcessor.name] = spanMetrics.store.snapshot() }
+        if let serviceGraphs { stores[ServiceGraphsProcessor.name] = serviceGraphs.store.snapshot() }
         return Checkpoint(stores: stores)
     }
 
@@ -135,20 +171,28 @@ public final class Generator: Sendable {
         {
             restored.append(SpanMetricsProcessor.name)
         }
+        if let serviceGraphs, let snapshot = checkpoint.stores[ServiceGraphsProcessor.name],
+            serviceGraphs.store.restore(snapshot, nowMs: nowMs)
+        {
+            restored.append(ServiceGraphsProcessor.name)
+        }
         return restored
     }
 
     /// Approximate heap bytes held by this tenant's series.
-    public var memoryBytes: Int { spanMetrics?.store.memoryBytes ?? 0 }
+    public var memoryBytes: Int {
+        (spanMetrics?.store.memoryBytes ?? 0) + (serviceGraphs?.store.memoryBytes ?? 0) + pendingEdges.bytes
+    }
 }
 
 extension Generator {
     /// Everything a tenant's generator is made from.
     public struct Configuration: Sendable, Equatable {
         /// Enabled processor names (`overrides.defaults.metrics_generator.processors`).
-        public var processors: [String] = [SpanMetricsProcessor.name, "service-graphs"]
+        public var processors: [String] = [SpanMetricsProcessor.name, ServiceGraphsProcessor.name]
         public var registry = RegistryConfiguration()
         public var spanMetrics = SpanMetricsProcessor.Configuration()
+        public var serviceGraphs = ServiceGraphsProcessor.Configuration()
         public var limits = Limits()
         /// Dry run (`disable_collection`): series are kept and limited, but nothing is sent (spec §1.4).
         public var disableCollection = false

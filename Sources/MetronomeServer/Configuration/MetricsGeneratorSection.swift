@@ -184,15 +184,19 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
     /// `metrics_generator.processor`.
     public struct Processor: Decodable, Sendable, Equatable {
         public var spanMetrics = SpanMetrics()
+        public var serviceGraphs = ServiceGraphs()
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case spanMetrics = "span_metrics"
+            case serviceGraphs = "service_graphs"
         }
 
         public init(from decoder: any Decoder) throws {
-            spanMetrics = try decoder.strictContainer(CodingKeys.self).value(.spanMetrics, or: SpanMetrics())
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            spanMetrics = try keys.value(.spanMetrics, or: SpanMetrics())
+            serviceGraphs = try keys.value(.serviceGraphs, or: ServiceGraphs())
         }
     }
 
@@ -257,13 +261,10 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
         public init(from decoder: any Decoder) throws {
             let keys = try decoder.strictContainer(CodingKeys.self)
             histogramBuckets = try keys.value(.histogramBuckets, or: histogramBuckets)
-            let sorted = histogramBuckets.sorted()
-            guard zip(sorted, sorted.dropFirst()).allSatisfy({ $0 < $1 }), sorted.allSatisfy(\.isFinite) else {
-                throw ConfigurationError(
-                    path: ConfigurationError.path(decoder.codingPath + [CodingKeys.histogramBuckets]),
-                    message: "buckets must be finite and distinct"
-                )
-            }
+            try ServiceGraphs.checkBuckets(
+                histogramBuckets,
+                path: ConfigurationError.path(decoder.codingPath + [CodingKeys.histogramBuckets])
+            )
             if keys.contains(.intrinsicDimensions) {
                 let intrinsics = try keys.superDecoder(forKey: .intrinsicDimensions).strictContainer(IntrinsicKeys.self)
                 intrinsicDimensions.service = try intrinsics.value(.service, or: true)

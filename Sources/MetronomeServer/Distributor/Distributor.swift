@@ -105,6 +105,7 @@ public final class Distributor: Sendable {
                 dimensions: tenantLabel + [("label_name", label)]
             ).increment(by: count)
         }
+        ServiceGraphSelfMetrics.record(result.serviceGraphs, tenant: tenant.value, logger: logger)
         if result.spanMetricsFiltered > 0 {
             Counter(
                 label: "metronome_spans_discarded_total",

@@ -203,15 +203,7 @@ struct SpanLabelLocator: Sendable {
         batch: SpanBatch,
         bytes: UnsafeRawBufferPointer
     ) -> Int? {
-        for index in range {
-            let candidate = batch.attributes[index].key
-            if Int(candidate.count) == key.count
-                && (key.isEmpty || memcmp(bytes.baseAddress! + Int(candidate.offset), key.baseAddress!, key.count) == 0)
-            {
-                return index
-            }
-        }
-        return nil
+        batch.firstAttribute(key, in: range, bytes: bytes)
     }
 
     /// An attribute's label value: a reference into the request for strings, stringified into scratch otherwise.
