@@ -1,6 +1,7 @@
 import Foundation
 import MetronomeWire
 import OTLPProto
+import SwiftProtobuf
 import Testing
 
 @testable import MetronomeGenerator
@@ -40,8 +41,8 @@ struct ServiceGraphsTests {
         expire: Bool = false
     ) -> (sink: CapturingSink, results: [ServiceGraphsProcessor.Result]) {
         var results = batches.map { generator.push($0, nowMs: nowMs).serviceGraphs }
-        if expire, let expired = generator.expireEdges(nowMs: nowMs + 3_600_000) { results.append(expired) }
-        return (Fixtures.collect(generator, at: nowMs + 3_600_000), results)
+        if expire, let expired = generator.expireEdges(nowMs: nowMs + 60_000) { results.append(expired) }
+        return (Fixtures.collect(generator, at: nowMs + 60_000), results)
     }
 
     static func sum(_ results: [ServiceGraphsProcessor.Result], _ field: KeyPath<ServiceGraphsProcessor.Result, Int>)
@@ -107,7 +108,10 @@ struct ServiceGraphsTests {
     }
 
     @Test func test5_messagingSystemLatencyHistogramOnlyWhenEnabled() {
-        let on = Self.run(Self.generator { $0.enableMessagingSystemLatencyHistogram = true }, [Self.fixture("trace-with-queue-database")])
+        let on = Self.run(
+            Self.generator { $0.enableMessagingSystemLatencyHistogram = true },
+            [Self.fixture("trace-with-queue-database")]
+        )
         #expect(on.sink.value(Self.messaging + "_count", Self.requesterToRecorder) == 1)
         let off = Self.run(Self.generator(), [Self.fixture("trace-with-queue-database")])
         #expect(off.sink.find(Self.messaging + "_count").isEmpty)
@@ -141,5 +145,459 @@ struct ServiceGraphsTests {
             }
             #expect(values == expected, "\(policies)")
         }
+    }
+
+    @Test func test8_tooManySpans() {
+        let generator = Self.generator { $0.maxItems = 1 }
+        let (_, results) = Self.run(generator, [Self.fixture("trace-with-queue-database")])
+        #expect(results[0].droppedSpans > 0)
+        #expect(generator.pendingEdges.count == 1)
+    }
+
+    @Test func test9_virtualNodes() {
+        let generator = Self.generator { $0.waitMs = 0 }
+        let (sink, _) = Self.run(generator, [Self.fixture("trace-with-virtual-nodes")], expire: true)
+        for (client, server) in [
+            ("user", "mythical-server"), ("mythical-requester", "external-payments-platform"),
+            ("external-producer", "internal-consumer"),
+        ] {
+            let labels = ["client": client, "server": server, "connection_type": "virtual_node"]
+            #expect(sink.value(Self.total, labels) == 1, "\(client) -> \(server)")
+            #expect(sink.value(Self.failed, labels) == 0)
+        }
+    }
+
+    @Test func test10_exemplarsCarryTheTraceID() throws {
+        let generator = Self.generator {
+            $0.histogramBuckets = [1]
+            $0.waitMs = 0
+        }
+        let (sink, _) = Self.run(
+            generator,
+            [Self.fixture("trace-with-queue-database"), Self.fixture("trace-with-virtual-nodes")],
+            expire: true
+        )
+        for labels in [Self.requesterToServer, ["client": "user", "server": "mythical-server"]] {
+            for histogram in [Self.client, Self.server] {
+                let exemplars = sink.find(histogram + "_bucket", labels).compactMap(\.exemplar)
+                #expect(exemplars.count == 1)
+                #expect(exemplars.first?.traceID == "af7651916cd43dd8448eb211c80319c")
+                #expect(exemplars.first?.label == "traceID")
+            }
+        }
+    }
+
+    @Test func test12_virtualNodeLabel() {
+        let generator = Self.generator {
+            $0.waitMs = 0
+            $0.enableVirtualNodeLabel = true
+        }
+        let (sink, _) = Self.run(generator, [Self.fixture("trace-with-virtual-nodes")], expire: true)
+        #expect(sink.value(Self.total, ["client": "user", "server": "mythical-server", "virtual_node": "client"]) == 1)
+        #expect(
+            sink.value(
+                Self.total,
+                ["client": "mythical-requester", "server": "external-payments-platform", "virtual_node": "server"]
+            ) == 1
+        )
+    }
+
+    @Test func test13_expiredEdges() {
+        let generator = Self.generator { $0.waitMs = 0 }
+        let (sink, results) = Self.run(generator, [Self.fixture("trace-with-expired-edges")], expire: true)
+        #expect(results.last?.expiredByKind == [SpanKind.server: 1])
+        #expect(Self.sum(results, \.newEdges) == 4)
+        #expect(Self.sum(results, \.droppedSpans) == 0)
+        #expect(sink.value(Self.total, ["client": "mythical-requester", "server": "mythical-backend"]) == 1)
+        #expect(sink.value(Self.total, ["client": "mythical-requester", "server": "mysql"]) == 1)
+        #expect(sink.value(Self.total, ["client": "user", "server": "mythical-server"]) == 1)
+    }
+
+    @Test func test14_expiredEdgesByUnmatchedSpanKind() {
+        let spans = [
+            TraceBuilder.Span(id: 1, kind: .client), TraceBuilder.Span(id: 2, parent: 99, kind: .server),
+            TraceBuilder.Span(id: 3, kind: .producer), TraceBuilder.Span(id: 4, parent: 98, kind: .consumer),
+        ]
+        let generator = Self.generator { $0.waitMs = 0 }
+        let (_, results) = Self.run(generator, [TraceBuilder.batch([("svc-a", spans)])], expire: true)
+        #expect(
+            results.last?.expiredByKind
+                == [SpanKind.client: 1, SpanKind.server: 1, SpanKind.producer: 1, SpanKind.consumer: 1]
+        )
+    }
+
+    static func excludeService(_ service: String) -> (inout ServiceGraphsProcessor.Configuration) -> Void {
+        { $0.filterPolicies = [try! Self.servicePolicy(include: false, service)] }
+    }
+
+    @Test func test15and16_aFilteredClientDropsItsServerCounterpart() {
+        let generator = Self.generator(configure: Self.excludeService("svc-a"))
+        let (sink, results) = Self.run(
+            generator,
+            [
+                TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]),
+                TraceBuilder.batch([("svc-b", [TraceBuilder.Span(id: 2, parent: 1, kind: .server)])]),
+            ]
+        )
+        #expect(Self.sum(results, \.droppedEdges) == 1)
+        #expect(Self.sum(results, \.filtered) == 1)
+        #expect(sink.find(Self.total).isEmpty)
+        #expect(generator.pendingEdges.count == 0)
+    }
+
+    @Test func test17_aFilteredSpanDropsTheBufferedCounterpart() {
+        let generator = Self.generator(configure: Self.excludeService("svc-a"))
+        let (_, results) = Self.run(
+            generator,
+            [
+                TraceBuilder.batch([("svc-b", [TraceBuilder.Span(id: 2, parent: 1, kind: .server)])]),
+                TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]),
+            ]
+        )
+        #expect(Self.sum(results, \.droppedEdges) == 1)
+        #expect(generator.pendingEdges.count == 0)
+    }
+
+    @Test func test18_aFilteredRootServerSpanLeavesNoMarker() {
+        let generator = Self.generator(configure: Self.excludeService("svc-a"))
+        Self.run(generator, [TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .server)])])])
+        #expect(generator.serviceGraphs?.edges.withShard(0) { state, _, _ in state.markerCount } == 0)
+        let total = (0..<EdgeStore.shardCount).reduce(0) { total, shard in
+            total + (generator.serviceGraphs?.edges.withShard(shard) { state, _, _ in state.markerCount } ?? 0)
+        }
+        #expect(total == 0)
+    }
+
+    @Test(arguments: [
+        ("trace-with-virtual-nodes", "mythical-database", 0.0),
+        ("trace-without-database-name", "mythical-database", 1),
+        ("trace-with-queue-database", "postgres", 1),
+        ("trace-with-queue-database2", "mythical-database", 1),
+        ("trace-with-queue-database3", "mythical-database", 1),
+        ("trace-with-queue-database4", "mythical-database:5432", 1),
+        ("trace-with-queue-database5", "mythical-database", 1),
+        ("trace-with-db-namespace", "mydb", 1),
+        ("trace-with-both-db-attributes", "priority-db", 1),
+        ("trace-with-db-system-name", "postgresql", 1),
+        ("trace-with-db-system-and-system-name", "mssql", 1),
+    ])
+    func test19_databaseServerNames(fixture: String, server: String, total: Double) {
+        let (sink, _) = Self.run(Self.generator(), [Self.fixture(fixture)])
+        let labels = ["server": server, "connection_type": "database"]
+        #expect((sink.value(Self.total, labels) ?? 0) == total)
+        #expect((sink.value(Self.client + "_count", labels) ?? 0) == total)
+        #expect((sink.value(Self.server + "_count", labels) ?? 0) == total)
+        #expect((sink.value(Self.failed, labels) ?? 0) == 0)
+    }
+
+    @Test func test20_prefixDimensionsWithTheVirtualNodeLabel() {
+        let generator = Self.generator {
+            $0.dimensions = ["db.system", "messaging.system"]
+            $0.enableClientServerPrefix = true
+            $0.enableVirtualNodeLabel = true
+        }
+        let (sink, _) = Self.run(generator, [Self.fixture("trace-with-queue-database")])
+        #expect(
+            sink.value(
+                Self.total,
+                Self.requesterToRecorder.merging([
+                    "client_messaging_system": "rabbitmq", "server_messaging_system": "rabbitmq",
+                ]) { $1 }
+            ) == 1
+        )
+        #expect(sink.value(Self.total, Self.serverToDatabase.merging(["client_db_system": "postgresql"]) { $1 }) == 1)
+    }
+
+    @Test func test21_databaseNameAttributes() {
+        let generator = Self.generator { $0.databaseNameAttributes = ["db.system"] }
+        let (sink, _) = Self.run(generator, [Self.fixture("trace-with-queue-database")])
+        #expect(sink.value(Self.total, ["client": "mythical-server", "server": "postgresql"]) == 1)
+    }
+
+    @Test func test22_connectionInfo() {
+        let fixture = Self.fixture("trace-with-queue-database")
+        let edges = [Self.requesterToServer, Self.serverToDatabase, Self.requesterToRecorder]
+        // (a) on: a presence gauge on every edge, counters unchanged.
+        let on = Self.run(Self.generator([ServiceGraphsProcessor.name, "service-graphs-connection-info"]), [fixture])
+        for edge in edges {
+            #expect(on.sink.value(Self.connectionInfo, edge) == 1)
+            #expect(on.sink.value(Self.total, edge) == 1)
+        }
+        // (b) off by default.
+        #expect(Self.run(Self.generator(), [fixture]).sink.find(Self.connectionInfo).isEmpty)
+        // (c) a multiplier doubles the counters, not the gauge.
+        let multiplied = Self.run(
+            Self.generator([ServiceGraphsProcessor.name, "service-graphs-connection-info"]) {
+                $0.spanMultiplierKey = "sampler.param"
+            },
+            [
+                TraceBuilder.batch(
+                    [
+                        ("svc-a", [TraceBuilder.Span(id: 1, kind: .client, attributes: ["sampler.param": 0.5])]),
+                        (
+                            "svc-b",
+                            [TraceBuilder.Span(id: 2, parent: 1, kind: .server, attributes: ["sampler.param": 0.5])]
+                        ),
+                    ]
+                )
+            ]
+        )
+        #expect(multiplied.sink.value(Self.total, ["client": "svc-a", "server": "svc-b"]) == 2)
+        #expect(multiplied.sink.value(Self.connectionInfo, ["client": "svc-a", "server": "svc-b"]) == 1)
+        // (d) only connection info.
+        let only = Self.run(Self.generator(["service-graphs-connection-info"]), [fixture])
+        #expect(only.sink.value(Self.connectionInfo, Self.requesterToServer) == 1)
+        #expect(only.sink.find(Self.total).isEmpty && only.sink.find(Self.client + "_count").isEmpty)
+        // (e) virtual nodes too.
+        let virtual = Self.run(
+            Self.generator(["service-graphs-connection-info"]) { $0.waitMs = 0 },
+            [Self.fixture("trace-with-virtual-nodes")],
+            expire: true
+        )
+        #expect(virtual.sink.value(Self.connectionInfo, ["client": "user", "server": "mythical-server"]) == 1)
+    }
+
+    @Test func test23_aNonRootServerSpansPeerDoesNotChangeTheSeries() {
+        let (sink, _) = Self.run(
+            Self.generator(),
+            [
+                TraceBuilder.batch(
+                    [
+                        ("svc-a", [TraceBuilder.Span(id: 1, kind: .client)]),
+                        (
+                            "svc-b",
+                            [
+                                TraceBuilder.Span(
+                                    id: 2,
+                                    parent: 1,
+                                    kind: .server,
+                                    attributes: ["peer.service": "external-peer"]
+                                )
+                            ]
+                        ),
+                    ]
+                )
+            ]
+        )
+        #expect(sink.value(Self.total, ["client": "svc-a", "server": "svc-b"]) == 1)
+        #expect(!sink.series.contains { $0.labels.values.contains("external-peer") })
+    }
+
+    @Test func test24_theServersPeerSurvivesAClientDatabaseUpdate() {
+        let generator = Self.generator { $0.waitMs = 0 }
+        let (sink, results) = Self.run(
+            generator,
+            [
+                TraceBuilder.batch([
+                    (
+                        "svc-b",
+                        [
+                            TraceBuilder.Span(
+                                id: 2,
+                                parent: 1,
+                                kind: .server,
+                                attributes: ["peer.service": "external-peer"]
+                            )
+                        ]
+                    )
+                ]),
+                TraceBuilder.batch([
+                    (
+                        "svc-a",
+                        [
+                            TraceBuilder.Span(
+                                id: 1,
+                                kind: .client,
+                                attributes: ["db.namespace": "db", "server.address": ""]
+                            )
+                        ]
+                    )
+                ]),
+            ],
+            expire: true
+        )
+        #expect(
+            sink.value(Self.total, ["client": "svc-a", "server": "external-peer", "connection_type": "virtual_node"])
+                == 1
+        )
+        #expect(results.allSatisfy { $0.expiredByKind.isEmpty })
+    }
+
+    @Test func test25_dbSystemNameAsPeerAttribute() {
+        for key in ["db.system", "db.system.name"] {
+            let generator = Self.generator {
+                $0.waitMs = 0
+                $0.databaseNameAttributes = []
+            }
+            let (sink, _) = Self.run(
+                generator,
+                [
+                    TraceBuilder.batch([
+                        ("svc-a", [TraceBuilder.Span(id: 1, kind: .client, attributes: [key: "postgresql"])])
+                    ])
+                ],
+                expire: true
+            )
+            #expect(
+                sink.value(Self.total, ["client": "svc-a", "server": "postgresql", "connection_type": "virtual_node"])
+                    == 1
+            )
+        }
+    }
+
+    @Test func test26_anEmptyServiceNameServerInfersTheVirtualNodeFromItsPeer() {
+        for (clientKind, serverKind) in [(TraceBuilder.Kind.client, TraceBuilder.Kind.server), (.producer, .consumer)] {
+            for clientFirst in [true, false] {
+                let client = TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: clientKind)])])
+                let server = TraceBuilder.batch(
+                    [
+                        (
+                            "",
+                            [
+                                TraceBuilder.Span(
+                                    id: 2,
+                                    parent: 1,
+                                    kind: serverKind,
+                                    attributes: ["peer.service": "external-peer"]
+                                )
+                            ]
+                        )
+                    ]
+                )
+                let generator = Self.generator { $0.waitMs = 0 }
+                let (sink, _) = Self.run(generator, clientFirst ? [client, server] : [server, client], expire: true)
+                #expect(
+                    sink.value(
+                        Self.total,
+                        ["client": "svc-a", "server": "external-peer", "connection_type": "virtual_node"]
+                    ) == 1
+                )
+            }
+        }
+    }
+
+    @Test func halvesPairAcrossBatchesAndTheStoreEmpties() {
+        let generator = Self.generator()
+        let (sink, results) = Self.run(
+            generator,
+            [
+                TraceBuilder.batch([("svc-b", [TraceBuilder.Span(id: 2, parent: 1, kind: .server)])]),
+                TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]),
+            ]
+        )
+        #expect(results.map(\.newEdges) == [1, 0])
+        #expect(sink.value(Self.total, ["client": "svc-a", "server": "svc-b"]) == 1)
+        #expect(generator.pendingEdges.count == 0 && generator.pendingEdges.bytes == 0)
+    }
+
+    @Test func aResourceWithoutServiceNameIsSkipped() {
+        let generator = Self.generator()
+        let (_, results) = Self.run(generator, [TraceBuilder.batch([(nil, [TraceBuilder.Span(id: 1, kind: .client)])])])
+        #expect(results[0].newEdges == 0 && generator.pendingEdges.count == 0)
+    }
+
+    @Test func serverToServerEdgesAreOptIn() {
+        // svc-a SERVER (id 1) → svc-b SERVER (id 2, parent 1), as behind an uninstrumented proxy.
+        let spans = [
+            ("svc-b", [TraceBuilder.Span(id: 2, parent: 1, kind: .server)]),
+            ("svc-a", [TraceBuilder.Span(id: 1, kind: .server)]),
+        ]
+        for order in [spans, spans.reversed()] {
+            let on = Self.generator {
+                $0.enableServerToServerEdges = true
+                $0.waitMs = 0
+            }
+            let (sink, results) = Self.run(on, [TraceBuilder.batch(order)], expire: true)
+            #expect(sink.value(Self.total, ["client": "svc-a", "server": "svc-b"]) == 1)
+            #expect(sink.value(Self.total, ["client": "user", "server": "svc-a"]) == 1, "the root keeps its user edge")
+            #expect(results.allSatisfy { $0.expiredByKind.isEmpty }, "an unused parent offer expires silently")
+        }
+        let off = Self.run(Self.generator { $0.waitMs = 0 }, [TraceBuilder.batch(spans)], expire: true)
+        #expect(off.sink.find(Self.total, ["client": "svc-a", "server": "svc-b"]).isEmpty)
+        #expect(off.results.last?.expiredByKind == [SpanKind.server: 1])
+    }
+
+    @Test func nestedServerSpansOfOneServiceMakeNoServerToServerEdge() {
+        let generator = Self.generator {
+            $0.enableServerToServerEdges = true
+            $0.waitMs = 0
+        }
+        let spans = [TraceBuilder.Span(id: 1, kind: .server), TraceBuilder.Span(id: 3, parent: 1, kind: .server)]
+        let (sink, results) = Self.run(generator, [TraceBuilder.batch([("svc-a", spans)])], expire: true)
+        #expect(sink.find(Self.total, ["client": "svc-a", "server": "svc-a"]).isEmpty)
+        #expect(results.allSatisfy { $0.expiredByKind.isEmpty })
+    }
+
+    @Test func pendingEdgesExpireOnlyAfterWait() {
+        let generator = Self.generator()
+        generator.push(TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]), nowMs: Self.nowMs)
+        #expect(generator.expireEdges(nowMs: Self.nowMs + 5_000)?.expiredByKind.isEmpty == true)
+        #expect(generator.pendingEdges.count == 1)
+        #expect(generator.expireEdges(nowMs: Self.nowMs + 11_000)?.expiredByKind == [SpanKind.client: 1])
+        #expect(generator.pendingEdges.count == 0)
+    }
+
+    @Test func countersContinueAcrossACheckpoint() throws {
+        let first = Self.generator()
+        Self.run(first, [Self.fixture("trace-with-queue-database")])
+        let restored = Self.generator()
+        #expect(restored.restore(first.checkpoint(), nowMs: Self.nowMs) == [ServiceGraphsProcessor.name])
+        let (sink, _) = Self.run(restored, [Self.fixture("trace-with-queue-database")])
+        #expect(sink.value(Self.total, Self.requesterToServer) == 2)
+    }
+}
+
+/// Small traces built in code: one trace, spans with numeric ids, as OTLP protobuf.
+enum TraceBuilder {
+    enum Kind: Int {
+        case server = 2, client = 3, producer = 4, consumer = 5
+    }
+
+    struct Span {
+        var id: UInt64
+        var parent: UInt64 = 0
+        var kind: Kind
+        var attributes: [String: any Sendable] = [:]
+    }
+
+    static func spanID(_ id: UInt64) -> Data { withUnsafeBytes(of: id.bigEndian) { Data($0) } }
+
+    /// One resource per entry (`service.name` = the name; nil for none), all spans in one trace, lasting 10 ms.
+    static func batch(_ resources: [(service: String?, spans: [Span])]) -> SpanBatch {
+        let trace = Data((1...16).map { UInt8($0) })
+        let start = UInt64(1_700_000_000_000_000_000)
+        let resourceSpans = resources.map { resource in
+            OTLPFixtures.ResourceSpans.with {
+                if let service = resource.service {
+                    $0.resource.attributes = [OTLPFixtures.attribute("service.name", service)]
+                }
+                $0.scopeSpans = [
+                    .with {
+                        $0.spans = resource.spans.map { span in
+                            OTLPFixtures.Span.with {
+                                $0.traceID = trace
+                                $0.spanID = spanID(span.id)
+                                if span.parent != 0 { $0.parentSpanID = spanID(span.parent) }
+                                $0.name = "op"
+                                $0.kind = .init(rawValue: span.kind.rawValue)!
+                                $0.startTimeUnixNano = start
+                                $0.endTimeUnixNano = start + 10_000_000
+                                $0.attributes = span.attributes.sorted { $0.key < $1.key }.map { key, value in
+                                    .with {
+                                        $0.key = key
+                                        if let double = value as? Double {
+                                            $0.value.doubleValue = double
+                                        } else {
+                                            $0.value.stringValue = "\(value)"
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                ]
+            }
+        }
+        return Fixtures.batch(resourceSpans)
     }
 }

@@ -30,7 +30,8 @@ extension MetricsGeneratorSection {
             let keys = try decoder.strictContainer(CodingKeys.self)
             let path = { (key: CodingKeys) in ConfigurationError.path(decoder.codingPath + [key]) }
             var configuration = ServiceGraphsProcessor.Configuration()
-            configuration.waitMs = try keys.value(.wait, or: ConfigDuration(milliseconds: configuration.waitMs)).milliseconds
+            configuration.waitMs = try keys.value(.wait, or: ConfigDuration(milliseconds: configuration.waitMs))
+                .milliseconds
             configuration.maxItems = try keys.value(.maxItems, or: configuration.maxItems)
             configuration.maxPendingBytes = try keys.value(
                 .maxPendingBytes,

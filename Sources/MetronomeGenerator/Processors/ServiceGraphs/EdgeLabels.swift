@@ -28,7 +28,9 @@ struct EdgeLabels: Sendable {
         prefixed = configuration.enableClientServerPrefix
         stringsPerEdge = Self.firstDimensionSlot + dimensionCount * (prefixed ? 2 : 1)
         self.maxValueLength = maxValueLength
-        var ordered: [(String, Source)] = [("client", .client), ("server", .server), ("connection_type", .connectionType)]
+        var ordered: [(String, Source)] = [
+            ("client", .client), ("server", .server), ("connection_type", .connectionType),
+        ]
         for (index, dimension) in configuration.dimensions.enumerated() {
             let slot = Self.firstDimensionSlot + index
             if prefixed {
@@ -124,6 +126,8 @@ struct CompletedEdges {
     }
 
     private mutating func append(_ bytes: UnsafeRawBufferPointer, limit: Int) {
-        arena.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<UTF8Validation.truncatedLength(bytes, limit: limit)]))
+        arena.append(
+            contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<UTF8Validation.truncatedLength(bytes, limit: limit)])
+        )
     }
 }

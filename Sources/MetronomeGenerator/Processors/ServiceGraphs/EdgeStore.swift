@@ -35,7 +35,9 @@ final class EdgeStore: Sendable {
     }
 
     /// Runs `body` on one shard under its lock; `admit` (given to `body`) checks the bounds for a new edge.
-    func withShard<R>(_ shard: Int, _ body: (inout EdgeShard, _ admit: (Int) -> Bool, _ admitMarker: () -> Bool) -> R) -> R {
+    func withShard<R>(_ shard: Int, _ body: (inout EdgeShard, _ admit: (Int) -> Bool, _ admitMarker: () -> Bool) -> R)
+        -> R
+    {
         shards[shard].state.withLock { state in
             let before = (state.pendingCount, state.accountedBytes, state.markerCount)
             var admitted = (items: 0, bytes: 0, markers: 0)

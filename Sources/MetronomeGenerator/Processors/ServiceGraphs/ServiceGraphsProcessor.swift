@@ -28,7 +28,8 @@ public final class ServiceGraphsProcessor: Sendable {
     private let messagingOffset: Int
     private let connectionInfoOffset: Int
 
-    public init(configuration: Configuration, registry: RegistryConfiguration, limiter: SeriesLimiter = SeriesLimiter()) {
+    public init(configuration: Configuration, registry: RegistryConfiguration, limiter: SeriesLimiter = SeriesLimiter())
+    {
         self.configuration = configuration
         labels = EdgeLabels(configuration: configuration, maxValueLength: registry.maxLabelValueLength)
         locator = SpanSideLocator(configuration: configuration)
@@ -252,7 +253,10 @@ public final class ServiceGraphsProcessor: Sendable {
         var byShard = [[Int]](repeating: [], count: SeriesStore.shardCount)
         for (index, edge) in completed.edges.enumerated() { byShard[SeriesStore.shard(of: edge.hash)].append(index) }
         let columnCount = labels.names.count
-        var columns = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: columnCount)
+        var columns = [UnsafeRawBufferPointer](
+            repeating: UnsafeRawBufferPointer(start: nil, count: 0),
+            count: columnCount
+        )
         var overflow: [Double] = []
         var exemplars: [(slot: Int, value: Double)] = []
         completed.arena.withUnsafeBytes { arena in

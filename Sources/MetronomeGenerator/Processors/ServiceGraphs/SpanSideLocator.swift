@@ -89,7 +89,9 @@ struct SpanSideLocator: Sendable {
             peer: peer,
             dimensionsStart: dimensionsStart
         )
-        if side == .client { locateDatabase(span, resource: resource, batch: batch, bytes: bytes, update: &update, work: &work) }
+        if side == .client {
+            locateDatabase(span, resource: resource, batch: batch, bytes: bytes, update: &update, work: &work)
+        }
         work.updates[update.key.shard].append(update)
         if serverToServer && span.kind == SpanKind.server {
             update.key = EdgeKey(trace: span.traceID, span: span.spanID, bytes: bytes)
@@ -123,7 +125,14 @@ struct SpanSideLocator: Sendable {
                 return
             }
         }
-        let address = value(keys[Self.networkPeerAddress], resource: resource, span: span.attributes, batch, bytes, &work)
+        let address = value(
+            keys[Self.networkPeerAddress],
+            resource: resource,
+            span: span.attributes,
+            batch,
+            bytes,
+            &work
+        )
         if address.present {
             let port = value(keys[Self.networkPeerPort], resource: resource, span: span.attributes, batch, bytes, &work)
             guard port.present else {
@@ -169,7 +178,10 @@ struct SpanSideLocator: Sendable {
         guard let found else { return .absent }
         let attribute = batch.attributes[found]
         if attribute.type == .string {
-            return SideValue(ref: ValueRef(inScratch: false, offset: attribute.value.offset, count: attribute.value.count), present: true)
+            return SideValue(
+                ref: ValueRef(inScratch: false, offset: attribute.value.offset, count: attribute.value.count),
+                present: true
+            )
         }
         let start = work.scratch.count
         AttributeValueFormatter.append(attribute, bytes: bytes, to: &work.scratch)
