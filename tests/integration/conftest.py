@@ -3,6 +3,7 @@
 Each process gets free ports and a temporary directory, and is killed by PID when the test (or session) ends.
 """
 import os
+import json
 import pathlib
 import shutil
 import signal
@@ -97,7 +98,7 @@ class Prometheus:
 
 class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
-                 span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None):
+                 span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         # Each instance gets its own state directory unless a test restarts on the same one.
         self.data_dir = data_dir or workdir / f"data-{self.admin_port}"
@@ -109,6 +110,8 @@ class Metronome:
     remote_write:
       - url: {remote_write_url}
         headers: {{X-Extra: value}}{self._indent(remote_write_settings or {}, 8)}"""
+        overrides = dict(overrides or {})
+        processors = overrides.pop("processors", ["span-metrics"])
         self.config = workdir / f"metronome-{uuid.uuid4().hex[:6]}.yaml"
         self.config.write_text(f"""
 server:
@@ -132,10 +135,11 @@ metrics_generator:
     span_metrics:
       histogram_buckets: [0.002, 0.004, 0.008]
       intrinsic_dimensions: {{status_message: true}}{self._indent(span_metrics or {}, 6)}
+    service_graphs:{self._indent(service_graphs, 6) if service_graphs else " {{}}"}
 overrides:
   defaults:
     metrics_generator:
-      processors: [span-metrics]{self._indent(overrides or {}, 6)}
+      processors: {json.dumps(processors)}{self._indent(overrides, 6)}
 {extra_yaml}""")
         self.log_path = workdir / f"metronome-{self.admin_port}.log"
         self.log = open(self.log_path, "w")
