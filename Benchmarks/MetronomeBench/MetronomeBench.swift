@@ -7,6 +7,9 @@ struct MetronomeBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metronome-bench",
         abstract: "Metronome's benchmarks: per-span nanoseconds, spans per CPU-second, bytes per series.",
-        subcommands: [DecodeBenchmark.self, SpanMetricsBenchmark.self, LoadBenchmark.self, WALBenchmark.self]
+        subcommands: [
+            DecodeBenchmark.self, SpanMetricsBenchmark.self, ServiceGraphsBenchmark.self, LoadBenchmark.self,
+            WALBenchmark.self,
+        ]
     )
 }
