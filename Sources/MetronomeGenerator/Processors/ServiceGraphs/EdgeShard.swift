@@ -183,12 +183,17 @@ struct EdgeShard {
         completed: inout CompletedEdges,
         expiredKinds: inout [Int32: Int]
     ) -> Int {
-        while queueHead < queue.count, queue[queueHead].expiresAtMs <= nowMs {
-            let (_, slot32, generation) = queue[queueHead]
-            queueHead += 1
+        // Entries of edges already completed or dropped are popped whatever their time, so they never hold up
+        // the live ones behind them.
+        while queueHead < queue.count {
+            let (expiresAtMs, slot32, generation) = queue[queueHead]
             let slot = Int(slot32)
-            guard edges[slot].inUse, edges[slot].generation == generation else { continue }
-            expireEdge(slot, virtualNodeLabel: virtualNodeLabel, completed: &completed, expiredKinds: &expiredKinds)
+            let live = edges[slot].inUse && edges[slot].generation == generation
+            if live && expiresAtMs > nowMs { break }
+            queueHead += 1
+            if live {
+                expireEdge(slot, virtualNodeLabel: virtualNodeLabel, completed: &completed, expiredKinds: &expiredKinds)
+            }
         }
         if queueHead > 1024 && queueHead * 2 > queue.count {
             queue.removeFirst(queueHead)
