@@ -146,4 +146,29 @@ struct EdgeStoreTests {
         }
         #expect(long != Self.key(7) && !long.isRoot)
     }
+
+    @Test func theIndexAgreesWithADictionaryUnderRandomInsertsAndRemoves() {
+        var index = EdgeIndex()
+        var keys: [EdgeKey] = []
+        var reference: [EdgeKey: Int] = [:]
+        var generator = SystemRandomNumberGenerator()
+        for step in 0..<20_000 {
+            if reference.isEmpty || Bool.random(using: &generator) {
+                let key = Self.key(UInt64.random(in: 0..<5_000, using: &generator))
+                guard reference[key] == nil else { continue }
+                keys.append(key)
+                index.insert(key, slot: keys.count - 1) { keys[$0] }
+                reference[key] = keys.count - 1
+            } else {
+                let (key, slot) = reference.randomElement(using: &generator)!
+                index.remove(key, slot: slot) { keys[$0] }
+                reference[key] = nil
+            }
+            if step % 97 == 0 {
+                for (key, slot) in reference { #expect(index.find(key) { keys[$0] } == slot) }
+                #expect(index.find(Self.key(9_999_999)) { keys[$0] } == nil)
+                #expect(index.count == reference.count)
+            }
+        }
+    }
 }

@@ -6,7 +6,7 @@ import MetronomeWire
 /// Nothing here allocates per span once the arrays have grown: slots are reused, strings are appended to the arena
 /// (compacted when more than half of it is garbage), and expiry pops the queue's head without scanning.
 struct EdgeShard {
-    private(set) var index: [EdgeKey: Int32] = [:]
+    private var index = EdgeIndex()
     private var edges: [PendingEdge] = []
     private var strings: [ArenaRef] = []
     private var free: [Int32] = []
@@ -51,11 +51,11 @@ struct EdgeShard {
         admit: (Int) -> Bool,
         completed: inout CompletedEdges
     ) -> Outcome {
-        if let slot = index[update.key] {
-            apply(update, to: Int(slot), bytes: bytes, dimensions: dimensions)
-            return finishIfComplete(Int(slot), new: false, completed: &completed) ?? .buffered(new: false)
+        if let slot = indexed(update.key) {
+            apply(update, to: slot, bytes: bytes, dimensions: dimensions)
+            return finishIfComplete(slot, new: false, completed: &completed) ?? .buffered(new: false)
         }
-        if let marker = markers[update.key], marker.expiresAtMs > nowMs,
+        if !markers.isEmpty, let marker = markers[update.key], marker.expiresAtMs > nowMs,
             (marker.side == .server) != (update.side == .server)
         {
             return .droppedSide
@@ -70,7 +70,7 @@ struct EdgeShard {
         }
         edges[slot].accountedBytes = cost
         accountedBytes += cost
-        index[update.key] = Int32(slot)
+        index.insert(update.key, slot: slot) { edges[$0].key }
         queue.append((edges[slot].expiresAtMs, Int32(slot), edges[slot].generation))
         return .buffered(new: true)
     }
@@ -165,7 +165,7 @@ struct EdgeShard {
         } else {
             overflow = true
         }
-        guard let slot = index[key].map(Int.init) else { return (false, overflow) }
+        guard let slot = indexed(key) else { return (false, overflow) }
         let bufferedSide: EdgeSide = hasString(slot, EdgeLabels.serverSlot) ? .server : .client
         guard (bufferedSide == .server) != (side == .server) else { return (false, overflow) }
         remove(slot)
@@ -268,10 +268,16 @@ struct EdgeShard {
         free.append(Int32(slot))
     }
 
+    /// The slot of the indexed edge with `key`.
+    private func indexed(_ key: EdgeKey) -> Int? {
+        index.find(key) { edges[$0].key }
+    }
+
     /// Frees an edge: index, strings, slot.
     private mutating func remove(_ slot: Int) {
-        if index[edges[slot].key].map(Int.init) == slot {
-            index[edges[slot].key] = nil
+        if indexed(edges[slot].key) == slot {
+            let key = edges[slot].key
+            index.remove(key, slot: slot) { edges[$0].key }
             accountedBytes -= edges[slot].accountedBytes
         }
         release(slot)
