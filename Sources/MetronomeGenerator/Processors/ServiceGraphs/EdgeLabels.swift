@@ -84,27 +84,40 @@ struct CompletedEdges {
     var refs: [ArenaRef] = []
     var edges: [Edge] = []
 
+    /// The `virtual_node` label of an edge (spec §3.8), with ``EdgeLabels`` `enable_virtual_node_label`.
+    enum VirtualNode: Int {
+        case none = 0
+        case client = 4
+        case server = 5
+    }
+
+    /// `connection_type` values by ``ConnectionType`` raw value, then the `virtual_node` values.
+    private static let constants = StaticBytes(["", "messaging_system", "database", "virtual_node", "client", "server"])
+
     /// Copies a finished edge's label values (from `strings`, the pairing shard's arena) and numbers.
     mutating func append(
         _ edge: PendingEdge,
         strings: (Int) -> UnsafeRawBufferPointer,
-        virtualNode: String,
+        virtualNode: VirtualNode,
         labels: EdgeLabels
     ) {
         let refsStart = refs.count
         var hash = SeriesHash.seed
         for (column, source) in labels.sources.enumerated() {
-            let start = arena.count
+            var value: UnsafeRawBufferPointer
             switch source {
-            case .client: append(strings(EdgeLabels.clientSlot), limit: labels.maxValueLength)
-            case .server: append(strings(EdgeLabels.serverSlot), limit: labels.maxValueLength)
-            case .slot(let slot): append(strings(slot), limit: labels.maxValueLength)
-            case .connectionType: arena.append(contentsOf: edge.connectionType.label.utf8)
-            case .virtualNode: arena.append(contentsOf: virtualNode.utf8)
+            case .client: value = strings(EdgeLabels.clientSlot)
+            case .server: value = strings(EdgeLabels.serverSlot)
+            case .slot(let slot): value = strings(slot)
+            case .connectionType: value = Self.constants[Int(edge.connectionType.rawValue)]
+            case .virtualNode: value = Self.constants[virtualNode.rawValue]
             }
-            refs.append(ArenaRef(offset: UInt32(start), count: UInt32(arena.count - start)))
-            let valueHash = arena.withUnsafeBytes { SeriesHash.hash(UnsafeRawBufferPointer(rebasing: $0[start...])) }
-            hash = SeriesHash.combine(hash, valueHash, column: column)
+            value = UnsafeRawBufferPointer(
+                rebasing: value[0..<UTF8Validation.truncatedLength(value, limit: labels.maxValueLength)]
+            )
+            refs.append(ArenaRef(offset: UInt32(arena.count), count: UInt32(value.count)))
+            arena.append(contentsOf: value)
+            hash = SeriesHash.combine(hash, SeriesHash.hash(value), column: column)
         }
         // Spec §3.2: messaging latency = consumer start − producer end, observed only when positive.
         let messaging =
@@ -122,12 +135,6 @@ struct CompletedEdges {
                 traceHigh: edge.key.traceHigh,
                 traceLow: edge.key.traceLow
             )
-        )
-    }
-
-    private mutating func append(_ bytes: UnsafeRawBufferPointer, limit: Int) {
-        arena.append(
-            contentsOf: UnsafeRawBufferPointer(rebasing: bytes[0..<UTF8Validation.truncatedLength(bytes, limit: limit)])
         )
     }
 }

@@ -82,7 +82,7 @@ struct EdgeShard {
             let server = string(slot, EdgeLabels.serverSlot, arena)
             guard !client.isEmpty, !server.isEmpty else { return nil }
             if edges[slot].clientIsServerParent && client.elementsEqual(server) { return .ignored }
-            completed.append(edges[slot], strings: { string(slot, $0, arena) }, virtualNode: "", labels: labels)
+            completed.append(edges[slot], strings: { string(slot, $0, arena) }, virtualNode: .none, labels: labels)
             return .completed(new: new)
         }
         if outcome != nil { remove(slot) }
@@ -222,14 +222,14 @@ struct EdgeShard {
                 completed.append(
                     edge,
                     strings: { $0 == EdgeLabels.clientSlot ? name : string(slot, $0, arena) },
-                    virtualNode: virtualNodeLabel ? "client" : "",
+                    virtualNode: virtualNodeLabel ? .client : .none,
                     labels: labels
                 )
             } else if !client.isEmpty && server.isEmpty && !peer.isEmpty {
                 completed.append(
                     edge,
                     strings: { $0 == EdgeLabels.serverSlot ? peer : string(slot, $0, arena) },
-                    virtualNode: virtualNodeLabel ? "server" : "",
+                    virtualNode: virtualNodeLabel ? .server : .none,
                     labels: labels
                 )
             } else {

@@ -25,18 +25,10 @@ struct EdgeKey: Hashable, Sendable {
     var shard: Int { Int(truncatingIfNeeded: SeriesHash.mix(traceLow ^ spanID) >> 60) }
 }
 
-/// `connection_type` (spec §3.7): empty for CLIENT/SERVER, or what made the edge special.
+/// `connection_type` (spec §3.7): empty for CLIENT/SERVER, or what made the edge special. The raw values index the
+/// label values in ``CompletedEdges``.
 enum ConnectionType: UInt8, Sendable {
     case none, messagingSystem, database, virtualNode
-
-    var label: String {
-        switch self {
-        case .none: ""
-        case .messagingSystem: "messaging_system"
-        case .database: "database"
-        case .virtualNode: "virtual_node"
-        }
-    }
 }
 
 /// Where a string of a pending edge is in its shard's byte arena; `count == 0` is empty or absent.

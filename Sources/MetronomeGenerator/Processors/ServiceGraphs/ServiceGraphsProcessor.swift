@@ -151,7 +151,7 @@ public final class ServiceGraphsProcessor: Sendable {
         let memo = RegexMemo()
         batch.attributes.withUnsafeBufferPointer { attributes in
             for resource in batch.resources where !resource.spans.isEmpty {
-                guard let service = locator.service(of: resource, batch: batch, bytes: bytes, work: &work) else {
+                guard let service = locator.beginResource(resource, batch: batch, bytes: bytes, work: &work) else {
                     continue
                 }
                 let resourceAttributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
@@ -191,7 +191,6 @@ public final class ServiceGraphsProcessor: Sendable {
                         span,
                         side: side,
                         service: service,
-                        resource: resourceAttributes,
                         multiplier: weight,
                         batch: batch,
                         bytes: bytes,

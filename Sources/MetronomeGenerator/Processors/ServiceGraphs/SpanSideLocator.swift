@@ -8,6 +8,7 @@ struct SpanSideLocator: Sendable {
     private let dimensionKeys: Range<Int>
     private let peerKeys: Range<Int>
     private let databaseNameKeys: Range<Int>
+    private let keyCount: Int
     private static let serviceName = 0
     private static let peerService = 1
     private static let serverAddress = 2
@@ -25,6 +26,7 @@ struct SpanSideLocator: Sendable {
         databaseNameKeys = strings.count..<(strings.count + configuration.databaseNameAttributes.count)
         strings += configuration.databaseNameAttributes
         keys = StaticBytes(strings)
+        keyCount = strings.count
         dimensionCount = configuration.dimensions.count
         serverToServer = configuration.enableServerToServerEdges
     }
@@ -35,15 +37,24 @@ struct SpanSideLocator: Sendable {
         var dimensions: [SideValue] = []
         var updates: [[SideUpdate]] = Array(repeating: [], count: EdgeStore.shardCount)
         var markers: [[(key: EdgeKey, side: EdgeSide)]] = Array(repeating: [], count: EdgeStore.shardCount)
+        /// The current resource's value of every key (absent where the resource lacks it), looked up once per
+        /// resource (ARCHITECTURE.md, hot-path rule 4).
+        var resourceValues: [SideValue] = []
     }
 
-    /// A resource's service name, or nil when it has none (the whole resource is skipped, spec §3.3).
-    func service(of resource: ResourceRecord, batch: SpanBatch, bytes: UnsafeRawBufferPointer, work: inout Work)
+    /// Looks up every key in the resource's attributes once, and returns its service name, or nil when it has none
+    /// (the whole resource is skipped, spec §3.3).
+    func beginResource(_ resource: ResourceRecord, batch: SpanBatch, bytes: UnsafeRawBufferPointer, work: inout Work)
         -> ValueRef?
     {
         let attributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
-        let found = value(keys[Self.serviceName], resource: attributes, span: nil, batch, bytes, &work)
-        return found.present ? found.ref : nil
+        work.resourceValues.removeAll(keepingCapacity: true)
+        for index in 0..<keyCount {
+            let found = batch.firstAttribute(keys[index], in: attributes, bytes: bytes)
+            work.resourceValues.append(found.map { located(batch.attributes[$0], bytes, &work) } ?? .absent)
+        }
+        let service = work.resourceValues[Self.serviceName]
+        return service.present ? service.ref : nil
     }
 
     /// The side a span kind plays, if any.
@@ -60,7 +71,6 @@ struct SpanSideLocator: Sendable {
         _ span: SpanRecord,
         side: EdgeSide,
         service: ValueRef,
-        resource: Range<Int>,
         multiplier: Double,
         batch: SpanBatch,
         bytes: UnsafeRawBufferPointer,
@@ -71,11 +81,11 @@ struct SpanSideLocator: Sendable {
             ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
         let dimensionsStart = Int32(work.dimensions.count)
         for index in dimensionKeys {
-            work.dimensions.append(value(keys[index], resource: resource, span: span.attributes, batch, bytes, &work))
+            work.dimensions.append(value(index, resourceFirst: true, span: span, batch, bytes, &work))
         }
         var peer = SideValue.absent
         for index in peerKeys where !peer.present {
-            peer = value(keys[index], resource: nil, span: span.attributes, batch, bytes, &work)
+            peer = value(index, resourceFirst: false, span: span, batch, bytes, &work)
         }
         var update = SideUpdate(
             key: EdgeKey(trace: span.traceID, span: side == .client ? span.spanID : span.parentSpanID, bytes: bytes),
@@ -90,7 +100,7 @@ struct SpanSideLocator: Sendable {
             dimensionsStart: dimensionsStart
         )
         if side == .client {
-            locateDatabase(span, resource: resource, batch: batch, bytes: bytes, update: &update, work: &work)
+            locateDatabase(span, batch: batch, bytes: bytes, update: &update, work: &work)
         }
         work.updates[update.key.shard].append(update)
         if serverToServer && span.kind == SpanKind.server {
@@ -106,7 +116,6 @@ struct SpanSideLocator: Sendable {
     /// by `peer.service`, `server.address`, `network.peer.address[:network.peer.port]`, or the database name.
     private func locateDatabase(
         _ span: SpanRecord,
-        resource: Range<Int>,
         batch: SpanBatch,
         bytes: UnsafeRawBufferPointer,
         update: inout SideUpdate,
@@ -114,27 +123,20 @@ struct SpanSideLocator: Sendable {
     ) {
         var databaseName = SideValue.absent
         for index in databaseNameKeys where !databaseName.present {
-            databaseName = value(keys[index], resource: resource, span: span.attributes, batch, bytes, &work)
+            databaseName = value(index, resourceFirst: true, span: span, batch, bytes, &work)
         }
         guard databaseName.present else { return }
         update.isDatabase = true
         for key in [Self.peerService, Self.serverAddress] {
-            let found = value(keys[key], resource: resource, span: span.attributes, batch, bytes, &work)
+            let found = value(key, resourceFirst: true, span: span, batch, bytes, &work)
             if found.present {
                 update.databaseServer = found
                 return
             }
         }
-        let address = value(
-            keys[Self.networkPeerAddress],
-            resource: resource,
-            span: span.attributes,
-            batch,
-            bytes,
-            &work
-        )
+        let address = value(Self.networkPeerAddress, resourceFirst: true, span: span, batch, bytes, &work)
         if address.present {
-            let port = value(keys[Self.networkPeerPort], resource: resource, span: span.attributes, batch, bytes, &work)
+            let port = value(Self.networkPeerPort, resourceFirst: true, span: span, batch, bytes, &work)
             guard port.present else {
                 update.databaseServer = address
                 return
@@ -162,21 +164,25 @@ struct SpanSideLocator: Sendable {
         }
     }
 
-    /// The value of the attribute `key`: resource attributes first, then the span's; strings point into the
-    /// request, other types are stringified into the scratch bytes (spec §2.6).
+    /// The value of key `index`: the resource's (looked up in ``beginResource``) when `resourceFirst` and present,
+    /// else the span's.
     private func value(
-        _ key: UnsafeRawBufferPointer,
-        resource: Range<Int>?,
-        span: Range<Int>?,
+        _ index: Int,
+        resourceFirst: Bool,
+        span: SpanRecord,
         _ batch: SpanBatch,
         _ bytes: UnsafeRawBufferPointer,
         _ work: inout Work
     ) -> SideValue {
-        let found =
-            resource.flatMap { batch.firstAttribute(key, in: $0, bytes: bytes) }
-            ?? span.flatMap { batch.firstAttribute(key, in: $0, bytes: bytes) }
-        guard let found else { return .absent }
-        let attribute = batch.attributes[found]
+        if resourceFirst && work.resourceValues[index].present { return work.resourceValues[index] }
+        guard let found = batch.firstAttribute(keys[index], in: span.attributes, bytes: bytes) else { return .absent }
+        return located(batch.attributes[found], bytes, &work)
+    }
+
+    /// An attribute's value: strings point into the request, other types are stringified into the scratch bytes
+    /// (spec §2.6).
+    private func located(_ attribute: AttributeRecord, _ bytes: UnsafeRawBufferPointer, _ work: inout Work) -> SideValue
+    {
         if attribute.type == .string {
             return SideValue(
                 ref: ValueRef(inScratch: false, offset: attribute.value.offset, count: attribute.value.count),
