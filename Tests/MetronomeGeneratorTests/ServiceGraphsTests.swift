@@ -530,7 +530,8 @@ struct ServiceGraphsTests {
 
     @Test func pendingEdgesExpireOnlyAfterWait() {
         let generator = Self.generator()
-        _ = generator.push(TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]), nowMs: Self.nowMs)
+        let client = TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])])
+        _ = generator.push(client, nowMs: Self.nowMs)
         #expect(generator.expireEdges(nowMs: Self.nowMs + 5_000)?.expiredByKind.isEmpty == true)
         #expect(generator.pendingEdges.count == 1)
         #expect(generator.expireEdges(nowMs: Self.nowMs + 11_000)?.expiredByKind == [SpanKind.client: 1])
