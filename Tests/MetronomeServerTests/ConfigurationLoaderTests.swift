@@ -329,4 +329,57 @@ struct RemoteWriteAuthConfigurationTests {
             "\($0)".contains("two endpoints named 'http://a'")
         }
     }
+
+    @Test func serviceGraphsLoadTempoKeysAndMetronomesOwn() throws {
+        let configuration = try ConfigurationLoader.load(
+            yaml: """
+                metrics_generator:
+                  processor:
+                    service_graphs:
+                      wait: 2s
+                      max_items: 5000
+                      max_pending_bytes: 64MiB
+                      workers: 10
+                      histogram_buckets: [0.5, 0.1]
+                      dimensions: [beast]
+                      enable_client_server_prefix: true
+                      enable_messaging_system_latency_histogram: true
+                      peer_attributes: [peer.service]
+                      database_name_attributes: [db.name]
+                      span_multiplier_key: sampler.param
+                      enable_virtual_node_label: true
+                      enable_server_to_server_edges: true
+                      filter_policies:
+                        - exclude: {match_type: strict, attributes: [{key: kind, value: SPAN_KIND_INTERNAL}]}
+                """
+        ).metricsGenerator.processor.serviceGraphs.processorConfiguration
+        #expect(configuration.waitMs == 2_000)
+        #expect(configuration.maxItems == 5_000)
+        #expect(configuration.maxPendingBytes == 64 << 20)
+        #expect(configuration.histogramBuckets == [0.5, 0.1])
+        #expect(configuration.dimensions == ["beast"] && configuration.enableClientServerPrefix)
+        #expect(configuration.enableMessagingSystemLatencyHistogram && configuration.enableVirtualNodeLabel)
+        #expect(configuration.peerAttributes == ["peer.service"])
+        #expect(configuration.databaseNameAttributes == ["db.name"])
+        #expect(configuration.spanMultiplierKey == "sampler.param")
+        #expect(configuration.enableServerToServerEdges)
+        #expect(configuration.filterPolicies.count == 1)
+        #expect(
+            try ConfigurationLoader.load(yaml: "").metricsGenerator.processor.serviceGraphs.processorConfiguration
+                == ServiceGraphsProcessor.Configuration()
+        )
+        #expect {
+            try ConfigurationLoader.load(yaml: "metrics_generator: {processor: {service_graphs: {max_items: 0}}}")
+        } throws: { "\($0)".contains("service_graphs.max_items") }
+        #expect {
+            try ConfigurationLoader.load(yaml: "metrics_generator: {processor: {service_graphs: {wiat: 1s}}}")
+        } throws: { "\($0)".contains("wiat") }
+    }
+
+    @Test func theExampleConfigurationFileLoads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/metronome.example.yaml")
+        let configuration = try ConfigurationLoader.load(path: url.path)
+        #expect(configuration.overrides.processors.contains("service-graphs"))
+    }
 }
