@@ -187,6 +187,47 @@ struct ServiceGraphsTests {
         }
     }
 
+    @Test func test11_classicHistogramsEmitValuesAndOneExemplarEach() throws {
+        // A producer (0–50 ms) and its consumer (60–90 ms): client 0.05 s, server 0.03 s, messaging 0.01 s.
+        var producer = TraceBuilder.Span(id: 1, kind: .producer)
+        producer.startOffsetNanos = 0
+        producer.durationNanos = 50_000_000
+        var consumer = TraceBuilder.Span(id: 2, parent: 1, kind: .consumer)
+        consumer.startOffsetNanos = 60_000_000
+        consumer.durationNanos = 30_000_000
+        let generator = Self.generator {
+            $0.histogramBuckets = [0.04]
+            $0.enableMessagingSystemLatencyHistogram = true
+        }
+        let (sink, _) = Self.run(generator, [TraceBuilder.batch([("svc-a", [producer]), ("svc-b", [consumer])])])
+        let edge = ["client": "svc-a", "server": "svc-b", "connection_type": "messaging_system"]
+        #expect(sink.value(Self.total, edge) == 1)
+        for (histogram, sum, below) in [(Self.client, 0.05, 0.0), (Self.server, 0.03, 1), (Self.messaging, 0.01, 1)] {
+            #expect(abs(try #require(sink.value(histogram + "_sum", edge)) - sum) < 1e-12)
+            #expect(sink.value(histogram + "_bucket", edge.merging(["le": "0.04"]) { $1 }) == below)
+            #expect(sink.value(histogram + "_bucket", edge.merging(["le": "+Inf"]) { $1 }) == 1)
+            let exemplars = sink.find(histogram + "_bucket", edge).compactMap(\.exemplar)
+            #expect(exemplars.count == 1)
+            #expect(abs((exemplars.first?.value ?? 0) - sum) < 1e-12)
+        }
+        // Float samples: counters 2 each (initial zero + value) — the failed counter exists from the first request,
+        // at 0 (Tempo makes it at the first failure) — and 7 per histogram: count zero and value, sum, and two
+        // buckets × (zero + value).
+        #expect(sink.series.reduce(0) { $0 + $1.samples.count } == 2 + 2 + 3 * 7)
+    }
+
+    @Test func subprocessorNames() {
+        #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["service-graphs"]) == [.request, .latency])
+        #expect(
+            ServiceGraphsProcessor.Metrics.enabled(by: ["service-graphs", "service-graphs-connection-info"])
+                == [.request, .latency, .connectionInfo]
+        )
+        #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["service-graphs-request"]) == [.request])
+        #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["service-graphs-latency"]) == [.latency])
+        #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["span-metrics", "service-graphs-unknown"]).isEmpty)
+        #expect(Self.generator(["span-metrics"]).serviceGraphs == nil)
+    }
+
     @Test func test12_virtualNodeLabel() {
         let generator = Self.generator {
             $0.waitMs = 0
@@ -559,11 +600,13 @@ enum TraceBuilder {
         var parent: UInt64 = 0
         var kind: Kind
         var attributes: [String: any Sendable] = [:]
+        var startOffsetNanos: UInt64 = 0
+        var durationNanos: UInt64 = 10_000_000
     }
 
     static func spanID(_ id: UInt64) -> Data { withUnsafeBytes(of: id.bigEndian) { Data($0) } }
 
-    /// One resource per entry (`service.name` = the name; nil for none), all spans in one trace, lasting 10 ms.
+    /// One resource per entry (`service.name` = the name; nil for none), all spans in one trace.
     static func batch(_ resources: [(service: String?, spans: [Span])]) -> SpanBatch {
         let trace = Data((1...16).map { UInt8($0) })
         let start = UInt64(1_700_000_000_000_000_000)
@@ -581,8 +624,8 @@ enum TraceBuilder {
                                 if span.parent != 0 { $0.parentSpanID = spanID(span.parent) }
                                 $0.name = "op"
                                 $0.kind = .init(rawValue: span.kind.rawValue)!
-                                $0.startTimeUnixNano = start
-                                $0.endTimeUnixNano = start + 10_000_000
+                                $0.startTimeUnixNano = start + span.startOffsetNanos
+                                $0.endTimeUnixNano = start + span.startOffsetNanos + span.durationNanos
                                 $0.attributes = span.attributes.sorted { $0.key < $1.key }.map { key, value in
                                     .with {
                                         $0.key = key
