@@ -54,6 +54,38 @@ final class SeriesStore: Sendable {
     @inline(__always)
     static func shard(of hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> shardShift) }
 
+    /// What became of a label set offered to a shard's table.
+    enum Admission {
+        /// Its entry, existing or new.
+        case entry(Int)
+        /// New, and the limiter had no room: the observation belongs in the overflow series.
+        case overLimit
+        /// New, with a value that is not valid UTF-8: dropped.
+        case invalidUTF8
+    }
+
+    /// The entry for the label values `columns` (with precomputed `hash`) in `table`, one of this store's shards,
+    /// created when new and the limiter grants room.
+    @inline(__always)
+    func admit(
+        _ columns: [UnsafeRawBufferPointer],
+        hash: UInt64,
+        into table: inout SeriesTable,
+        nowMs: Int64
+    ) -> Admission {
+        do {
+            return .entry(
+                try columns.withUnsafeBufferPointer {
+                    try table.entry(hash: hash, columns: $0, nowMs: nowMs) { limiter.reserve(entryCost) }
+                }
+            )
+        } catch SeriesTable.Rejection.overLimit {
+            return .overLimit
+        } catch {
+            return .invalidUTF8
+        }
+    }
+
     /// Runs `body` with exclusive access to one shard's table.
     @inline(__always)
     func withShard<R>(_ shard: Int, _ body: (inout SeriesTable) throws -> R) rethrows -> R {

@@ -113,16 +113,15 @@ public final class Generator: Sendable {
     ) -> CollectionResult {
         var result = CollectionResult()
         let staleBefore = timestampMs - configuration.registry.staleDurationMs
+        /// Collects one processor's store into `sink`, adding its series to the result.
+        func collect(_ store: SeriesStore) {
+            let counts = store.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
+            result.activeSeries += counts.entries * store.layout.seriesPerEntry
+            result.removedSeries += counts.removed * store.layout.seriesPerEntry
+        }
         if let spanMetrics {
-            let counts = spanMetrics.store.collect(
-                mode,
-                timestampMs: timestampMs,
-                staleBeforeMs: staleBefore,
-                into: &sink
-            )
+            collect(spanMetrics.store)
             let perEntry = spanMetrics.store.layout.seriesPerEntry
-            result.activeSeries += counts.entries * perEntry
-            result.removedSeries += counts.removed * perEntry
             let demand = spanMetrics.cardinality.demand
             result.activeSeriesDemand += demand.labelSets * perEntry
             for (column, estimate) in demand.labels.enumerated() {
@@ -134,17 +133,7 @@ public final class Generator: Sendable {
                 result.removedSeries += infoCounts.removed
             }
         }
-        if let serviceGraphs {
-            let counts = serviceGraphs.store.collect(
-                mode,
-                timestampMs: timestampMs,
-                staleBeforeMs: staleBefore,
-                into: &sink
-            )
-            let perEntry = serviceGraphs.store.layout.seriesPerEntry
-            result.activeSeries += counts.entries * perEntry
-            result.removedSeries += counts.removed * perEntry
-        }
+        if let serviceGraphs { collect(serviceGraphs.store) }
         if mode == .collect {
             let limited = limiter.statistics.limited
             result.newlyLimited = limited - reportedLimited.exchange(limited, ordering: .relaxed)

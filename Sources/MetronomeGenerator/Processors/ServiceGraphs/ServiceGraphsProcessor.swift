@@ -270,18 +270,14 @@ public final class ServiceGraphsProcessor: Sendable {
                             )
                         }
                         let entry: Int
-                        do {
-                            entry = try columns.withUnsafeBufferPointer {
-                                try table.entry(hash: edge.hash, columns: $0, nowMs: nowMs) {
-                                    store.limiter.reserve(store.entryCost)
-                                }
-                            }
-                        } catch SeriesTable.Rejection.overLimit {
+                        switch store.admit(columns, hash: edge.hash, into: &table, nowMs: nowMs) {
+                        case .entry(let admitted): entry = admitted
+                        case .overLimit:
                             if overflow.isEmpty { overflow = Array(repeating: 0, count: table.valueWidth) }
                             observe(edge, into: &overflow, at: 0, exemplars: &exemplars)
                             result.overflowed += 1
                             continue
-                        } catch {
+                        case .invalidUTF8:
                             result.invalidUTF8 += 1
                             continue
                         }

@@ -247,18 +247,14 @@ public final class SpanMetricsProcessor: Sendable {
                         )
                     }
                     let entry: Int
-                    do {
-                        entry = try columnValues.withUnsafeBufferPointer {
-                            try table.entry(hash: update.hash, columns: $0, nowMs: nowMs) {
-                                store.limiter.reserve(store.entryCost)
-                            }
-                        }
-                    } catch SeriesTable.Rejection.overLimit {
+                    switch store.admit(columnValues, hash: update.hash, into: &table, nowMs: nowMs) {
+                    case .entry(let admitted): entry = admitted
+                    case .overLimit:
                         if overflow.isEmpty { overflow = Array(repeating: 0, count: width) }
                         record(update, into: &overflow, at: 0)
                         result.overflowed += 1
                         continue
-                    } catch {
+                    case .invalidUTF8:
                         result.invalidUTF8 += 1
                         continue
                     }
