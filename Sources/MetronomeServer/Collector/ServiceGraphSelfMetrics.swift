@@ -28,13 +28,13 @@ enum ServiceGraphSelfMetrics {
             let name = kind >= 0 && Int(kind) < kindNames.count ? kindNames[Int(kind)] : "\(kind)"
             count("metronome_service_graph_expired_edges_total", expired, [("unmatched_span_kind", name)])
         }
-        if result.droppedSpans > 0 {
+        if result.droppedSpans > 0 && LogThrottle.perPush.allows("\(tenant)/service_graph_dropped_spans") {
             logger.warning(
-                "service-graph pairing store full (max_items or max_pending_bytes); spans dropped",
+                "service-graph pairing store full (max_items or max_pending_bytes); spans dropped (logged at most every 10 s)",
                 metadata: ["tenant": "\(tenant)", "spans": "\(result.droppedSpans)"]
             )
         }
-        if result.invalidUTF8 > 0 {
+        if result.invalidUTF8 > 0 && LogThrottle.perPush.allows("\(tenant)/service_graph_invalid_utf8") {
             logger.warning(
                 "dropped service-graph edges whose labels are not valid UTF-8",
                 metadata: ["tenant": "\(tenant)", "edges": "\(result.invalidUTF8)"]

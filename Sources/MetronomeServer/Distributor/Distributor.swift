@@ -117,10 +117,12 @@ public final class Distributor: Sendable {
                 label: "metronome_spans_discarded_total",
                 dimensions: tenantLabel + [("reason", "invalid_utf8")]
             ).increment(by: result.spanMetricsInvalidUTF8)
-            logger.warning(
-                "dropped spans whose label values are not valid UTF-8",
-                metadata: ["tenant": "\(tenant)", "spans": "\(result.spanMetricsInvalidUTF8)"]
-            )
+            if LogThrottle.perPush.allows("\(tenant.value)/invalid_utf8") {
+                logger.warning(
+                    "dropped spans whose label values are not valid UTF-8 (logged at most every 10 s)",
+                    metadata: ["tenant": "\(tenant)", "spans": "\(result.spanMetricsInvalidUTF8)"]
+                )
+            }
         }
         return outcome
     }
