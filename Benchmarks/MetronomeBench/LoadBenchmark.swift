@@ -19,6 +19,14 @@ struct LoadBenchmark: AsyncParsableCommand {
     @Option(help: "Concurrent in-flight requests.") var concurrency = 8
     @Option(help: "Resources per request.") var resources = 4
     @Option(help: "Spans per resource.") var spansPerResource = 100
+    @Option(help: "Processors, comma-separated (e.g. span-metrics,service-graphs).") var processors = "span-metrics"
+    @Option(help: "Request shape: tempo (SERVER spans, Tempo's spanmetrics shape) or edges (client/server pairs).")
+    var shape = Shape.tempo
+
+    /// What the requests carry.
+    enum Shape: String, ExpressibleByArgument {
+        case tempo, edges
+    }
 
     func run() async throws {
         let grpcPort = try freePort()
@@ -33,7 +41,7 @@ struct LoadBenchmark: AsyncParsableCommand {
               protocols:
                 grpc: {endpoint: "127.0.0.1:\(grpcPort)"}
                 http: {endpoint: "127.0.0.1:\(http)"}
-        overrides: {defaults: {metrics_generator: {processors: [span-metrics]}}}
+        overrides: {defaults: {metrics_generator: {processors: [\(processors)]}}}
         """.write(to: config, atomically: true, encoding: .utf8)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: metronome)
@@ -47,11 +55,23 @@ struct LoadBenchmark: AsyncParsableCommand {
         try await waitForPort(grpcPort)
 
         let nowNanos = UInt64(Date().timeIntervalSince1970 * 1e9)
-        let request: [UInt8] = try OTLPFixtures.tempoShaped(
-            resources: resources,
-            spansPerResource: spansPerResource,
-            nowNanos: nowNanos
-        ).serializedBytes()
+        let request: [UInt8] =
+            switch shape {
+            case .tempo:
+                try OTLPFixtures.tempoShaped(
+                    resources: resources,
+                    spansPerResource: spansPerResource,
+                    nowNanos: nowNanos
+                ).serializedBytes()
+            case .edges:
+                try ServiceGraphsBenchmark.edgeRequest(
+                    edges: resources * spansPerResource / 2,
+                    services: resources,
+                    trace: 1,
+                    clientsOnly: false,
+                    nowNanos: nowNanos
+                ).serializedBytes()
+            }
         let spansPerRequest = resources * spansPerResource
         let method = MethodDescriptor(
             fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService",

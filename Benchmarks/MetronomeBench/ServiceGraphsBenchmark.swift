@@ -39,9 +39,23 @@ struct ServiceGraphsBenchmark: ParsableCommand {
         }
     }
 
-    /// One batch: `edges` CLIENT spans and their SERVER children spread over the services' resources, in `trace`.
+    /// One batch of ``edgeRequest(edges:services:trace:clientsOnly:nowNanos:)``.
     func batch(trace: Int, clientsOnly: Bool = false) throws -> SpanBatch {
-        let now: UInt64 = 1_700_000_000_000_000_000
+        let request = Self.edgeRequest(
+            edges: edges,
+            services: services,
+            trace: trace,
+            clientsOnly: clientsOnly,
+            nowNanos: 1_700_000_000_000_000_000
+        )
+        return try SpanBatch(protobuf: request.serializedBytes())
+    }
+
+    /// `edges` CLIENT spans and their SERVER children (unless `clientsOnly`) spread over `services` resources with
+    /// the 7 prod-profile resource attributes, edge `i` in trace (`trace`, `i`), ending by `nowNanos`.
+    static func edgeRequest(edges: Int, services: Int, trace: Int, clientsOnly: Bool, nowNanos now: UInt64)
+        -> OTLPFixtures.Request
+    {
         var spansByService = [[OTLPFixtures.Span]](repeating: [], count: services)
         for edge in 0..<edges {
             let traceID = withUnsafeBytes(of: (UInt64(trace).bigEndian, UInt64(edge + 1).bigEndian)) { Data($0) }
@@ -55,8 +69,8 @@ struct ServiceGraphsBenchmark: ParsableCommand {
                     $0.spanID = clientID
                     $0.name = "GET /api/\(callee)"
                     $0.kind = .client
-                    $0.startTimeUnixNano = now
-                    $0.endTimeUnixNano = now + 30_000_000
+                    $0.startTimeUnixNano = now - 30_000_000
+                    $0.endTimeUnixNano = now
                 }
             )
             if !clientsOnly {
@@ -67,13 +81,13 @@ struct ServiceGraphsBenchmark: ParsableCommand {
                         $0.parentSpanID = clientID
                         $0.name = "GET /api/\(callee)"
                         $0.kind = .server
-                        $0.startTimeUnixNano = now + 2_000_000
-                        $0.endTimeUnixNano = now + 25_000_000
+                        $0.startTimeUnixNano = now - 28_000_000
+                        $0.endTimeUnixNano = now - 5_000_000
                     }
                 )
             }
         }
-        let request = OTLPFixtures.Request.with {
+        return OTLPFixtures.Request.with {
             $0.resourceSpans = spansByService.enumerated().map { service, spans in
                 OTLPFixtures.resourceSpans(
                     [OTLPFixtures.attribute("service.name", "service-\(service)")]
@@ -82,7 +96,6 @@ struct ServiceGraphsBenchmark: ParsableCommand {
                 )
             }
         }
-        return try SpanBatch(protobuf: request.serializedBytes())
     }
 
     func generator(_ processors: [String]) -> Generator {
