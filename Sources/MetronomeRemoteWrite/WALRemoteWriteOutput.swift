@@ -45,7 +45,11 @@ public final class WALRemoteWriteOutput: CollectionOutput, Service, Sendable {
     public func recover(tenants: [String]) {
         guard !senders.isEmpty else { return }
         for tenant in tenants where directoryForTenant(tenant).map(FileManager.default.fileExists) ?? false {
-            _ = log(for: tenant)
+            do {
+                _ = try log(for: tenant)
+            } catch {
+                logger.error("could not open the WAL", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            }
         }
     }
 
@@ -53,8 +57,7 @@ public final class WALRemoteWriteOutput: CollectionOutput, Service, Sendable {
         guard !senders.isEmpty, !requests.isEmpty else { return }
         let samples = requests.reduce(0) { $0 + $1.samples }
         do {
-            guard let log = log(for: tenant) else { throw WALError("open the WAL of tenant", tenant, code: ENOENT) }
-            try log.append(requests, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+            try log(for: tenant).append(requests, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         } catch {
             Counter(label: "metronome_wal_write_failures_total", dimensions: [("tenant", tenant)]).increment()
             for sender in senders {
@@ -71,25 +74,22 @@ public final class WALRemoteWriteOutput: CollectionOutput, Service, Sendable {
     }
 
     /// The tenant's log, opened (and announced to the send shards) on first use.
-    private func log(for tenant: String) -> WriteAheadLog? {
-        logs.withLock { logs in
+    private func log(for tenant: String) throws -> WriteAheadLog {
+        try logs.withLock { logs in
             if let log = logs[tenant] { return log }
-            do {
-                guard let directory = directoryForTenant(tenant) else { throw WALError("name a directory for", tenant) }
-                let log = try WriteAheadLog(
-                    directory: directory,
-                    tenant: tenant,
-                    readers: readers,
-                    limits: limits,
-                    logger: logger
-                )
-                logs[tenant] = log
-                openedContinuation.yield(log)
-                return log
-            } catch {
-                logger.error("could not open the WAL", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
-                return nil
+            guard let directory = directoryForTenant(tenant) else {
+                throw WALError("name a WAL directory for tenant", tenant, code: EINVAL)
             }
+            let log = try WriteAheadLog(
+                directory: directory,
+                tenant: tenant,
+                readers: readers,
+                limits: limits,
+                logger: logger
+            )
+            logs[tenant] = log
+            openedContinuation.yield(log)
+            return log
         }
     }
 

@@ -24,7 +24,14 @@ enum WALRecord {
     }
 
     /// Appends one record holding `payload` to `bytes`.
-    static func append(payload: [UInt8], shard: Int, samples: Int, appendedAtMs: Int64, to bytes: inout [UInt8]) {
+    /// - Returns: the record's entry, its offset being where it starts in `bytes`.
+    static func append(
+        payload: [UInt8],
+        shard: Int,
+        samples: Int,
+        appendedAtMs: Int64,
+        to bytes: inout [UInt8]
+    ) -> Entry {
         let start = bytes.count
         func put<T: FixedWidthInteger>(_ value: T) {
             withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
@@ -41,6 +48,13 @@ enum WALRecord {
         withUnsafeBytes(of: crc.littleEndian) { crcBytes in
             for index in 0..<4 { bytes[start + 4 + index] = crcBytes[index] }
         }
+        return Entry(
+            offset: start,
+            payloadSize: payload.count,
+            shard: shard,
+            samples: samples,
+            appendedAtMs: appendedAtMs
+        )
     }
 
     /// Why a record could not be read.

@@ -186,22 +186,14 @@ public final class WriteAheadLog: Sendable {
         var bytes: [UInt8] = []
         var entries: [WALRecord.Entry] = []
         for request in requests {
-            let payload = Snappy.compress(request.bytes)
             entries.append(
-                WALRecord.Entry(
-                    offset: bytes.count,
-                    payloadSize: payload.count,
+                WALRecord.append(
+                    payload: Snappy.compress(request.bytes),
                     shard: request.shard,
                     samples: request.samples,
-                    appendedAtMs: nowMs
+                    appendedAtMs: nowMs,
+                    to: &bytes
                 )
-            )
-            WALRecord.append(
-                payload: payload,
-                shard: request.shard,
-                samples: request.samples,
-                appendedAtMs: nowMs,
-                to: &bytes
             )
         }
         let waiters = try writer.withLock {
@@ -251,7 +243,7 @@ public final class WriteAheadLog: Sendable {
 
     /// Drops the oldest segments while the log is over `maxBytes` or their newest record is older than `maxAgeMs`,
     /// counting for each endpoint the samples it had not been sent.
-    func enforceLimits(nowMs: Int64) {
+    private func enforceLimits(nowMs: Int64) {
         var dropped: [(segment: UInt64, reason: String, unsent: [String: Int])] = []
         state.withLock { state in
             var total = state.segments.reduce(0) { $0 + $1.bytes }
