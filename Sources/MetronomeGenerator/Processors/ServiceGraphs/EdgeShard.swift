@@ -318,10 +318,8 @@ struct EdgeShard {
     }
 }
 
-/// OTLP span kinds (`Span.SpanKind`).
+/// The OTLP span kinds (`Span.SpanKind`) service graphs look at.
 enum SpanKind {
-    static let unspecified: Int32 = 0
-    static let `internal`: Int32 = 1
     static let server: Int32 = 2
     static let client: Int32 = 3
     static let producer: Int32 = 4

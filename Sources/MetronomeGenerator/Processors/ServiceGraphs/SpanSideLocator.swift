@@ -50,6 +50,11 @@ struct SpanSideLocator: Sendable {
         let attributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
         work.resourceValues.removeAll(keepingCapacity: true)
         for index in 0..<keyCount {
+            // Peer attributes are read from spans only (spec §3.4).
+            guard !peerKeys.contains(index) else {
+                work.resourceValues.append(.absent)
+                continue
+            }
             let found = batch.firstAttribute(keys[index], in: attributes, bytes: bytes)
             work.resourceValues.append(found.map { located(batch.attributes[$0], bytes, &work) } ?? .absent)
         }

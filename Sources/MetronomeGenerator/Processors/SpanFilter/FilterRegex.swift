@@ -1,6 +1,8 @@
 /// A compiled regular expression for filter policies, searched unanchored as RE2's `MatchString` does.
 ///
-/// `@unchecked Sendable`: the wrapped `Regex` is immutable after compilation and matching does not mutate it.
+/// `@unchecked Sendable` (`Regex<AnyRegexOutput>` is not `Sendable` because its output type is not): the pattern is
+/// never changed after `init`; the only state matching touches is the program the standard library lowers on first
+/// use, which it publishes with an atomic compare-and-exchange, so concurrent first matches are safe.
 final class FilterRegex: @unchecked Sendable {
     private let regex: Regex<AnyRegexOutput>
 
