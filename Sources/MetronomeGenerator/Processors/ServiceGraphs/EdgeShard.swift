@@ -89,10 +89,11 @@ struct EdgeShard {
         return outcome
     }
 
-    /// The bytes each pending edge costs beyond its strings: slab entry, string refs, index and queue entries.
+    /// The bytes each pending edge costs beyond its strings: slab entry, string refs, index slots (4 bytes each, at
+    /// most half full, so up to 4 per edge after a doubling) and its expiry-queue entry.
     static func fixedBytes(_ labels: EdgeLabels) -> Int {
-        MemoryLayout<PendingEdge>.stride + labels.stringsPerEdge * MemoryLayout<ArenaRef>.stride
-            + (MemoryLayout<EdgeKey>.stride + 4) * 2 + 16
+        MemoryLayout<PendingEdge>.stride + labels.stringsPerEdge * MemoryLayout<ArenaRef>.stride + 4 * 4
+            + MemoryLayout<(Int64, Int32, UInt32)>.stride
     }
 
     private func liveBytes(of slot: Int) -> Int {
