@@ -91,7 +91,8 @@ final class CollectionLoop: Service, Sendable {
                     by: encoder.sampleCount
                 )
                 Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
-                // The WAL first: a crash between the two re-sends nothing twice and loses no initial zero.
+                // The WAL before the checkpoint: a crash between the two at worst repeats this run's initial zeros
+                // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
                 await output.write(tenant: generator.tenant.value, requests: encoder.finish())
             }
             writeCheckpoint(generator)
