@@ -86,8 +86,10 @@ def test_rejected_requests_are_dropped_and_failed_ones_retried(metronome_factory
     # The retried request is the same bytes each time: order is kept, nothing is re-encoded.
     assert receiver.requests[1][1] == receiver.requests[2][1] == receiver.requests[3][1]
 
-    metrics = metronome.self_metrics()
     url = receiver.url
+    # The sender counts a request after its answer arrives, which may be after the receiver recorded it.
+    metrics = wait_until(lambda: metric_value(metronome.self_metrics(), "metronome_remote_write_requests_sent_total",
+                                              url=url) and metronome.self_metrics(), what="the delivery counted")
     assert metric_value(metrics, "metronome_remote_write_samples_dropped_total", url=url, reason="rejected") > 0
     assert metric_value(metrics, "metronome_remote_write_requests_failed_total", url=url, status="400") == 1
     assert metric_value(metrics, "metronome_remote_write_requests_failed_total", url=url, status="500") == 1
