@@ -33,7 +33,7 @@ struct Serve: AsyncParsableCommand {
         }
         let level = Logger.Level(configName: configuration.server.logLevel)
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = EscapingLogHandler(StreamLogHandler.standardError(label: label))
             handler.logLevel = level
             return handler
         }

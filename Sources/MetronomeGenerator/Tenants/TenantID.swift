@@ -1,3 +1,5 @@
+import MetronomeWire
+
 /// A validated tenant id (`X-Scope-OrgID`), safe to use as a label value and, encoded, as a directory name.
 ///
 /// Rules as Tempo's (dskit, spec §1.2): 1 to 150 bytes of `A-Z a-z 0-9 ! - _ . * ' ( )`, and not `.` or `..`.
@@ -21,7 +23,8 @@ public struct TenantID: Hashable, Sendable, CustomStringConvertible {
         guard value != "." && value != ".." else { throw Error(message: "tenant id '\(value)' is not allowed") }
         if let bad = value.unicodeScalars.first(where: { !Self.isAllowed($0) }) {
             throw Error(
-                message: "tenant id '\(value)' contains '\(bad)'; allowed: A-Z a-z 0-9 ! - _ . * ' ( )"
+                message:
+                    "tenant id \(ClientText.quoted(value)) contains \(ClientText.quoted(String(bad))); allowed: A-Z a-z 0-9 ! - _ . * ' ( )"
             )
         }
         self.value = value

@@ -31,10 +31,10 @@ struct OTLPGRPCService: RegistrableRPCService {
         do {
             let tenant = try Distributor.tenant(fromHeader: tenantHeader)
             let batch = try SpanBatch(protobuf: request.message)
-            let outcome = try distributor.push(batch, tenant: tenant)
+            let outcome = distributor.push(batch, tenant: tenant)
             return OTLPResponses.exportProtobuf(outcome)
         } catch let error as WireError {
-            throw reject("malformed ExportTraceServiceRequest: \(error)")
+            throw reject(RejectedRequests.message(for: error))
         } catch let error as Distributor.InvalidRequest {
             throw reject(error.description)
         }

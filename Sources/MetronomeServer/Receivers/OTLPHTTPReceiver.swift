@@ -39,7 +39,7 @@ struct OTLPHTTPReceiver: Sendable {
         default:
             return plain(
                 .unsupportedMediaType,
-                "unsupported content type '\(mediaType ?? "")'; use application/x-protobuf or application/json"
+                "unsupported content type \(ClientText.quoted(mediaType ?? "")); use application/x-protobuf or application/json"
             )
         }
         var body: ByteBuffer
@@ -60,7 +60,10 @@ struct OTLPHTTPReceiver: Sendable {
                 return failure(.badRequest, code: 3, "body is not valid gzip: \(error)", encoding)
             }
         case let other?:
-            return plain(.unsupportedMediaType, "unsupported content encoding '\(other)'; use gzip or none")
+            return plain(
+                .unsupportedMediaType,
+                "unsupported content encoding \(ClientText.quoted(other)); use gzip or none"
+            )
         }
         do {
             let tenant = try Distributor.tenant(fromHeader: request.headers[Self.tenantHeader])
@@ -69,7 +72,7 @@ struct OTLPHTTPReceiver: Sendable {
             case .protobuf: bytes = Array(body.readableBytesView)
             case .json: bytes = try OTLPJSONTranscoder.protobuf(fromJSON: Data(body.readableBytesView))
             }
-            let outcome = try distributor.push(try SpanBatch(protobuf: bytes), tenant: tenant)
+            let outcome = distributor.push(try SpanBatch(protobuf: bytes), tenant: tenant)
             let response = encoding == .json ? OTLPResponses.exportJSON(outcome) : OTLPResponses.exportProtobuf(outcome)
             return Response(
                 status: .ok,
@@ -77,7 +80,7 @@ struct OTLPHTTPReceiver: Sendable {
                 body: .init(byteBuffer: ByteBuffer(bytes: response))
             )
         } catch let error as WireError {
-            return failure(.badRequest, code: 3, "malformed ExportTraceServiceRequest: \(error)", encoding)
+            return failure(.badRequest, code: 3, RejectedRequests.message(for: error), encoding)
         } catch {
             return failure(.badRequest, code: 3, "\(error)", encoding)
         }

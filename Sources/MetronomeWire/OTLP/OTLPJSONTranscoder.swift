@@ -312,7 +312,10 @@ private struct JSONHexID: Decodable {
         let container = try decoder.singleValueContainer()
         let text = try container.decode(String.self)
         guard let bytes = Self.decodeHex(text) else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not hex")
+            throw DecodingError.dataCorruptedError(
+                in: container,
+                debugDescription: "\(ClientText.quoted(text)) is not hex"
+            )
         }
         self.bytes = bytes
     }

@@ -14,14 +14,27 @@ public struct SpanBatch: Sendable {
     /// Every attribute key/value of every resource and span, each list contiguous.
     public internal(set) var attributes: [AttributeRecord] = []
 
+    /// Bounds on what a request may contain, enforced while it is decoded.
+    public struct Limits: Sendable, Equatable {
+        /// The deepest nesting of array and key-value-list attribute values accepted: an attribute's own value is
+        /// level 1. Go's protobuf stops at 10,000; real instrumentation stays within a handful.
+        public var maxValueDepth: Int
+
+        public init(maxValueDepth: Int = 64) {
+            self.maxValueDepth = maxValueDepth
+        }
+    }
+
     /// Indexes an OTLP `ExportTraceServiceRequest` in protobuf encoding.
     ///
-    /// - Throws: ``WireError`` naming what is malformed and where. Semantic checks (id lengths, timestamps) are the
-    ///   distributor's, so that it can name the offending span.
-    public init(protobuf bytes: [UInt8]) throws(WireError) {
+    /// - Throws: ``WireError`` naming what is malformed and where: bytes that are not the schema's, a span without a
+    ///   16-byte trace id and a non-zero 8-byte span id (``WireError/invalidSpan(index:reason:)``), an attribute value
+    ///   nested deeper than `limits` allow. Ids are checked here, as each span is read, so that a request of millions
+    ///   of id-less spans is refused at its first span instead of being indexed whole.
+    public init(protobuf bytes: [UInt8], limits: Limits = Limits()) throws(WireError) {
         guard bytes.count < Int(UInt32.max) else { throw .tooLarge(bytes: bytes.count) }
         self.bytes = bytes
-        var decoder = SpanBatchDecoder()
+        var decoder = SpanBatchDecoder(limits: limits)
         let failure: WireError? = bytes.withUnsafeBytes { raw in
             do throws(WireError) {
                 try decoder.decodeRequest(raw)

@@ -2,10 +2,31 @@
 ///
 /// Field numbers follow `opentelemetry/proto/trace/v1/trace.proto` and `common/v1/common.proto`; unknown fields are
 /// skipped, as protobuf requires; a known field with the wrong wire type is an error.
+///
+/// The index never costs more than a small multiple of the bytes it indexes, whatever the request's shape: a span
+/// is refused as soon as its ids are invalid (the whole request is refused then anyway), so each 72-byte
+/// ``SpanRecord`` stands for at least 30 bytes on the wire; an attribute with an empty key (which no dimension or
+/// filter can name) is not indexed, so each 32-byte ``AttributeRecord`` stands for at least 5; a resource without
+/// spans is not indexed. Nested attribute values are checked here, to ``SpanBatch/Limits/maxValueDepth`` levels, so
+/// that nothing reading them later meets a malformed or unboundedly deep value.
 struct SpanBatchDecoder {
+    let limits: SpanBatch.Limits
     var resources: [ResourceRecord] = []
     var spans: [SpanRecord] = []
     var attributes: [AttributeRecord] = []
+
+    /// Who an attribute being decoded belongs to, for error messages.
+    private enum Owner {
+        case resource(Int)
+        case span(Int)
+
+        var description: String {
+            switch self {
+            case .resource(let index): "resource \(index)"
+            case .span(let index): "span \(index)"
+            }
+        }
+    }
 
     mutating func decodeRequest(_ bytes: UnsafeRawBufferPointer) throws(WireError) {
         // A span takes at least ~30 bytes on the wire; reserving by size avoids most regrowth.
@@ -26,6 +47,7 @@ struct SpanBatchDecoder {
         var reader = reader
         let resourceIndex = Int32(resources.count)
         let spanStart = Int32(spans.count)
+        let attributeStart = attributes.count
         var resourceAttributes: Range<Int32> = 0..<0
         // Spans are indexed before the resource's attributes are known when the resource comes last on the wire;
         // attributes are appended where they are found and the resource keeps the range.
@@ -41,6 +63,11 @@ struct SpanBatchDecoder {
                 try reader.skip(tag.wireType)
             }
         }
+        guard Int32(spans.count) > spanStart else {
+            // Nothing reads a resource without spans: drop what it added, so empty resources cost no memory.
+            attributes.removeSubrange(attributeStart...)
+            return
+        }
         resources.append(ResourceRecord(attributes: resourceAttributes, spans: spanStart..<Int32(spans.count)))
     }
 
@@ -50,7 +77,7 @@ struct SpanBatchDecoder {
         while let tag = try reader.nextTag() {
             if tag.fieldNumber == 1 {
                 let range = try reader.readBytes(tag, in: "Resource").range
-                try decodeKeyValue(ProtobufReader(bytes: reader.base, range: range))
+                try decodeKeyValue(ProtobufReader(bytes: reader.base, range: range), owner: .resource(resources.count))
             } else {
                 try reader.skip(tag.wireType)
             }
@@ -94,7 +121,7 @@ struct SpanBatchDecoder {
                 span.endTimeUnixNano = try reader.readFixed64()
             case 9:
                 let range = try reader.readBytes(tag, in: "Span").range
-                try decodeKeyValue(ProtobufReader(bytes: reader.base, range: range))
+                try decodeKeyValue(ProtobufReader(bytes: reader.base, range: range), owner: .span(spans.count))
             case 15:
                 let range = try reader.readBytes(tag, in: "Span").range
                 try decodeStatus(ProtobufReader(bytes: reader.base, range: range), into: &span)
@@ -104,7 +131,27 @@ struct SpanBatchDecoder {
         }
         // Attributes of one span are contiguous: nothing else appends to `attributes` while a span is decoded.
         span.attributeCount = Int32(attributes.count) - span.attributeStart
+        try validateIDs(of: span, index: spans.count, bytes: reader.base)
         spans.append(span)
+    }
+
+    /// Spans need a 16-byte trace id and a non-zero 8-byte span id (spec §1.1).
+    private func validateIDs(of span: SpanRecord, index: Int, bytes: UnsafeRawBufferPointer) throws(WireError) {
+        if span.traceID.count != 16 {
+            throw .invalidSpan(
+                index: index,
+                reason: "has a \(span.traceID.count)-byte trace id; a trace id must be 16 bytes"
+            )
+        }
+        if span.spanID.count != 8 {
+            throw .invalidSpan(
+                index: index,
+                reason: "has a \(span.spanID.count)-byte span id; a span id must be 8 bytes"
+            )
+        }
+        if bytes.loadUnaligned(fromByteOffset: Int(span.spanID.offset), as: UInt64.self) == 0 {
+            throw .invalidSpan(index: index, reason: "has an all-zero span id")
+        }
     }
 
     private func decodeStatus(_ reader: ProtobufReader, into span: inout SpanRecord) throws(WireError) {
@@ -120,23 +167,61 @@ struct SpanBatchDecoder {
         }
     }
 
-    private mutating func decodeKeyValue(_ reader: ProtobufReader) throws(WireError) {
+    private mutating func decodeKeyValue(_ reader: ProtobufReader, owner: Owner) throws(WireError) {
         var reader = reader
         var attribute = AttributeRecord(key: .empty, type: .empty, value: .empty, scalar: 0)
+        var valueRange: Range<Int>?
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
             case 1: attribute.key = try reader.readBytes(tag, in: "KeyValue")
-            case 2:
-                let range = try reader.readBytes(tag, in: "KeyValue").range
-                try Self.decodeAnyValue(ProtobufReader(bytes: reader.base, range: range), into: &attribute)
+            case 2: valueRange = try reader.readBytes(tag, in: "KeyValue").range
             default: try reader.skip(tag.wireType)
             }
         }
+        // Decoded after the loop so that an error can name the key whichever order the fields came in.
+        if let valueRange {
+            do throws(WireError) {
+                try Self.decodeAnyValue(
+                    ProtobufReader(bytes: reader.base, range: valueRange),
+                    into: &attribute,
+                    depth: 1,
+                    limits: limits
+                )
+            } catch .valueTooDeep(let limit, _) {
+                throw .valueTooDeep(
+                    limit: limit,
+                    location: "\(owner.description) attribute \(ClientText.quoted(reader.base[attribute.key.range]))"
+                )
+            }
+        }
+        guard !attribute.key.isEmpty else { return }
         attributes.append(attribute)
     }
 
-    /// Decodes an `AnyValue` into the value fields of `attribute`; the last oneof member on the wire wins.
-    static func decodeAnyValue(_ reader: ProtobufReader, into attribute: inout AttributeRecord) throws(WireError) {
+    /// Decodes an `AnyValue` into the value fields of `attribute` (``decodeOneof(_:into:)``), then checks an array or
+    /// key-value list all the way down: every nested message must parse and the nesting may not exceed
+    /// `limits.maxValueDepth` (`depth` is this value's level, 1 for an attribute's own value).
+    static func decodeAnyValue(
+        _ reader: ProtobufReader,
+        into attribute: inout AttributeRecord,
+        depth: Int,
+        limits: SpanBatch.Limits
+    ) throws(WireError) {
+        try decodeOneof(reader, into: &attribute)
+        guard attribute.type == .array || attribute.type == .keyValueList else { return }
+        guard depth < limits.maxValueDepth else { throw .valueTooDeep(limit: limits.maxValueDepth, location: "") }
+        try validateNested(
+            attribute.value.range,
+            in: reader.base,
+            isArray: attribute.type == .array,
+            depth: depth + 1,
+            limits: limits
+        )
+    }
+
+    /// Reads the oneof of an `AnyValue` into `attribute` (the last member on the wire wins), without looking inside
+    /// an array or key-value list.
+    static func decodeOneof(_ reader: ProtobufReader, into attribute: inout AttributeRecord) throws(WireError) {
         var reader = reader
         while let tag = try reader.nextTag() {
             let type: AttributeValueType
@@ -165,6 +250,51 @@ struct SpanBatchDecoder {
                 attribute.scalar = try reader.readFixed64()
             default:
                 attribute.value = try reader.readBytes(tag, in: "AnyValue")
+            }
+        }
+    }
+
+    /// Checks an `ArrayValue` (repeated `AnyValue` values = 1) or a `KeyValueList` (repeated `KeyValue` values = 1)
+    /// whose elements are at nesting level `depth`. Recursion is bounded by the depth limit.
+    private static func validateNested(
+        _ range: Range<Int>,
+        in bytes: UnsafeRawBufferPointer,
+        isArray: Bool,
+        depth: Int,
+        limits: SpanBatch.Limits
+    ) throws(WireError) {
+        var reader = ProtobufReader(bytes: bytes, range: range)
+        var scratch = AttributeRecord(key: .empty, type: .empty, value: .empty, scalar: 0)
+        while let tag = try reader.nextTag() {
+            guard tag.fieldNumber == 1 else {
+                try reader.skip(tag.wireType)
+                continue
+            }
+            let element = try reader.readBytes(tag, in: isArray ? "ArrayValue" : "KeyValueList").range
+            if isArray {
+                try decodeAnyValue(
+                    ProtobufReader(bytes: bytes, range: element),
+                    into: &scratch,
+                    depth: depth,
+                    limits: limits
+                )
+                continue
+            }
+            var pair = ProtobufReader(bytes: bytes, range: element)
+            while let pairTag = try pair.nextTag() {
+                if pairTag.fieldNumber == 2 {
+                    let value = try pair.readBytes(pairTag, in: "KeyValue").range
+                    try decodeAnyValue(
+                        ProtobufReader(bytes: bytes, range: value),
+                        into: &scratch,
+                        depth: depth,
+                        limits: limits
+                    )
+                } else if pairTag.fieldNumber == 1 {
+                    _ = try pair.readBytes(pairTag, in: "KeyValue")
+                } else {
+                    try pair.skip(pairTag.wireType)
+                }
             }
         }
     }

@@ -161,6 +161,19 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
     case unsupportedWireType(UInt8, offset: Int)
     case wrongWireType(message: String, field: UInt32, got: UInt8)
     case tooLarge(bytes: Int)
+    /// A span the request may not carry (its ids); `index` counts spans from 0 across the request.
+    case invalidSpan(index: Int, reason: String)
+    /// An attribute value nested deeper than the decoder's limit; `location` names the span or resource and the key.
+    case valueTooDeep(limit: Int, location: String)
+
+    /// Whether the bytes are not protobuf of the schema, as opposed to well-formed protobuf carrying a value the
+    /// request may not carry.
+    public var isMalformed: Bool {
+        switch self {
+        case .invalidSpan, .valueTooDeep: false
+        default: true
+        }
+    }
 
     public var description: String {
         switch self {
@@ -172,6 +185,9 @@ public enum WireError: Error, Equatable, Sendable, CustomStringConvertible {
         case .wrongWireType(let message, let field, let got):
             "field \(field) of \(message) has wire type \(got), which its schema does not allow"
         case .tooLarge(let bytes): "message of \(bytes) bytes exceeds the 4 GiB a span batch can index"
+        case .invalidSpan(let index, let reason): "span \(index) \(reason)"
+        case .valueTooDeep(let limit, let location):
+            "\(location) nests array or key-value-list values deeper than \(limit) levels"
         }
     }
 }
