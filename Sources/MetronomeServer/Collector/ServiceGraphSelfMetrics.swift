@@ -1,16 +1,11 @@
 import Logging
 import Metrics
 import MetronomeGenerator
+import MetronomeWire
 
 /// Self-metrics and log lines for what service graphs did in a push or an expiry pass (Tempo's
 /// `tempo_metrics_generator_processor_service_graphs_*`, prefixed `metronome_service_graph_`).
 enum ServiceGraphSelfMetrics {
-    /// OTLP span kind names for `unmatched_span_kind`.
-    private static let kindNames = [
-        "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER",
-        "SPAN_KIND_CONSUMER",
-    ]
-
     static func record(_ result: ServiceGraphsProcessor.Result, tenant: String, logger: Logger) {
         let tenantLabel = [("tenant", tenant)]
         func count(_ name: String, _ value: Int, _ extra: [(String, String)] = []) {
@@ -25,7 +20,8 @@ enum ServiceGraphSelfMetrics {
         count("metronome_spans_discarded_total", result.filtered, [("reason", "service_graphs_filtered")])
         count("metronome_service_graph_invalid_utf8_edges_total", result.invalidUTF8)
         for (kind, expired) in result.expiredByKind {
-            let name = kind >= 0 && Int(kind) < kindNames.count ? kindNames[Int(kind)] : "\(kind)"
+            let name =
+                kind >= 0 && Int(kind) < OTLPEnumNames.spanKinds.count ? OTLPEnumNames.spanKinds[Int(kind)] : "\(kind)"
             count("metronome_service_graph_expired_edges_total", expired, [("unmatched_span_kind", name)])
         }
         if result.droppedSpans > 0 && LogThrottle.perPush.allows("\(tenant)/service_graph_dropped_spans") {

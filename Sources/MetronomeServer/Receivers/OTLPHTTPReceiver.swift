@@ -70,7 +70,7 @@ struct OTLPHTTPReceiver: Sendable {
             let bytes: [UInt8]
             switch encoding {
             case .protobuf: bytes = Array(body.readableBytesView)
-            case .json: bytes = try OTLPJSONTranscoder.protobuf(fromJSON: Data(body.readableBytesView))
+            case .json: bytes = try body.withUnsafeReadableBytes { try OTLPJSONTranscoder.protobuf(fromJSON: $0) }
             }
             let outcome = distributor.push(try SpanBatch(protobuf: bytes), tenant: tenant)
             let response = encoding == .json ? OTLPResponses.exportJSON(outcome) : OTLPResponses.exportProtobuf(outcome)

@@ -1,376 +1,386 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Converts an OTLP/JSON `ExportTraceServiceRequest` to its protobuf encoding, so that JSON requests are indexed by
 /// the same ``SpanBatch`` decoder as protobuf ones.
 ///
+/// One pass over the bytes with ``JSONScanner``, writing protobuf as it reads: no tree of the document is built, so
+/// memory is the output (no larger than the input, give or take a few bytes per message) plus small scratch buffers,
+/// whatever the document's shape. Nesting is bounded: attribute values by ``SpanBatch/Limits/maxValueDepth``, unknown
+/// fields' values by 3 × that + 16 levels. Errors say what is wrong, where (line and column) and at which JSON path.
+///
 /// Follows the OTLP/JSON rules, which differ from protobuf's canonical JSON mapping: trace and span ids are hex, not
-/// base64; enums may be integers or names; 64-bit integers may be numbers or strings; unknown fields are ignored.
-/// Events and links are carried over too, so ``SpanRecord/encodedSize`` matches what a protobuf client would send.
+/// base64; enums may be integers or names; 64-bit integers may be numbers or strings; unknown fields are ignored;
+/// `null` means absent. Events and links are carried over too, so ``SpanRecord/encodedSize`` matches what a protobuf
+/// client would send.
 public enum OTLPJSONTranscoder {
-    /// Why a JSON body is not a valid OTLP request; the message names the field.
+    /// Why a JSON body is not a valid OTLP request: the message names the path, line and column.
     public struct Error: Swift.Error, CustomStringConvertible, Sendable {
         public let description: String
     }
 
     /// Returns the protobuf encoding of the OTLP/JSON request in `json`.
-    public static func protobuf(fromJSON json: Data) throws(Error) -> [UInt8] {
-        let request: JSONRequest
-        do {
-            request = try JSONDecoder().decode(JSONRequest.self, from: json)
-        } catch let error as Error {
-            throw error
-        } catch let DecodingError.dataCorrupted(context) {
-            throw Error(description: "invalid OTLP/JSON\(path(context.codingPath)): \(context.debugDescription)")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw Error(description: "invalid OTLP/JSON\(path(context.codingPath)): \(context.debugDescription)")
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw Error(description: "invalid OTLP/JSON\(path(context.codingPath)): missing \(key.stringValue)")
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw Error(description: "invalid OTLP/JSON\(path(context.codingPath)): \(context.debugDescription)")
+    public static func protobuf(fromJSON json: UnsafeRawBufferPointer, limits: SpanBatch.Limits = .init())
+        throws(Error) -> [UInt8]
+    {
+        var transcoding = Transcoding(json: json, limits: limits)
+        do throws(JSONScanner.Failure) {
+            try transcoding.request()
+            try transcoding.scanner.expectEnd()
         } catch {
-            throw Error(description: "invalid OTLP/JSON: \(error)")
+            let (line, column) = error.location(in: json)
+            let path = error.path.map { " at \($0)" } ?? ""
+            throw Error(description: "invalid OTLP/JSON\(path) (line \(line), column \(column)): \(error.message)")
         }
-        var writer = ProtobufWriter(capacity: json.count)
-        for resourceSpans in request.resourceSpans ?? [] {
-            writer.writeMessage(1) { resourceSpans.write(to: &$0) }
-        }
-        return writer.bytes
+        return transcoding.writer.bytes
     }
 
-    static func path(_ codingPath: [any CodingKey]) -> String {
-        guard !codingPath.isEmpty else { return "" }
-        let parts = codingPath.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }
-        return " at " + parts.joined().dropFirst()
-    }
-}
-
-// MARK: - The OTLP/JSON schema (the subset of fields spans carry)
-
-private struct JSONRequest: Decodable {
-    var resourceSpans: [JSONResourceSpans]?
-}
-
-private struct JSONResourceSpans: Decodable {
-    var resource: JSONResource?
-    var scopeSpans: [JSONScopeSpans]?
-    var schemaUrl: String?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let resource { writer.writeMessage(1) { resource.write(to: &$0) } }
-        for scope in scopeSpans ?? [] { writer.writeMessage(2) { scope.write(to: &$0) } }
-        if let schemaUrl, !schemaUrl.isEmpty { writer.writeStringField(3, schemaUrl) }
-    }
-}
-
-private struct JSONResource: Decodable {
-    var attributes: [JSONKeyValue]?
-    var droppedAttributesCount: JSONInteger?
-
-    func write(to writer: inout ProtobufWriter) {
-        for attribute in attributes ?? [] { writer.writeMessage(1) { attribute.write(to: &$0) } }
-        if let count = droppedAttributesCount?.value, count != 0 { writer.writeVarintField(2, count) }
-    }
-}
-
-private struct JSONScopeSpans: Decodable {
-    var scope: JSONScope?
-    var spans: [JSONSpan]?
-    var schemaUrl: String?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let scope { writer.writeMessage(1) { scope.write(to: &$0) } }
-        for span in spans ?? [] { writer.writeMessage(2) { span.write(to: &$0) } }
-        if let schemaUrl, !schemaUrl.isEmpty { writer.writeStringField(3, schemaUrl) }
-    }
-}
-
-private struct JSONScope: Decodable {
-    var name: String?
-    var version: String?
-    var attributes: [JSONKeyValue]?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let name, !name.isEmpty { writer.writeStringField(1, name) }
-        if let version, !version.isEmpty { writer.writeStringField(2, version) }
-        for attribute in attributes ?? [] { writer.writeMessage(3) { attribute.write(to: &$0) } }
-    }
-}
-
-private struct JSONSpan: Decodable {
-    var traceId: JSONHexID?
-    var spanId: JSONHexID?
-    var traceState: String?
-    var parentSpanId: JSONHexID?
-    var flags: JSONInteger?
-    var name: String?
-    var kind: JSONEnum<SpanKindNames>?
-    var startTimeUnixNano: JSONInteger?
-    var endTimeUnixNano: JSONInteger?
-    var attributes: [JSONKeyValue]?
-    var droppedAttributesCount: JSONInteger?
-    var events: [JSONEvent]?
-    var droppedEventsCount: JSONInteger?
-    var links: [JSONLink]?
-    var droppedLinksCount: JSONInteger?
-    var status: JSONStatus?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let id = traceId?.bytes, !id.isEmpty { writer.writeBytesField(1, id) }
-        if let id = spanId?.bytes, !id.isEmpty { writer.writeBytesField(2, id) }
-        if let traceState, !traceState.isEmpty { writer.writeStringField(3, traceState) }
-        if let id = parentSpanId?.bytes, !id.isEmpty { writer.writeBytesField(4, id) }
-        if let name, !name.isEmpty { writer.writeStringField(5, name) }
-        if let kind = kind?.value, kind != 0 { writer.writeVarintField(6, UInt64(bitPattern: kind)) }
-        if let start = startTimeUnixNano?.value, start != 0 {
-            writer.writeTag(7, .fixed64)
-            writer.writeFixed64(start)
-        }
-        if let end = endTimeUnixNano?.value, end != 0 {
-            writer.writeTag(8, .fixed64)
-            writer.writeFixed64(end)
-        }
-        for attribute in attributes ?? [] { writer.writeMessage(9) { attribute.write(to: &$0) } }
-        if let count = droppedAttributesCount?.value, count != 0 { writer.writeVarintField(10, count) }
-        for event in events ?? [] { writer.writeMessage(11) { event.write(to: &$0) } }
-        if let count = droppedEventsCount?.value, count != 0 { writer.writeVarintField(12, count) }
-        for link in links ?? [] { writer.writeMessage(13) { link.write(to: &$0) } }
-        if let count = droppedLinksCount?.value, count != 0 { writer.writeVarintField(14, count) }
-        if let status { writer.writeMessage(15) { status.write(to: &$0) } }
-        if let flags = flags?.value, flags != 0 {
-            writer.writeTag(16, .fixed32)
-            writer.writeFixed32(UInt32(truncatingIfNeeded: flags))
-        }
-    }
-}
-
-private struct JSONEvent: Decodable {
-    var timeUnixNano: JSONInteger?
-    var name: String?
-    var attributes: [JSONKeyValue]?
-    var droppedAttributesCount: JSONInteger?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let time = timeUnixNano?.value, time != 0 {
-            writer.writeTag(1, .fixed64)
-            writer.writeFixed64(time)
-        }
-        if let name, !name.isEmpty { writer.writeStringField(2, name) }
-        for attribute in attributes ?? [] { writer.writeMessage(3) { attribute.write(to: &$0) } }
-        if let count = droppedAttributesCount?.value, count != 0 { writer.writeVarintField(4, count) }
-    }
-}
-
-private struct JSONLink: Decodable {
-    var traceId: JSONHexID?
-    var spanId: JSONHexID?
-    var traceState: String?
-    var attributes: [JSONKeyValue]?
-    var droppedAttributesCount: JSONInteger?
-    var flags: JSONInteger?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let id = traceId?.bytes, !id.isEmpty { writer.writeBytesField(1, id) }
-        if let id = spanId?.bytes, !id.isEmpty { writer.writeBytesField(2, id) }
-        if let traceState, !traceState.isEmpty { writer.writeStringField(3, traceState) }
-        for attribute in attributes ?? [] { writer.writeMessage(4) { attribute.write(to: &$0) } }
-        if let count = droppedAttributesCount?.value, count != 0 { writer.writeVarintField(5, count) }
-        if let flags = flags?.value, flags != 0 {
-            writer.writeTag(6, .fixed32)
-            writer.writeFixed32(UInt32(truncatingIfNeeded: flags))
-        }
-    }
-}
-
-private struct JSONStatus: Decodable {
-    var message: String?
-    var code: JSONEnum<StatusCodeNames>?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let message, !message.isEmpty { writer.writeStringField(2, message) }
-        if let code = code?.value, code != 0 { writer.writeVarintField(3, UInt64(bitPattern: code)) }
-    }
-}
-
-private struct JSONKeyValue: Decodable {
-    var key: String?
-    var value: JSONAnyValue?
-
-    func write(to writer: inout ProtobufWriter) {
-        if let key, !key.isEmpty { writer.writeStringField(1, key) }
-        if let value { writer.writeMessage(2) { value.write(to: &$0) } }
-    }
-}
-
-private indirect enum JSONAnyValue: Decodable {
-    case string(String)
-    case bool(Bool)
-    case int(UInt64)
-    case double(Double)
-    case array([JSONAnyValue])
-    case keyValueList([JSONKeyValue])
-    case bytes([UInt8])
-    case empty
-
-    private enum CodingKeys: String, CodingKey {
-        case stringValue, boolValue, intValue, doubleValue, arrayValue, kvlistValue, bytesValue
-    }
-    private struct ValueList<Element: Decodable>: Decodable { var values: [Element]? }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        if let value = try container.decodeIfPresent(String.self, forKey: .stringValue) {
-            self = .string(value)
-        } else if let value = try container.decodeIfPresent(Bool.self, forKey: .boolValue) {
-            self = .bool(value)
-        } else if let value = try container.decodeIfPresent(JSONInteger.self, forKey: .intValue) {
-            self = .int(value.value)
-        } else if let value = try container.decodeIfPresent(JSONDouble.self, forKey: .doubleValue) {
-            self = .double(value.value)
-        } else if let value = try container.decodeIfPresent(ValueList<JSONAnyValue>.self, forKey: .arrayValue) {
-            self = .array(value.values ?? [])
-        } else if let value = try container.decodeIfPresent(ValueList<JSONKeyValue>.self, forKey: .kvlistValue) {
-            self = .keyValueList(value.values ?? [])
-        } else if let value = try container.decodeIfPresent(String.self, forKey: .bytesValue) {
-            guard let data = Data(base64Encoded: value) else {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .bytesValue,
-                    in: container,
-                    debugDescription: "bytesValue is not base64"
-                )
+    /// Returns the protobuf encoding of the OTLP/JSON request in `json`.
+    public static func protobuf(fromJSON json: Data, limits: SpanBatch.Limits = .init()) throws(Error) -> [UInt8] {
+        let result: Result<[UInt8], Error> = json.withUnsafeBytes { bytes in
+            do throws(Error) {
+                return .success(try protobuf(fromJSON: bytes, limits: limits))
+            } catch {
+                return .failure(error)
             }
-            self = .bytes(Array(data))
-        } else {
-            self = .empty
         }
-    }
-
-    func write(to writer: inout ProtobufWriter) {
-        switch self {
-        case .string(let value): writer.writeStringField(1, value)
-        case .bool(let value): writer.writeVarintField(2, value ? 1 : 0)
-        case .int(let value): writer.writeVarintField(3, value)
-        case .double(let value): writer.writeDoubleField(4, value)
-        case .array(let values):
-            writer.writeMessage(5) { list in
-                for value in values { list.writeMessage(1) { value.write(to: &$0) } }
-            }
-        case .keyValueList(let pairs):
-            writer.writeMessage(6) { list in
-                for pair in pairs { list.writeMessage(1) { pair.write(to: &$0) } }
-            }
-        case .bytes(let value): writer.writeBytesField(7, value)
-        case .empty: break
-        }
+        return try result.get()
     }
 }
 
-// MARK: - OTLP/JSON scalar forms
-
-/// A 64-bit integer sent as a JSON number or a decimal string; negative values keep their two's-complement bits.
-private struct JSONInteger: Decodable {
-    var value: UInt64
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(UInt64.self) {
-            value = number
-        } else if let number = try? container.decode(Int64.self) {
-            value = UInt64(bitPattern: number)
-        } else if let text = try? container.decode(String.self),
-            let number = UInt64(text) ?? Int64(text).map(UInt64.init(bitPattern:))
-        {
-            value = number
-        } else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected an integer")
-        }
-    }
+/// The OTLP messages that spans carry, as the transcoder reads them.
+private enum Message {
+    case resourceSpans, resource, scopeSpans, scope, span, event, link, status, keyValue, anyValue, arrayValue
+    case keyValueList
 }
 
-/// A double sent as a JSON number or as a string (`"NaN"`, `"Infinity"`, `"1.5"`).
-private struct JSONDouble: Decodable {
-    var value: Double
+/// One transcoding: the scanner over the JSON, the protobuf being written and reused scratch buffers.
+private struct Transcoding {
+    var scanner: JSONScanner
+    var writer: ProtobufWriter
+    let limits: SpanBatch.Limits
+    /// The current member name, unescaped.
+    private var key: [UInt8] = []
+    /// A string value, unescaped.
+    private var text: [UInt8] = []
+    /// Decoded id bytes, or a number's text with a terminating NUL for `strtod`.
+    private var scratch: [UInt8] = []
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Double.self) {
-            value = number
-        } else if let text = try? container.decode(String.self),
-            let number = Double(text == "Infinity" ? "inf" : text == "-Infinity" ? "-inf" : text)
-        {
-            value = number
-        } else {
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a number")
-        }
-    }
-}
-
-/// Trace or span id bytes, sent as hex.
-private struct JSONHexID: Decodable {
-    var bytes: [UInt8]
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        let text = try container.decode(String.self)
-        guard let bytes = Self.decodeHex(text) else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "\(ClientText.quoted(text)) is not hex"
-            )
-        }
-        self.bytes = bytes
+    init(json: UnsafeRawBufferPointer, limits: SpanBatch.Limits) {
+        scanner = JSONScanner(bytes: json, maxSkipDepth: 3 * limits.maxValueDepth + 16)
+        writer = ProtobufWriter(capacity: json.count / 2)
+        self.limits = limits
     }
 
-    static func decodeHex(_ text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
+    /// The top-level `ExportTraceServiceRequest` object.
+    mutating func request() throws(JSONScanner.Failure) {
+        try members(of: nil, depth: 0)
+    }
+
+    // MARK: Messages
+
+    /// A nested message as field `field`: `null` is absent, an object is written with its known members.
+    private mutating func message(_ field: UInt32, _ message: Message, depth: Int) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        let start = writer.beginMessage(field)
+        try members(of: message, depth: depth)
+        writer.endMessage(start)
+    }
+
+    /// A repeated message field: `null` or an array of objects.
+    private mutating func repeated(_ field: UInt32, _ message: Message, depth: Int) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        try scanner.beginArray()
+        var first = true
         var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
+        while try scanner.nextElement(first: &first) {
+            do throws(JSONScanner.Failure) {
+                try self.message(field, message, depth: depth)
+            } catch {
+                var error = error
+                error.reversedPath.append(.index(index))
+                throw error
+            }
+            index += 1
+        }
+    }
+
+    /// The members of an object of type `message` (nil: the request), each written or skipped.
+    private mutating func members(of message: Message?, depth: Int) throws(JSONScanner.Failure) {
+        try scanner.beginObject()
+        var first = true
+        while let keyRange = try scanner.nextKey(into: &key, first: &first) {
+            do throws(JSONScanner.Failure) {
+                if let message {
+                    try member(of: message, depth: depth)
+                } else if keyIs("resourceSpans") {
+                    try repeated(1, .resourceSpans, depth: 0)
+                } else {
+                    try scanner.skipValue()
+                }
+            } catch {
+                var error = error
+                // The key as sent, without its quotes; a client's unknown key is cut and escaped.
+                let raw = scanner.bytes[(keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)].prefix(64)
+                error.reversedPath.append(
+                    .key(ClientText.escapingControlCharacters(String(decoding: raw, as: UTF8.self)))
+                )
+                throw error
+            }
+        }
+    }
+
+    /// One member (named by `key`) of a `message` object, per the OTLP schema's field numbers.
+    private mutating func member(of message: Message, depth: Int) throws(JSONScanner.Failure) {
+        switch message {
+        case .resourceSpans:
+            if keyIs("resource") { return try self.message(1, .resource, depth: 0) }
+            if keyIs("scopeSpans") { return try repeated(2, .scopeSpans, depth: 0) }
+            if keyIs("schemaUrl") { return try string(3) }
+        case .resource:
+            if keyIs("attributes") { return try repeated(1, .keyValue, depth: 1) }
+            if keyIs("droppedAttributesCount") { return try varint(2) }
+        case .scopeSpans:
+            if keyIs("scope") { return try self.message(1, .scope, depth: 0) }
+            if keyIs("spans") { return try repeated(2, .span, depth: 0) }
+            if keyIs("schemaUrl") { return try string(3) }
+        case .scope:
+            if keyIs("name") { return try string(1) }
+            if keyIs("version") { return try string(2) }
+            if keyIs("attributes") { return try repeated(3, .keyValue, depth: 1) }
+            if keyIs("droppedAttributesCount") { return try varint(4) }
+        case .span:
+            if keyIs("traceId") { return try hexID(1) }
+            if keyIs("spanId") { return try hexID(2) }
+            if keyIs("traceState") { return try string(3) }
+            if keyIs("parentSpanId") { return try hexID(4) }
+            if keyIs("name") { return try string(5) }
+            if keyIs("kind") { return try enumeration(6, names: OTLPEnumNames.spanKinds) }
+            if keyIs("startTimeUnixNano") { return try fixed64(7) }
+            if keyIs("endTimeUnixNano") { return try fixed64(8) }
+            if keyIs("attributes") { return try repeated(9, .keyValue, depth: 1) }
+            if keyIs("droppedAttributesCount") { return try varint(10) }
+            if keyIs("events") { return try repeated(11, .event, depth: 0) }
+            if keyIs("droppedEventsCount") { return try varint(12) }
+            if keyIs("links") { return try repeated(13, .link, depth: 0) }
+            if keyIs("droppedLinksCount") { return try varint(14) }
+            if keyIs("status") { return try self.message(15, .status, depth: 0) }
+            if keyIs("flags") { return try fixed32(16) }
+        case .event:
+            if keyIs("timeUnixNano") { return try fixed64(1) }
+            if keyIs("name") { return try string(2) }
+            if keyIs("attributes") { return try repeated(3, .keyValue, depth: 1) }
+            if keyIs("droppedAttributesCount") { return try varint(4) }
+        case .link:
+            if keyIs("traceId") { return try hexID(1) }
+            if keyIs("spanId") { return try hexID(2) }
+            if keyIs("traceState") { return try string(3) }
+            if keyIs("attributes") { return try repeated(4, .keyValue, depth: 1) }
+            if keyIs("droppedAttributesCount") { return try varint(5) }
+            if keyIs("flags") { return try fixed32(6) }
+        case .status:
+            if keyIs("message") { return try string(2) }
+            if keyIs("code") { return try enumeration(3, names: OTLPEnumNames.statusCodes) }
+        case .keyValue:
+            if keyIs("key") { return try string(1) }
+            if keyIs("value") { return try self.message(2, .anyValue, depth: depth) }
+        case .anyValue:
+            // Oneof members are written even when they hold their type's default: they say which member is set.
+            if keyIs("stringValue") { return try string(1, keepEmpty: true) }
+            if keyIs("boolValue") { return try bool(2) }
+            if keyIs("intValue") { return try int64(3) }
+            if keyIs("doubleValue") { return try double(4) }
+            if keyIs("arrayValue") || keyIs("kvlistValue") {
+                guard depth < limits.maxValueDepth else {
+                    throw scanner.failure(
+                        "attribute value nests array or key-value-list values deeper than \(limits.maxValueDepth) levels"
+                    )
+                }
+                let isArray = keyIs("arrayValue")
+                return try self.message(isArray ? 5 : 6, isArray ? .arrayValue : .keyValueList, depth: depth)
+            }
+            if keyIs("bytesValue") { return try base64(7) }
+        case .arrayValue:
+            if keyIs("values") { return try repeated(1, .anyValue, depth: depth + 1) }
+        case .keyValueList:
+            if keyIs("values") { return try repeated(1, .keyValue, depth: depth + 1) }
+        }
+        try scanner.skipValue()
+    }
+
+    private func keyIs(_ name: StaticString) -> Bool {
+        key.count == name.utf8CodeUnitCount
+            && key.withUnsafeBytes { memcmp($0.baseAddress!, name.utf8Start, key.count) == 0 }
+    }
+
+    // MARK: Scalars
+
+    /// A string field, left out when empty unless `keepEmpty`.
+    private mutating func string(_ field: UInt32, keepEmpty: Bool = false) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        text.removeAll(keepingCapacity: true)
+        try scanner.readString(into: &text)
+        if !text.isEmpty || keepEmpty { writer.writeBytesField(field, text) }
+    }
+
+    /// Trace or span id bytes, sent as hex; left out when empty.
+    private mutating func hexID(_ field: UInt32) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        text.removeAll(keepingCapacity: true)
+        try scanner.readString(into: &text)
+        scratch.removeAll(keepingCapacity: true)
+        var index = 0
+        while index + 1 < text.count, let high = HexDigits.value(of: text[index]),
+            let low = HexDigits.value(of: text[index + 1])
+        {
+            scratch.append(high << 4 | low)
             index += 2
         }
-        return bytes
+        guard index == text.count else { throw scanner.failure("\(ClientText.quoted(text)) is not hex") }
+        if !scratch.isEmpty { writer.writeBytesField(field, scratch) }
     }
 
-    private static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
+    /// An unsigned 64-bit field (a number or a decimal string; negative values keep their two's-complement bits),
+    /// left out when 0.
+    private mutating func varint(_ field: UInt32) throws(JSONScanner.Failure) {
+        guard let value = try integer() else { return }
+        if value != 0 { writer.writeVarintField(field, value) }
     }
-}
 
-/// The names an enum may be sent as in OTLP/JSON.
-private protocol EnumNames { static var names: [String] { get } }
-private enum SpanKindNames: EnumNames {
-    static let names = [
-        "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER",
-        "SPAN_KIND_CONSUMER",
-    ]
-}
-private enum StatusCodeNames: EnumNames {
-    static let names = ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]
-}
+    private mutating func fixed64(_ field: UInt32) throws(JSONScanner.Failure) {
+        guard let value = try integer(), value != 0 else { return }
+        writer.writeTag(field, .fixed64)
+        writer.writeFixed64(value)
+    }
 
-/// An enum sent as its number or its name.
-private struct JSONEnum<Names: EnumNames>: Decodable {
-    var value: Int64
+    private mutating func fixed32(_ field: UInt32) throws(JSONScanner.Failure) {
+        guard let value = try integer(), value != 0 else { return }
+        writer.writeTag(field, .fixed32)
+        writer.writeFixed32(UInt32(truncatingIfNeeded: value))
+    }
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if let number = try? container.decode(Int64.self) {
-            value = number
-        } else if let name = try? container.decode(String.self), let index = Names.names.firstIndex(of: name) {
-            value = Int64(index)
+    /// An `AnyValue.int_value`: written even when 0.
+    private mutating func int64(_ field: UInt32) throws(JSONScanner.Failure) {
+        guard let value = try integer() else { return }
+        writer.writeVarintField(field, value)
+    }
+
+    private mutating func bool(_ field: UInt32) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        writer.writeVarintField(field, try scanner.readBool() ? 1 : 0)
+    }
+
+    /// An enum sent as its number or its name; left out when 0.
+    private mutating func enumeration(_ field: UInt32, names: [String]) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        let value: UInt64
+        if scanner.atString() {
+            text.removeAll(keepingCapacity: true)
+            try scanner.readString(into: &text)
+            guard let index = names.firstIndex(where: { $0.utf8.elementsEqual(text) }) else {
+                throw scanner.failure(
+                    "\(ClientText.quoted(text)) is not a number or one of \(names.joined(separator: ", "))"
+                )
+            }
+            value = UInt64(index)
         } else {
-            throw DecodingError.dataCorruptedError(
-                in: container,
-                debugDescription: "expected a number or one of \(Names.names.joined(separator: ", "))"
-            )
+            let range = try scanner.readNumber()
+            guard let number = Self.parseInteger(scanner.bytes[range]) else {
+                throw scanner.failure("expected an integer or one of \(names.joined(separator: ", "))")
+            }
+            value = number
+        }
+        if value != 0 { writer.writeVarintField(field, value) }
+    }
+
+    /// A double sent as a JSON number or as a string (`"NaN"`, `"Infinity"`, `"-Infinity"`, `"1.5"`).
+    private mutating func double(_ field: UInt32) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        scratch.removeAll(keepingCapacity: true)
+        if scanner.atString() {
+            text.removeAll(keepingCapacity: true)
+            try scanner.readString(into: &text)
+            switch String(decoding: text.prefix(16), as: UTF8.self) {
+            case "NaN": return writer.writeDoubleField(field, .nan)
+            case "Infinity": return writer.writeDoubleField(field, .infinity)
+            case "-Infinity": return writer.writeDoubleField(field, -.infinity)
+            default: scratch.append(contentsOf: text)
+            }
+        } else {
+            scratch.append(contentsOf: scanner.bytes[try scanner.readNumber()])
+        }
+        guard let value = Self.parseDouble(&scratch) else {
+            throw scanner.failure("expected a number, found \(ClientText.quoted(scratch))")
+        }
+        writer.writeDoubleField(field, value)
+    }
+
+    /// `bytesValue`: base64 text.
+    private mutating func base64(_ field: UInt32) throws(JSONScanner.Failure) {
+        if scanner.consumeNull() { return }
+        text.removeAll(keepingCapacity: true)
+        try scanner.readString(into: &text)
+        guard let data = Data(base64Encoded: Data(text)) else { throw scanner.failure("bytesValue is not base64") }
+        writer.writeBytesField(field, data)
+    }
+
+    /// A 64-bit integer sent as a JSON number or a decimal string; nil for `null`.
+    private mutating func integer() throws(JSONScanner.Failure) -> UInt64? {
+        if scanner.consumeNull() { return nil }
+        if scanner.atString() {
+            text.removeAll(keepingCapacity: true)
+            try scanner.readString(into: &text)
+            guard let value = Self.parseInteger(text[...]) else {
+                throw scanner.failure("expected an integer, found \(ClientText.quoted(text))")
+            }
+            return value
+        }
+        let range = try scanner.readNumber()
+        guard let value = Self.parseInteger(scanner.bytes[range]) else {
+            throw scanner.failure("expected a 64-bit integer, found \(ClientText.quoted(scanner.bytes[range]))")
+        }
+        return value
+    }
+
+    /// Decimal digits with an optional `-`, within UInt64 (or Int64 when negative, kept as its bit pattern).
+    private static func parseInteger<Digits: Collection<UInt8>>(_ digits: Digits) -> UInt64? {
+        var rest = digits[...]
+        let negative = rest.first == UInt8(ascii: "-")
+        if negative { rest = rest.dropFirst() }
+        guard !rest.isEmpty else { return nil }
+        var value: UInt64 = 0
+        for digit in rest {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(digit) else { return nil }
+            let (times10, overflow) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carry) = times10.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+            guard !overflow && !carry else { return nil }
+            value = sum
+        }
+        guard negative else { return value }
+        guard value <= UInt64(Int64.max) + 1 else { return nil }
+        return UInt64(bitPattern: 0 &- Int64(truncatingIfNeeded: value))
+    }
+
+    /// Parses the number text in `text` (NUL-terminated in place) with `strtod`; nil unless all of it is a number.
+    private static func parseDouble(_ text: inout [UInt8]) -> Double? {
+        guard !text.isEmpty, text.count < 512, !text.contains(0) else { return nil }
+        text.append(0)
+        return text.withUnsafeBufferPointer { buffer -> Double? in
+            buffer.withMemoryRebound(to: CChar.self) { chars in
+                var end: UnsafeMutablePointer<CChar>?
+                let value = strtod(chars.baseAddress!, &end)
+                guard let end, end == UnsafeMutablePointer(mutating: chars.baseAddress! + chars.count - 1) else {
+                    return nil
+                }
+                return value
+            }
         }
     }
 }

@@ -68,13 +68,33 @@ public struct ProtobufWriter: Sendable {
 
     /// Writes a nested message whose size is not known in advance.
     public mutating func writeMessage(_ field: UInt32, _ body: (inout ProtobufWriter) throws -> Void) rethrows {
-        writeTag(field, .lengthDelimited)
-        let start = bytes.count
+        let start = beginMessage(field)
         try body(&self)
-        let length = bytes.count - start
-        var prefix = ProtobufWriter(capacity: 10)
-        prefix.writeVarint(UInt64(length))
-        bytes.insert(contentsOf: prefix.bytes, at: start)
+        endMessage(start)
+    }
+
+    /// Starts a nested message whose size is not known in advance: writes its tag and one byte for its length.
+    /// - Returns: the position to pass to ``endMessage(_:)`` once the message's fields are written.
+    public mutating func beginMessage(_ field: UInt32) -> Int {
+        writeTag(field, .lengthDelimited)
+        bytes.append(0)
+        return bytes.count
+    }
+
+    /// Ends the message begun at `start`: writes its length, moving the body only when the length takes more than the
+    /// one byte reserved (a body of 128 bytes or more).
+    public mutating func endMessage(_ start: Int) {
+        let length = UInt64(bytes.count - start)
+        let size = Self.varintSize(length)
+        if size > 1 { bytes.insert(contentsOf: repeatElement(0, count: size - 1), at: start) }
+        var position = start - 1
+        var value = length
+        while value >= 0x80 {
+            bytes[position] = UInt8(truncatingIfNeeded: value) | 0x80
+            value >>= 7
+            position += 1
+        }
+        bytes[position] = UInt8(value)
     }
 
     /// The number of bytes `value` takes as a varint.
