@@ -4,7 +4,9 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Hummingbird
 import Logging
+import NIOCore
 import MetronomeGenerator
+import MetronomeWire
 import MetronomeRemoteWrite
 import Prometheus
 import ServiceLifecycle
@@ -69,8 +71,12 @@ public struct MetronomeApplication: Sendable {
             generatorConfiguration: generatorConfiguration(),
             slackMs: section.metricsIngestionTimeRangeSlack.milliseconds,
             dataPath: dataPath,
+            maxTenants: configuration.distributor.maxTenants,
+            rateLimits: configuration.overrides.ingestion,
+            maxInflightBytes: configuration.distributor.inflightBytesLimit,
             logger: logger
         )
+        let limits = SpanBatch.Limits(maxValueDepth: configuration.distributor.maxAttributeValueDepth)
 
         var settings = RemoteWriteSettings()
         settings.addOrgIDHeader = section.storage.remoteWriteAddOrgIDHeader
@@ -119,6 +125,11 @@ public struct MetronomeApplication: Sendable {
         )
         let admin = Application(
             router: adminRouter,
+            server: GuardedHTTP1Channel.builder(
+                limits: configuration.server.connections,
+                listener: "admin",
+                logger: logger
+            ),
             configuration: .init(
                 address: .hostname(adminAddress.host, port: adminAddress.port),
                 serverName: "metronome"
@@ -139,12 +150,9 @@ public struct MetronomeApplication: Sendable {
                 transport: .http2NIOPosix(
                     address: .ipv4(host: address.host, port: address.port),
                     transportSecurity: .plaintext,
-                    config: .defaults {
-                        $0.compression.enabledAlgorithms = .all
-                        $0.rpc.maxRequestPayloadSize = protocols.grpc.maxRequestMiB << 20
-                    }
+                    config: grpcTransportConfig(protocols.grpc)
                 ),
-                services: [OTLPGRPCService(distributor: distributor, logger: logger)]
+                services: [OTLPGRPCService(distributor: distributor, limits: limits, logger: logger)]
             )
             services.append(GRPCServerService(server: server))
             logger.info("OTLP/gRPC receiver listening", metadata: ["address": "\(address)"])
@@ -155,11 +163,16 @@ public struct MetronomeApplication: Sendable {
                 key: "distributor.receivers.otlp.protocols.http.endpoint"
             )
             let router = Router()
-            OTLPHTTPReceiver(distributor: distributor, maxBytes: protocols.http.maxRequestMiB << 20, logger: logger)
-                .addRoutes(to: router)
+            OTLPHTTPReceiver(
+                distributor: distributor,
+                maxBytes: protocols.http.maxRequestMiB << 20,
+                limits: limits,
+                logger: logger
+            ).addRoutes(to: router)
             services.append(
                 Application(
                     router: router,
+                    server: GuardedHTTP1Channel.builder(limits: protocols.http.http, listener: "otlp_http", logger: logger),
                     configuration: .init(address: .hostname(address.host, port: address.port), serverName: "metronome"),
                     logger: logger
                 )
@@ -173,6 +186,50 @@ public struct MetronomeApplication: Sendable {
         )
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// The gRPC transport with the listener's limits: message size, idle and keep-alive from the transport, the
+    /// connection count and preface timeout from ``GRPCConnectionGuard``, `RESOURCE_EXHAUSTED` for oversized
+    /// messages from ``GRPCMessageSizeGuard``.
+    private func grpcTransportConfig(
+        _ listener: MetronomeConfiguration.Distributor.Listener
+    ) -> HTTP2ServerTransport.Posix.Config {
+        let limits = listener.grpc
+        let maxBytes = listener.maxRequestMiB << 20
+        let connections = ConnectionCount(listener: "otlp_grpc", limit: limits.maxConnections, logger: logger)
+        let logger = logger
+        return .defaults {
+            $0.compression.enabledAlgorithms = .all
+            $0.rpc.maxRequestPayloadSize = maxBytes
+            $0.connection.maxIdleTime = limits.maxConnectionIdle
+            $0.connection.keepalive.time = limits.keepaliveTime
+            $0.connection.keepalive.timeout = limits.keepaliveTimeout
+            $0.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = limits.minPingInterval
+            $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        GRPCConnectionGuard(connections: connections, prefaceTimeout: limits.connectionPrefaceTimeout),
+                        position: .first
+                    )
+                }
+            }
+            $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        GRPCMessageSizeGuard(limit: maxBytes) { message in
+                            RejectedRequests.record(
+                                receiver: "otlp_grpc",
+                                status: "resourceExhausted",
+                                reason: "too_large",
+                                message: message,
+                                logger: logger
+                            )
+                        },
+                        position: .first
+                    )
+                }
+            }
+        }
     }
 
     private func reportProcessors() {

@@ -49,3 +49,17 @@ extension String {
         String(drop { $0 == character }.reversed().drop { $0 == character }.reversed())
     }
 }
+
+extension KeyedDecodingContainer {
+    /// The positive duration at `key` (a timeout), or `fallback` when the key is absent or null.
+    func timeout(_ key: Key, or fallback: Duration) throws -> Duration {
+        guard let duration = try decodeIfPresent(ConfigDuration.self, forKey: key) else { return fallback }
+        guard duration.milliseconds > 0 else {
+            throw ConfigurationError(
+                path: ConfigurationError.path(codingPath + [key]),
+                message: "a timeout must be positive, e.g. 10s"
+            )
+        }
+        return .milliseconds(duration.milliseconds)
+    }
+}

@@ -322,11 +322,22 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
     public var disableCollection = false
     /// `max_cardinality_per_label`: 0 is unlimited.
     public var maxCardinalityPerLabel = 0
+    /// `overrides.defaults.ingestion`: each tenant's ingestion rate limit (`rate_limit_bytes`, `burst_size_bytes`;
+    /// `rate_strategy` is `local`, and `global` is read as `local`: one instance is the whole cluster).
+    var ingestion = IngestionRateLimiter.Configuration()
 
     public init() {}
 
     enum CodingKeys: String, CodingKey, CaseIterable { case defaults }
-    enum DefaultsKeys: String, CodingKey, CaseIterable { case metricsGenerator = "metrics_generator" }
+    enum DefaultsKeys: String, CodingKey, CaseIterable {
+        case metricsGenerator = "metrics_generator"
+        case ingestion
+    }
+    enum IngestionKeys: String, CodingKey, CaseIterable {
+        case rateLimitBytes = "rate_limit_bytes"
+        case burstSizeBytes = "burst_size_bytes"
+        case rateStrategy = "rate_strategy"
+    }
     enum GeneratorKeys: String, CodingKey, CaseIterable {
         case processors
         case traceIDLabelName = "trace_id_label_name"
@@ -340,6 +351,9 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
         let keys = try decoder.strictContainer(CodingKeys.self)
         guard keys.contains(.defaults) else { return }
         let defaults = try keys.superDecoder(forKey: .defaults).strictContainer(DefaultsKeys.self)
+        if defaults.contains(.ingestion) {
+            ingestion = try Self.ingestion(defaults.superDecoder(forKey: .ingestion).strictContainer(IngestionKeys.self))
+        }
         guard defaults.contains(.metricsGenerator) else { return }
         let generator = try defaults.superDecoder(forKey: .metricsGenerator).strictContainer(GeneratorKeys.self)
         processors = try generator.value(.processors, or: processors)
@@ -366,5 +380,21 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
                 message: "'\(traceIDLabelName)' is not a valid label name"
             )
         }
+    }
+
+    private static func ingestion(_ keys: KeyedDecodingContainer<IngestionKeys>) throws
+        -> IngestionRateLimiter.Configuration
+    {
+        var ingestion = IngestionRateLimiter.Configuration()
+        ingestion.rateLimitBytes = try keys.decodeIfPresent(ConfigByteSize.self, forKey: .rateLimitBytes)?.bytes ?? 0
+        ingestion.burstSizeBytes = try keys.decodeIfPresent(ConfigByteSize.self, forKey: .burstSizeBytes)?.bytes ?? 0
+        let strategy = try keys.value(.rateStrategy, or: "local")
+        guard strategy == "local" || strategy == "global" else {
+            throw ConfigurationError(
+                path: ConfigurationError.path(keys.codingPath + [IngestionKeys.rateStrategy]),
+                message: "'\(strategy)' is not a rate strategy; use local or global"
+            )
+        }
+        return ingestion
     }
 }

@@ -1,3 +1,6 @@
+import Foundation
+import MetronomeWire
+
 /// The whole configuration file, in Tempo's layout (so a Tempo user's generator section works unchanged).
 ///
 /// Every key has a default: an empty file, or none, runs Metronome with the span-metrics processor on and no
@@ -30,6 +33,9 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         public var httpListenPort = 3200
         /// `trace`, `debug`, `info`, `warn`/`warning`, `error`.
         public var logLevel = "info"
+        /// `http_server_max_connections`, `http_server_read_header_timeout`, `http_server_read_timeout` and
+        /// `http_server_idle_timeout` (the admin listener's; Tempo's server has the last two, 30 s and 120 s).
+        var connections = HTTPConnectionLimits(maxConnections: 256, idleTimeout: .seconds(120))
 
         public init() {}
 
@@ -37,6 +43,10 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             case httpListenAddress = "http_listen_address"
             case httpListenPort = "http_listen_port"
             case logLevel = "log_level"
+            case maxConnections = "http_server_max_connections"
+            case readHeaderTimeout = "http_server_read_header_timeout"
+            case readTimeout = "http_server_read_timeout"
+            case idleTimeout = "http_server_idle_timeout"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -44,19 +54,57 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             httpListenAddress = try keys.value(.httpListenAddress, or: httpListenAddress)
             httpListenPort = try keys.value(.httpListenPort, or: httpListenPort)
             logLevel = try keys.value(.logLevel, or: logLevel)
+            connections.maxConnections = try keys.value(.maxConnections, or: connections.maxConnections)
+            guard connections.maxConnections > 0 else {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(keys.codingPath + [CodingKeys.maxConnections]),
+                    message: "must be positive"
+                )
+            }
+            connections.readHeaderTimeout = try keys.timeout(.readHeaderTimeout, or: connections.readHeaderTimeout)
+            connections.readTimeout = try keys.timeout(.readTimeout, or: connections.readTimeout)
+            connections.idleTimeout = try keys.timeout(.idleTimeout, or: connections.idleTimeout)
         }
     }
 
-    /// `distributor.receivers.otlp.protocols`: where spans come in.
+    /// `distributor`: where spans come in (`receivers.otlp.protocols`) and what the server takes in at once.
     public struct Distributor: Decodable, Sendable, Equatable {
         public var receivers = Receivers()
+        /// `max_inflight_bytes`: the bytes of requests being read, decoded and processed at once, across receivers;
+        /// nil is the default, a sixteenth of physical memory.
+        public var maxInflightBytes: Int?
+        /// `max_tenants`: how many tenants may exist; requests for more are refused.
+        public var maxTenants = 1000
+        /// `max_attribute_value_depth`: how deeply array and key-value-list attribute values may nest.
+        public var maxAttributeValueDepth = SpanBatch.Limits().maxValueDepth
 
         public init() {}
 
-        enum CodingKeys: String, CodingKey, CaseIterable { case receivers }
+        enum CodingKeys: String, CodingKey, CaseIterable {
+            case receivers
+            case maxInflightBytes = "max_inflight_bytes"
+            case maxTenants = "max_tenants"
+            case maxAttributeValueDepth = "max_attribute_value_depth"
+        }
 
         public init(from decoder: any Decoder) throws {
-            receivers = try decoder.strictContainer(CodingKeys.self).value(.receivers, or: Receivers())
+            let keys = try decoder.strictContainer(CodingKeys.self)
+            receivers = try keys.value(.receivers, or: Receivers())
+            maxInflightBytes = try keys.decodeIfPresent(ConfigByteSize.self, forKey: .maxInflightBytes)?.bytes
+            maxTenants = try keys.value(.maxTenants, or: maxTenants)
+            maxAttributeValueDepth = try keys.value(.maxAttributeValueDepth, or: maxAttributeValueDepth)
+            guard maxInflightBytes ?? 1 > 0, maxTenants > 0, (1...10_000).contains(maxAttributeValueDepth) else {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(decoder.codingPath),
+                    message:
+                        "max_inflight_bytes and max_tenants must be positive, max_attribute_value_depth between 1 and 10000"
+                )
+            }
+        }
+
+        /// `max_inflight_bytes`, or its default: a sixteenth of physical memory.
+        var inflightBytesLimit: Int {
+            maxInflightBytes ?? Int(clamping: ProcessInfo.processInfo.physicalMemory / 16)
         }
 
         public struct Receivers: Decodable, Sendable, Equatable {
@@ -100,26 +148,68 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             }
         }
 
-        /// One receiver's listener.
+        /// One receiver's listener, with the connection limits of its protocol.
         public struct Listener: Decodable, Sendable, Equatable {
             /// `host:port`.
             public var endpoint: String
             public var enabled = true
             /// Largest accepted request, MiB (decompressed for HTTP). Default 16.
             public var maxRequestMiB = 16
+            /// `max_connections`, `read_header_timeout`, `read_timeout`, `idle_timeout` (the HTTP receiver's).
+            var http = HTTPConnectionLimits()
+            /// `max_connections`, `connection_preface_timeout`, `max_connection_idle`, `keepalive_time`,
+            /// `keepalive_timeout`, `min_ping_interval` (the gRPC receiver's).
+            var grpc = GRPCConnectionLimits()
 
             public init(endpoint: String) { self.endpoint = endpoint }
 
             enum CodingKeys: String, CodingKey, CaseIterable {
                 case endpoint, enabled
                 case maxRequestMiB = "max_recv_msg_size_mib"
+                case maxConnections = "max_connections"
+                case readHeaderTimeout = "read_header_timeout"
+                case readTimeout = "read_timeout"
+                case idleTimeout = "idle_timeout"
+                case connectionPrefaceTimeout = "connection_preface_timeout"
+                case maxConnectionIdle = "max_connection_idle"
+                case keepaliveTime = "keepalive_time"
+                case keepaliveTimeout = "keepalive_timeout"
+                case minPingInterval = "min_ping_interval"
+
+                static let common: [Self] = [.endpoint, .enabled, .maxRequestMiB, .maxConnections]
+                static let http: [Self] = common + [.readHeaderTimeout, .readTimeout, .idleTimeout]
+                static let grpc: [Self] =
+                    common + [.connectionPrefaceTimeout, .maxConnectionIdle, .keepaliveTime, .keepaliveTimeout,
+                        .minPingInterval]
             }
 
+            /// Decodes the `grpc` or `http` listener, whichever key it is under.
             public init(from decoder: any Decoder) throws {
-                let keys = try decoder.strictContainer(CodingKeys.self)
+                let isGRPC = decoder.codingPath.last?.stringValue == "grpc"
+                let keys = try decoder.strictContainer(CodingKeys.self, allowed: isGRPC ? CodingKeys.grpc : CodingKeys.http)
                 endpoint = try keys.value(.endpoint, or: "")
                 enabled = try keys.value(.enabled, or: true)
                 maxRequestMiB = try keys.value(.maxRequestMiB, or: 16)
+                let maxConnections = try keys.value(.maxConnections, or: http.maxConnections)
+                guard maxRequestMiB > 0, maxConnections > 0 else {
+                    throw ConfigurationError(
+                        path: ConfigurationError.path(decoder.codingPath),
+                        message: "max_recv_msg_size_mib and max_connections must be positive"
+                    )
+                }
+                http.maxConnections = maxConnections
+                grpc.maxConnections = maxConnections
+                http.readHeaderTimeout = try keys.timeout(.readHeaderTimeout, or: http.readHeaderTimeout)
+                http.readTimeout = try keys.timeout(.readTimeout, or: http.readTimeout)
+                http.idleTimeout = try keys.timeout(.idleTimeout, or: http.idleTimeout)
+                grpc.connectionPrefaceTimeout = try keys.timeout(
+                    .connectionPrefaceTimeout,
+                    or: grpc.connectionPrefaceTimeout
+                )
+                grpc.maxConnectionIdle = try keys.timeout(.maxConnectionIdle, or: grpc.maxConnectionIdle)
+                grpc.keepaliveTime = try keys.timeout(.keepaliveTime, or: grpc.keepaliveTime)
+                grpc.keepaliveTimeout = try keys.timeout(.keepaliveTimeout, or: grpc.keepaliveTimeout)
+                grpc.minPingInterval = try keys.timeout(.minPingInterval, or: grpc.minPingInterval)
             }
 
             func withDefaultEndpoint(_ fallback: Listener) -> Listener {

@@ -10,14 +10,17 @@ struct AnyCodingKey: CodingKey {
 }
 
 extension Decoder {
-    /// Returns a container for `Keys` after checking that the mapping holds no other key, so a misspelt key is an
-    /// error naming it instead of a silently ignored setting.
-    func strictContainer<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type) throws -> KeyedDecodingContainer<Keys> {
+    /// Returns a container for `Keys` after checking that the mapping holds no other key (none but `allowed`, when
+    /// given), so a misspelt key is an error naming it instead of a silently ignored setting.
+    func strictContainer<Keys: CodingKey & CaseIterable>(_ keys: Keys.Type, allowed: [Keys]? = nil) throws
+        -> KeyedDecodingContainer<Keys>
+    {
         let all = try container(keyedBy: AnyCodingKey.self)
-        let known = Set(Keys.allCases.map(\.stringValue))
+        let allowedKeys = allowed ?? Array(Keys.allCases)
+        let known = Set(allowedKeys.map(\.stringValue))
         if let unknown = all.allKeys.first(where: { !known.contains($0.stringValue) }) {
             let path = ConfigurationError.path(codingPath + [unknown])
-            let allowed = Keys.allCases.map(\.stringValue).sorted().joined(separator: ", ")
+            let allowed = allowedKeys.map(\.stringValue).sorted().joined(separator: ", ")
             throw ConfigurationError(
                 path: path,
                 message: "unknown key '\(unknown.stringValue)' (allowed here: \(allowed))"

@@ -23,12 +23,32 @@ public final class Distributor: Sendable {
     private let generatorConfiguration: Generator.Configuration
     private let slackNanos: UInt64
     private let generators = Mutex<[TenantID: Generator]>([:])
+    private let maxTenants: Int
+    private let rateLimiter: IngestionRateLimiter
+    /// The bytes of requests in flight, shared by every receiver.
+    let inflight: InflightBudget
     private let logger: Logger
 
-    /// - Parameter dataPath: where tenants' checkpoints are; generators of tenants found there are restored now.
-    public init(generatorConfiguration: Generator.Configuration, slackMs: Int64, dataPath: String?, logger: Logger) {
+    /// - Parameters:
+    ///   - dataPath: where tenants' checkpoints are; generators of tenants found there are restored now (they count
+    ///     towards `maxTenants`, and are restored even past it: their state exists already).
+    ///   - maxTenants: how many tenants may exist; a request for a new tenant past it is refused.
+    ///   - rateLimits: each tenant's ingestion rate limit.
+    ///   - maxInflightBytes: the bytes of requests receivers may hold at once.
+    init(
+        generatorConfiguration: Generator.Configuration,
+        slackMs: Int64,
+        dataPath: String?,
+        maxTenants: Int = 1000,
+        rateLimits: IngestionRateLimiter.Configuration = .init(),
+        maxInflightBytes: Int = Int.max,
+        logger: Logger
+    ) {
         self.generatorConfiguration = generatorConfiguration
         self.slackNanos = UInt64(max(0, slackMs)) * 1_000_000
+        self.maxTenants = maxTenants
+        self.rateLimiter = IngestionRateLimiter(configuration: rateLimits)
+        self.inflight = InflightBudget(limit: maxInflightBytes)
         self.logger = logger
         if let dataPath { restoreTenants(from: dataPath) }
     }
@@ -41,7 +61,7 @@ public final class Distributor: Sendable {
             let file = CheckpointFile(dataPath: dataPath, tenant: tenant)
             do {
                 guard let checkpoint = try file.read() else { continue }
-                let generator = self.generator(for: tenant, nowMs: nowMs)
+                let generator = generators.withLock { self.generator(for: tenant, in: &$0, nowMs: nowMs) }
                 let restored = generator.restore(checkpoint, nowMs: nowMs)
                 logger.info(
                     "restored series from checkpoint",
@@ -70,8 +90,36 @@ public final class Distributor: Sendable {
         }
     }
 
+    /// Admits `bytes` (a request's protobuf size) for `tenant` before it is decoded: the tenant must exist or fit
+    /// under `distributor.max_tenants`, and the bytes must fit its ingestion rate limit (Tempo's `RATE_LIMITED`).
+    /// - Throws: ``Refusal`` saying which limit, and when a retry may succeed.
+    func admit(_ bytes: Int, tenant: TenantID) throws(Refusal) {
+        let exists = generators.withLock { $0[tenant] != nil || $0.count < maxTenants }
+        guard exists else { throw tenantLimitRefusal(tenant) }
+        if let retryAfter = rateLimiter.take(bytes, tenant: tenant) {
+            throw Refusal(
+                reason: .rateLimited,
+                description:
+                    "RATE_LIMITED: ingestion rate limit (\(rateLimiter.configuration.rateLimitBytes) bytes) exceeded while adding \(bytes) bytes for tenant \(tenant)",
+                retryAfterSeconds: retryAfter
+            )
+        }
+    }
+
+    private func tenantLimitRefusal(_ tenant: TenantID) -> Refusal {
+        Refusal(
+            reason: .maxTenants,
+            description:
+                "tenant limit reached: \(maxTenants) tenants exist (distributor.max_tenants); tenant \(tenant) was not created",
+            retryAfterSeconds: nil
+        )
+    }
+
     /// Processes one request's batch (its span ids were checked when it was decoded).
-    public func push(_ batch: SpanBatch, tenant: TenantID, nowNanos: UInt64 = Distributor.nowNanos()) -> Outcome {
+    /// - Throws: ``Refusal`` when the tenant is new and `distributor.max_tenants` tenants exist already.
+    func push(_ batch: SpanBatch, tenant: TenantID, nowNanos: UInt64 = Distributor.nowNanos()) throws(Refusal)
+        -> Outcome
+    {
         var batch = batch
         let tenantLabel = [("tenant", tenant.value)]
         Counter(label: "metronome_spans_received_total", dimensions: tenantLabel).increment(by: batch.spanCount)
@@ -93,7 +141,12 @@ public final class Distributor: Sendable {
         }
         guard batch.spanCount > 0 else { return outcome }
         let nowMs = Int64(nowNanos / 1_000_000)
-        let result = generator(for: tenant, nowMs: nowMs).push(batch, nowMs: nowMs)
+        let generator = generators.withLock { generators in
+            generators[tenant] == nil && generators.count >= maxTenants
+                ? nil : self.generator(for: tenant, in: &generators, nowMs: nowMs)
+        }
+        guard let generator else { throw tenantLimitRefusal(tenant) }
+        let result = generator.push(batch, nowMs: nowMs)
         for (label, count) in result.labelValuesLimited {
             Counter(
                 label: "metronome_registry_label_values_limited_total",
@@ -127,14 +180,15 @@ public final class Distributor: Sendable {
         generators.withLock { Array($0.values) }
     }
 
-    private func generator(for tenant: TenantID, nowMs: Int64) -> Generator {
-        generators.withLock { generators in
-            if let generator = generators[tenant] { return generator }
-            let generator = Generator(tenant: tenant, configuration: generatorConfiguration, nowMs: nowMs)
-            generators[tenant] = generator
-            logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
-            return generator
-        }
+    private func generator(for tenant: TenantID, in generators: inout [TenantID: Generator], nowMs: Int64)
+        -> Generator
+    {
+        if let generator = generators[tenant] { return generator }
+        let generator = Generator(tenant: tenant, configuration: generatorConfiguration, nowMs: nowMs)
+        generators[tenant] = generator
+        Gauge(label: "metronome_tenants").record(generators.count)
+        logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
+        return generator
     }
 
     /// Wall-clock time in nanoseconds since the Unix epoch.

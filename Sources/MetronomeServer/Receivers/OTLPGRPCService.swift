@@ -12,6 +12,8 @@ struct OTLPGRPCService: RegistrableRPCService {
     )
 
     let distributor: Distributor
+    /// The wire format limits (attribute value nesting).
+    let limits: SpanBatch.Limits
     let logger: Logger
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
@@ -26,23 +28,48 @@ struct OTLPGRPCService: RegistrableRPCService {
         }
     }
 
-    private func handle(_ request: ServerRequest<[UInt8]>) throws -> [UInt8] {
+    /// Decodes and pushes one request; its bytes are held in the in-flight budget until it is answered.
+    private func handle(_ request: ServerRequest<[UInt8]>) throws(RPCError) -> [UInt8] {
         let tenantHeader = request.metadata[stringValues: "x-scope-orgid"].first(where: { _ in true })
+        let tenant: TenantID
         do {
-            let tenant = try Distributor.tenant(fromHeader: tenantHeader)
-            let batch = try SpanBatch(protobuf: request.message)
-            let outcome = distributor.push(batch, tenant: tenant)
-            return OTLPResponses.exportProtobuf(outcome)
+            tenant = try Distributor.tenant(fromHeader: tenantHeader)
+        } catch {
+            throw reject(.invalidArgument, reason: "invalid_tenant", error.description)
+        }
+        var reservation = InflightReservation(distributor.inflight)
+        guard reservation.grow(by: request.message.count) else {
+            throw refuse(Refusal.inflightBytes(request.message.count, budget: distributor.inflight))
+        }
+        do {
+            try distributor.admit(request.message.count, tenant: tenant)
+            let batch = try SpanBatch(protobuf: request.message, limits: limits)
+            return OTLPResponses.exportProtobuf(try distributor.push(batch, tenant: tenant))
+        } catch let refusal as Refusal {
+            throw refuse(refusal)
         } catch let error as WireError {
-            throw reject(RejectedRequests.message(for: error))
-        } catch let error as Distributor.InvalidRequest {
-            throw reject(error.description)
+            throw reject(.invalidArgument, reason: "invalid", RejectedRequests.message(for: error))
+        } catch {
+            throw reject(.internalError, reason: "internal", "\(error)")
         }
     }
 
-    private func reject(_ message: String) -> RPCError {
-        RejectedRequests.record(receiver: "otlp_grpc", status: "invalid_argument", message: message, logger: logger)
-        return RPCError(code: .invalidArgument, message: message)
+    /// `RESOURCE_EXHAUSTED`, with a `google.rpc.RetryInfo` in `grpc-status-details-bin` when a retry may succeed
+    /// (the OpenTelemetry exporters retry `RESOURCE_EXHAUSTED` only when it carries one).
+    private func refuse(_ refusal: Refusal) -> RPCError {
+        var error = reject(.resourceExhausted, reason: refusal.reason.rawValue, refusal.description)
+        if let seconds = refusal.retryAfterSeconds {
+            error.metadata.addBinary(
+                OTLPResponses.statusWithRetryInfo(code: 8, message: refusal.description, retryAfterSeconds: seconds),
+                forKey: "grpc-status-details-bin"
+            )
+        }
+        return error
+    }
+
+    private func reject(_ code: RPCError.Code, reason: String, _ message: String) -> RPCError {
+        RejectedRequests.record(receiver: "otlp_grpc", status: "\(code)", reason: reason, message: message, logger: logger)
+        return RPCError(code: code, message: message)
     }
 }
 

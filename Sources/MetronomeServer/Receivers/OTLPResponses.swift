@@ -33,6 +33,20 @@ enum OTLPResponses {
         return writer.bytes
     }
 
+    /// A protobuf `google.rpc.Status` whose details hold a `google.rpc.RetryInfo` of `retryAfterSeconds`.
+    static func statusWithRetryInfo(code: Int, message: String, retryAfterSeconds: Int) -> [UInt8] {
+        var writer = ProtobufWriter()
+        writer.writeVarintField(1, UInt64(code))
+        writer.writeStringField(2, message)
+        writer.writeMessage(3) { any in
+            any.writeStringField(1, "type.googleapis.com/google.rpc.RetryInfo")
+            any.writeMessage(2) { retryInfo in
+                retryInfo.writeMessage(1) { duration in duration.writeVarintField(1, UInt64(retryAfterSeconds)) }
+            }
+        }
+        return writer.bytes
+    }
+
     private static func quoted(_ text: String) -> String {
         let data = (try? JSONEncoder().encode(text)) ?? Data("\"\"".utf8)
         return String(decoding: data, as: UTF8.self)

@@ -2,22 +2,28 @@ import Logging
 import Metrics
 import MetronomeWire
 
-/// Counts and logs a request a receiver refused, so every refusal (bad input, a size limit, an unsupported type) is
-/// visible in `metronome_receiver_requests_rejected_total{receiver,status}` and in the log.
+/// Counts and logs a request a receiver refused, so every refusal (bad input, a size limit, an unsupported type, a
+/// busy server) is visible in `metronome_receiver_requests_rejected_total{receiver,status,reason}` and in the log,
+/// which says at most one line per receiver, status and reason every 10 seconds.
 enum RejectedRequests {
     /// The message a receiver answers a request that did not decode with.
     static func message(for error: WireError) -> String {
         error.isMalformed ? "malformed ExportTraceServiceRequest: \(error)" : "\(error)"
     }
 
-    static func record(receiver: String, status: String, message: String, logger: Logger) {
+    /// - Parameters:
+    ///   - status: the HTTP status or gRPC code answered.
+    ///   - reason: which check refused it: `invalid`, `invalid_tenant`, `too_large`, `unsupported_media_type`, or a
+    ///     ``Refusal/Reason``.
+    static func record(receiver: String, status: String, reason: String, message: String, logger: Logger) {
         Counter(
             label: "metronome_receiver_requests_rejected_total",
-            dimensions: [("receiver", receiver), ("status", status)]
+            dimensions: [("receiver", receiver), ("status", status), ("reason", reason)]
         ).increment()
+        guard LogThrottle.perPush.allows("rejected \(receiver) \(status) \(reason)") else { return }
         logger.warning(
-            "rejected a request",
-            metadata: ["receiver": "\(receiver)", "status": "\(status)", "reason": "\(message)"]
+            "rejected a request (one line per receiver, status and reason every 10 s)",
+            metadata: ["receiver": "\(receiver)", "status": "\(status)", "reason": "\(reason)", "message": "\(message)"]
         )
     }
 }

@@ -1,0 +1,78 @@
+import Metrics
+import Synchronization
+
+/// The bytes of requests being read, decoded and processed, across every receiver, bounded by
+/// `distributor.max_inflight_bytes` (the model: the OpenTelemetry Collector's memory limiter, Tempo's ingestion limits).
+///
+/// A receiver reserves a request's bytes before it reads the body (its declared length, or the size limit when none is
+/// declared) and again for what decompression adds; over the budget the request is refused with HTTP 429 /
+/// `RESOURCE_EXHAUSTED` and a retry hint instead of being read. One request is always let through when nothing else is
+/// in flight, so a limit below the request size limit still serves one request at a time.
+final class InflightBudget: Sendable {
+    /// The most bytes in flight.
+    let limit: Int
+    private let used = Atomic<Int>(0)
+    private let gauge = Gauge(label: "metronome_inflight_bytes")
+
+    init(limit: Int) {
+        self.limit = limit
+        Gauge(label: "metronome_inflight_bytes_limit").record(limit)
+        gauge.record(0)
+    }
+
+    /// Reserves `bytes` if they fit; returns whether they did. A successful reservation must be released.
+    func reserve(_ bytes: Int) -> Bool {
+        var current = used.load(ordering: .relaxed)
+        while true {
+            guard current == 0 || current + bytes <= limit else { return false }
+            let (exchanged, original) = used.compareExchange(
+                expected: current,
+                desired: current + bytes,
+                ordering: .acquiringAndReleasing
+            )
+            if exchanged {
+                gauge.record(current + bytes)
+                return true
+            }
+            current = original
+        }
+    }
+
+    /// Returns bytes reserved earlier.
+    func release(_ bytes: Int) {
+        let remaining = used.subtract(bytes, ordering: .acquiringAndReleasing).newValue
+        gauge.record(remaining)
+    }
+
+    /// The bytes reserved now.
+    var inUse: Int { used.load(ordering: .relaxed) }
+}
+
+/// What one request holds of the ``InflightBudget``; released when the request is answered.
+struct InflightReservation: ~Copyable {
+    private let budget: InflightBudget
+    private(set) var bytes = 0
+
+    init(_ budget: InflightBudget) {
+        self.budget = budget
+    }
+
+    /// Adds `bytes` to the reservation if the budget has room.
+    mutating func grow(by bytes: Int) -> Bool {
+        guard bytes > 0 else { return true }
+        guard budget.reserve(bytes) else { return false }
+        self.bytes += bytes
+        return true
+    }
+
+    /// Gives back what the reservation holds beyond `bytes` (once the actual size is known).
+    mutating func shrink(to bytes: Int) {
+        guard bytes < self.bytes else { return }
+        budget.release(self.bytes - bytes)
+        self.bytes = bytes
+    }
+
+    deinit {
+        if bytes > 0 { budget.release(bytes) }
+    }
+}

@@ -1,0 +1,60 @@
+import Logging
+import Metrics
+import Synchronization
+
+/// The open connections of one listener, bounded by its `max_connections`: a connection past the limit is closed as
+/// soon as it is accepted, counted in `metronome_connections_refused_total{listener}`, and logged at most once
+/// every 10 s. `metronome_connections{listener}` is the number open.
+final class ConnectionCount: Sendable {
+    let listener: String
+    let limit: Int
+    private let open = Atomic<Int>(0)
+    private let gauge: Gauge
+    private let refused: Counter
+    private let logger: Logger
+
+    init(listener: String, limit: Int, logger: Logger) {
+        self.listener = listener
+        self.limit = limit
+        self.logger = logger
+        gauge = Gauge(label: "metronome_connections", dimensions: [("listener", listener)])
+        refused = Counter(label: "metronome_connections_refused_total", dimensions: [("listener", listener)])
+        gauge.record(0)
+    }
+
+    /// Counts a new connection if there is room; a connection refused here must be closed and not ended.
+    func opened() -> Bool {
+        let count = open.add(1, ordering: .relaxed).newValue
+        guard count <= limit else {
+            open.subtract(1, ordering: .relaxed)
+            refused.increment()
+            if LogThrottle.perPush.allows("connections \(listener)") {
+                logger.warning(
+                    "refused a connection: the listener's max_connections are open (one line every 10 s)",
+                    metadata: ["listener": "\(listener)", "max_connections": "\(limit)"]
+                )
+            }
+            return false
+        }
+        gauge.record(count)
+        return true
+    }
+
+    /// Ends a connection counted by ``opened()``.
+    func closed() {
+        gauge.record(open.subtract(1, ordering: .relaxed).newValue)
+    }
+
+    /// Counts and logs a connection closed because its client was too slow in `phase`.
+    func timedOut(phase: String, after timeout: Duration) {
+        Counter(
+            label: "metronome_connections_timed_out_total",
+            dimensions: [("listener", listener), ("phase", phase)]
+        ).increment()
+        guard LogThrottle.perPush.allows("timed out \(listener) \(phase)") else { return }
+        logger.info(
+            "closed a slow connection (one line per listener and phase every 10 s)",
+            metadata: ["listener": "\(listener)", "phase": "\(phase)", "timeout": "\(timeout)"]
+        )
+    }
+}
