@@ -128,7 +128,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MetronomeServerTests",
-            dependencies: ["MetronomeServer", "MetronomeGenerator", "MetronomeRemoteWrite"],
+            dependencies: [
+                "MetronomeServer", "MetronomeGenerator", "MetronomeRemoteWrite", "OTLPProto",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -383,3 +383,71 @@ struct RemoteWriteAuthConfigurationTests {
         #expect(configuration.overrides.processors.contains("service-graphs"))
     }
 }
+
+struct AdmissionConfigurationTests {
+    @Test func limitsHaveDefaults() throws {
+        let config = try ConfigurationLoader.load(yaml: "")
+        #expect(config.distributor.maxTenants == 1000)
+        #expect(config.distributor.maxAttributeValueDepth == 64)
+        #expect(config.distributor.maxInflightBytes == nil)
+        #expect(config.distributor.inflightBytesLimit > 0)
+        #expect(config.overrides.ingestion == .init())
+        let http = config.distributor.receivers.otlp.protocols.http.http
+        #expect(http == HTTPConnectionLimits())
+        #expect(http.readHeaderTimeout == .seconds(10) && http.readTimeout == .seconds(30))
+        #expect(config.distributor.receivers.otlp.protocols.grpc.grpc == GRPCConnectionLimits())
+        #expect(config.server.connections.maxConnections == 256)
+        #expect(config.server.connections.idleTimeout == .seconds(120))
+    }
+
+    @Test func everyLimitIsConfigurable() throws {
+        let config = try ConfigurationLoader.load(
+            yaml: """
+                server: {http_server_max_connections: 8, http_server_read_header_timeout: 2s, http_server_read_timeout: 3s,
+                         http_server_idle_timeout: 4s}
+                distributor:
+                  max_inflight_bytes: 64MiB
+                  max_tenants: 5
+                  max_attribute_value_depth: 16
+                  receivers:
+                    otlp:
+                      protocols:
+                        http: {max_connections: 10, read_header_timeout: 1s, read_timeout: 2s, idle_timeout: 3s}
+                        grpc: {max_connections: 11, connection_preface_timeout: 1s, max_connection_idle: 2m,
+                               keepalive_time: 1h, keepalive_timeout: 5s, min_ping_interval: 10s}
+                overrides:
+                  defaults:
+                    ingestion: {rate_limit_bytes: 15MB, burst_size_bytes: 20000000, rate_strategy: global}
+                """
+        )
+        #expect(config.server.connections == .init(maxConnections: 8, readHeaderTimeout: .seconds(2),
+            readTimeout: .seconds(3), idleTimeout: .seconds(4)))
+        #expect(config.distributor.inflightBytesLimit == 64 << 20)
+        #expect(config.distributor.maxTenants == 5)
+        #expect(config.distributor.maxAttributeValueDepth == 16)
+        let protocols = config.distributor.receivers.otlp.protocols
+        #expect(protocols.http.http == .init(maxConnections: 10, readHeaderTimeout: .seconds(1),
+            readTimeout: .seconds(2), idleTimeout: .seconds(3)))
+        #expect(
+            protocols.grpc.grpc
+                == .init(maxConnections: 11, connectionPrefaceTimeout: .seconds(1), maxConnectionIdle: .seconds(120),
+                    keepaliveTime: .seconds(3600), keepaliveTimeout: .seconds(5), minPingInterval: .seconds(10))
+        )
+        #expect(config.overrides.ingestion == .init(rateLimitBytes: 15_000_000, burstSizeBytes: 20_000_000))
+    }
+
+    @Test func badLimitsAreErrorsNamingTheKey() {
+        for yaml in [
+            "distributor: {max_tenants: 0}",
+            "distributor: {max_attribute_value_depth: 100000}",
+            "distributor: {max_inflight_bytes: lots}",
+            "distributor: {receivers: {otlp: {protocols: {http: {read_timeout: 0s}}}}}",
+            "distributor: {receivers: {otlp: {protocols: {grpc: {read_header_timeout: 1s}}}}}",
+            "distributor: {receivers: {otlp: {protocols: {http: {keepalive_time: 1s}}}}}",
+            "overrides: {defaults: {ingestion: {rate_strategy: cluster}}}",
+            "overrides: {defaults: {ingestion: {rate_limit: 1}}}",
+        ] {
+            #expect(throws: ConfigurationError.self, "\(yaml)") { try ConfigurationLoader.load(yaml: yaml) }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Logging
+import MetronomeGenerator
+import MetronomeWire
+import OTLPProto
+import SwiftProtobuf
+import Testing
+
+@testable import MetronomeServer
+
+struct AdmissionTests {
+    @Test func theBudgetRefusesWhatDoesNotFitButAlwaysLetsOneRequestIn() {
+        let budget = InflightBudget(limit: 100)
+        var first = InflightReservation(budget)
+        var second = InflightReservation(budget)
+        let grown = [first.grow(by: 60), second.grow(by: 41), second.grow(by: 40)]
+        #expect(grown == [true, false, true])
+        #expect(budget.inUse == 100)
+        second.shrink(to: 10)
+        #expect(budget.inUse == 70)
+        _ = consume first
+        _ = consume second
+        #expect(budget.inUse == 0)
+        // Alone, a request larger than the whole budget is let through, so a small budget still serves.
+        var large = InflightReservation(budget)
+        var next = InflightReservation(budget)
+        let whileLarge = [large.grow(by: 500), next.grow(by: 1)]
+        #expect(whileLarge == [true, false])
+        _ = consume large
+        let afterLarge = next.grow(by: 1)
+        #expect(afterLarge)
+    }
+
+    @Test func theRateLimiterRefillsAtItsRateUpToItsBurst() {
+        let limiter = IngestionRateLimiter(configuration: .init(rateLimitBytes: 1000, burstSizeBytes: 2000))
+        let tenant = TenantID.singleTenant
+        let start = ContinuousClock.now
+        #expect(limiter.take(2000, tenant: tenant, now: start) == nil)
+        // Empty: 500 bytes need half a second, hinted as 1 s.
+        #expect(limiter.take(500, tenant: tenant, now: start) == 1)
+        #expect(limiter.take(500, tenant: tenant, now: start + .milliseconds(500)) == nil)
+        // A refused request takes nothing; a long pause refills no further than the burst.
+        #expect(limiter.take(2001, tenant: tenant, now: start + .seconds(60)) == 1)
+        #expect(limiter.take(2000, tenant: tenant, now: start + .seconds(60)) == nil)
+        #expect(limiter.take(1500, tenant: tenant, now: start + .seconds(60)) == 2)
+        // Tenants have buckets of their own; no rate means no limit.
+        #expect(limiter.take(2000, tenant: try! TenantID(validating: "other"), now: start) == nil)
+        #expect(IngestionRateLimiter(configuration: .init()).take(1 << 40, tenant: tenant) == nil)
+    }
+
+    @Test func aNewTenantPastTheLimitIsRefusedNamingTheLimit() throws {
+        let distributor = Distributor(
+            generatorConfiguration: .init(),
+            slackMs: 30_000,
+            dataPath: nil,
+            maxTenants: 2,
+            logger: Logger(label: "test")
+        )
+        let now = Distributor.nowNanos()
+        let request = OTLPFixtures.Request.with {
+            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: now)])]
+        }
+        let batch = try SpanBatch(protobuf: Array(try request.serializedData()))
+        for name in ["a", "b"] {
+            let tenant = try TenantID(validating: name)
+            try distributor.admit(10, tenant: tenant)
+            _ = try distributor.push(batch, tenant: tenant, nowNanos: now)
+        }
+        #expect(throws: Never.self) { try distributor.admit(10, tenant: TenantID(validating: "a")) }
+        #expect {
+            try distributor.admit(10, tenant: TenantID(validating: "c"))
+        } throws: { error in
+            guard let refusal = error as? Refusal else { return false }
+            return refusal.reason == .maxTenants && refusal.retryAfterSeconds == nil
+                && refusal.description.contains("distributor.max_tenants")
+        }
+    }
+
+    @Test func rateLimitRefusalsSayTheLimitAndHowLongToWait() throws {
+        let distributor = Distributor(
+            generatorConfiguration: .init(),
+            slackMs: 30_000,
+            dataPath: nil,
+            rateLimits: .init(rateLimitBytes: 100, burstSizeBytes: 100),
+            logger: Logger(label: "test")
+        )
+        try distributor.admit(100, tenant: .singleTenant)
+        #expect {
+            try distributor.admit(50, tenant: .singleTenant)
+        } throws: { error in
+            guard let refusal = error as? Refusal else { return false }
+            return refusal.reason == .rateLimited && refusal.retryAfterSeconds == 1
+                && refusal.description.hasPrefix("RATE_LIMITED: ingestion rate limit (100 bytes) exceeded")
+        }
+    }
+
+    @Test func retryInfoIsAStatusWithOneAnyDetail() {
+        let bytes = OTLPResponses.statusWithRetryInfo(code: 8, message: "m", retryAfterSeconds: 3)
+        let typeURL = Array("type.googleapis.com/google.rpc.RetryInfo".utf8)
+        // code 8, message "m", details { type_url, value { retry_delay { seconds 3 } } }
+        let expected: [UInt8] =
+            [0x08, 0x08, 0x12, 0x01, 0x6D, 0x1A, UInt8(2 + typeURL.count + 6), 0x0A, UInt8(typeURL.count)] + typeURL
+            + [0x12, 0x04, 0x0A, 0x02, 0x08, 0x03]
+        #expect(bytes == expected)
+    }
+
+    @Test func grpcMessagesArePercentEncoded() {
+        #expect(GRPCMessageSizeGuard.percentEncoded("100% of 5 bytes") == "100%25 of 5 bytes")
+        #expect(GRPCMessageSizeGuard.percentEncoded("a\nb é") == "a%0Ab %C3%A9")
+    }
+}
