@@ -98,7 +98,8 @@ class Prometheus:
 
 class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
-                 span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None):
+                 span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None,
+                 server=None, distributor=None, http_listener=None, grpc_listener=None, ingestion=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         # Each instance gets its own state directory unless a test restarts on the same one.
         self.data_dir = data_dir or workdir / f"data-{self.admin_port}"
@@ -117,13 +118,13 @@ class Metronome:
 server:
   http_listen_address: 127.0.0.1
   http_listen_port: {self.admin_port}
-  log_level: debug
-distributor:
+  log_level: debug{self._indent(server or {}, 2)}
+distributor:{self._indent(distributor or {}, 2)}
   receivers:
     otlp:
       protocols:
-        grpc: {{endpoint: "127.0.0.1:{self.grpc_port}"}}
-        http: {{endpoint: "127.0.0.1:{self.http_port}", max_recv_msg_size_mib: 1}}
+        grpc: {json.dumps({"endpoint": f"127.0.0.1:{self.grpc_port}", **(grpc_listener or {})})}
+        http: {json.dumps({"endpoint": f"127.0.0.1:{self.http_port}", "max_recv_msg_size_mib": 1, **(http_listener or {})})}
 metrics_generator:
   registry:
     collection_interval: {collection_interval}
@@ -138,6 +139,7 @@ metrics_generator:
     service_graphs:{self._indent(service_graphs, 6) if service_graphs else " {{}}"}
 overrides:
   defaults:
+    ingestion: {json.dumps(ingestion or {})}
     metrics_generator:
       processors: {json.dumps(processors)}{self._indent(overrides, 6)}
 {extra_yaml}""")
@@ -159,6 +161,25 @@ overrides:
 
     def self_metrics(self):
         return requests.get(f"{self.admin}/metrics", timeout=5).text
+
+    def peak_rss_mib(self):
+        """The process's peak resident memory so far (VmHWM), MiB."""
+        for line in pathlib.Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        raise AssertionError("no VmHWM in /proc/PID/status")
+
+    def self_metric(self, name, **labels):
+        """The sum of self-metric `name` over the series whose labels include `labels` (0 when there are none)."""
+        total = 0.0
+        for line in self.self_metrics().splitlines():
+            series, _, value = line.rpartition(" ")
+            metric, _, label_text = series.partition("{")
+            if metric != name:
+                continue
+            if all(f'{key}="{wanted}"' in label_text for key, wanted in labels.items()):
+                total += float(value)
+        return total
 
     def terminate(self, timeout=30):
         self.process.send_signal(signal.SIGTERM)
