@@ -3,6 +3,7 @@ import MetronomeWire
 /// Where each collection run's remote-write requests go: the seam between the generator and delivery
 /// (``WALRemoteWriteOutput`` in the server).
 public protocol CollectionOutput: Sendable {
-    /// Takes one tenant's uncompressed `WriteRequest`s from one collection, in order.
-    func write(tenant: String, requests: [RemoteWriteEncoder.Request]) async
+    /// Takes a chunk of one tenant's uncompressed `WriteRequest`s from a collection, in order. A collection hands its
+    /// requests over in several chunks, synchronously (while it holds a registry shard), so the call must be quick.
+    func write(tenant: String, requests: [RemoteWriteEncoder.Request])
 }

@@ -53,7 +53,7 @@ public final class WALRemoteWriteOutput: CollectionOutput, Service, Sendable {
         }
     }
 
-    public func write(tenant: String, requests: [RemoteWriteEncoder.Request]) async {
+    public func write(tenant: String, requests: [RemoteWriteEncoder.Request]) {
         guard !senders.isEmpty, !requests.isEmpty else { return }
         let samples = requests.reduce(0) { $0 + $1.samples }
         do {

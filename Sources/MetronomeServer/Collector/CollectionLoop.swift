@@ -7,7 +7,8 @@ import MetronomeWire
 import ServiceLifecycle
 
 /// Collects every tenant's series each `collection_interval` with one timestamp per run, and hands the encoded
-/// remote-write requests to the ``CollectionOutput`` (the WAL), then checkpoints the tenant. At graceful shutdown it runs one final collection, so spans
+/// remote-write requests to the ``CollectionOutput`` (the WAL) in chunks of ``ChunkedRemoteWrite/defaultChunkBytes``
+/// as they are encoded, then checkpoints the tenant. At graceful shutdown it runs one final collection, so spans
 /// accepted before the receivers stopped are not lost.
 final class CollectionLoop: Service, Sendable {
     private let distributor: Distributor
@@ -55,8 +56,15 @@ final class CollectionLoop: Service, Sendable {
         let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
         for generator in distributor.allGenerators {
             let tenant = [("tenant", generator.tenant.value)]
-            var encoder = RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend, shards: sendShards)
-            let result = generator.collect(.collect, timestampMs: timestampMs, into: &encoder)
+            // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
+            let dryRun = generator.configuration.disableCollection
+            var sink = ChunkedRemoteWrite(
+                encoder: RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend, shards: sendShards)
+            ) { [output] requests in
+                if !dryRun { output.write(tenant: generator.tenant.value, requests: requests) }
+            }
+            let result = generator.collect(.collect, timestampMs: timestampMs, into: &sink)
+            sink.finish()
             let limiter = generator.limiter.statistics
             let limiterLabels = tenant + [("limiter", generator.limiter.mode.rawValue)]
             Gauge(label: "metronome_registry_active_series", dimensions: tenant).record(result.activeSeries)
@@ -85,16 +93,14 @@ final class CollectionLoop: Service, Sendable {
                     ]
                 )
             }
-            // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
-            if !generator.configuration.disableCollection {
+            if !dryRun {
                 Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(
-                    by: encoder.sampleCount
+                    by: sink.sampleCount
                 )
                 Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
-                // The WAL before the checkpoint: a crash between the two at worst repeats this run's initial zeros
-                // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
-                await output.write(tenant: generator.tenant.value, requests: encoder.finish())
             }
+            // The WAL before the checkpoint: a crash between the two at worst repeats this run's initial zeros
+            // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
             writeCheckpoint(generator)
         }
         duration.recordNanoseconds((ContinuousClock.now - start).nanoseconds)

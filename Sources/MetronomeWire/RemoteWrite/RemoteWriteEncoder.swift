@@ -26,6 +26,8 @@ public struct RemoteWriteEncoder: SampleSink {
     public private(set) var requests: [Request] = []
     /// The number of samples written across all requests.
     public private(set) var sampleCount = 0
+    /// The bytes of ``requests``.
+    public private(set) var finishedBytes = 0
 
     private let maxSamplesPerRequest: Int
     private var open: [(writer: ProtobufWriter, samples: Int)]
@@ -104,6 +106,7 @@ public struct RemoteWriteEncoder: SampleSink {
         sampleCount += samples.count
         open[shard].samples += samples.count
         if open[shard].samples >= maxSamplesPerRequest {
+            finishedBytes += current.bytes.count
             requests.append(Request(bytes: current.bytes, samples: open[shard].samples, shard: shard))
             current = ProtobufWriter()
             open[shard].samples = 0
@@ -115,6 +118,16 @@ public struct RemoteWriteEncoder: SampleSink {
         for shard in open.indices where !open[shard].writer.bytes.isEmpty {
             requests.append(Request(bytes: open[shard].writer.bytes, samples: open[shard].samples, shard: shard))
             open[shard] = (ProtobufWriter(), 0)
+        }
+        return takeFinished()
+    }
+
+    /// Removes and returns the finished requests (the open ones stay open), so a long collection can hand its
+    /// requests on in chunks instead of holding them all.
+    public mutating func takeFinished() -> [Request] {
+        defer {
+            requests = []
+            finishedBytes = 0
         }
         return requests
     }
