@@ -96,7 +96,7 @@ let package = Package(
             name: "MetronomeBench",
             dependencies: [
                 "MetronomeWire", "MetronomeGenerator", "MetronomeRemoteWrite", "MetronomeServer", "OTLPProto",
-                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                "MetronomeFuzz", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -104,9 +104,17 @@ let package = Package(
             path: "Benchmarks/MetronomeBench",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "MetronomeFuzz",
+            dependencies: ["MetronomeWire", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            path: "Tests/MetronomeFuzz",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "MetronomeWireTests",
-            dependencies: ["MetronomeWire", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf")],
+            dependencies: [
+                "MetronomeWire", "MetronomeFuzz", "OTLPProto", .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -4,10 +4,10 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import Hummingbird
 import Logging
-import NIOCore
 import MetronomeGenerator
-import MetronomeWire
 import MetronomeRemoteWrite
+import MetronomeWire
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 import UnixSignals
@@ -172,7 +172,11 @@ public struct MetronomeApplication: Sendable {
             services.append(
                 Application(
                     router: router,
-                    server: GuardedHTTP1Channel.builder(limits: protocols.http.http, listener: "otlp_http", logger: logger),
+                    server: GuardedHTTP1Channel.builder(
+                        limits: protocols.http.http,
+                        listener: "otlp_http",
+                        logger: logger
+                    ),
                     configuration: .init(address: .hostname(address.host, port: address.port), serverName: "metronome"),
                     logger: logger
                 )

@@ -41,8 +41,10 @@ struct ChunkedRemoteWriteTests {
         for chunk in chunks.list.dropLast() {
             #expect(chunk.reduce(0) { $0 + $1.bytes.count } < 2000 + largestRequest)
         }
-        #expect(chunks.list.flatMap { $0 }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
-            == expected.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) })
+        #expect(
+            chunks.list.flatMap { $0 }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+                == expected.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+        )
         #expect(sink.sampleCount == 1000)
     }
 }

@@ -420,18 +420,38 @@ struct AdmissionConfigurationTests {
                     ingestion: {rate_limit_bytes: 15MB, burst_size_bytes: 20000000, rate_strategy: global}
                 """
         )
-        #expect(config.server.connections == .init(maxConnections: 8, readHeaderTimeout: .seconds(2),
-            readTimeout: .seconds(3), idleTimeout: .seconds(4)))
+        #expect(
+            config.server.connections
+                == .init(
+                    maxConnections: 8,
+                    readHeaderTimeout: .seconds(2),
+                    readTimeout: .seconds(3),
+                    idleTimeout: .seconds(4)
+                )
+        )
         #expect(config.distributor.inflightBytesLimit == 64 << 20)
         #expect(config.distributor.maxTenants == 5)
         #expect(config.distributor.maxAttributeValueDepth == 16)
         let protocols = config.distributor.receivers.otlp.protocols
-        #expect(protocols.http.http == .init(maxConnections: 10, readHeaderTimeout: .seconds(1),
-            readTimeout: .seconds(2), idleTimeout: .seconds(3)))
+        #expect(
+            protocols.http.http
+                == .init(
+                    maxConnections: 10,
+                    readHeaderTimeout: .seconds(1),
+                    readTimeout: .seconds(2),
+                    idleTimeout: .seconds(3)
+                )
+        )
         #expect(
             protocols.grpc.grpc
-                == .init(maxConnections: 11, connectionPrefaceTimeout: .seconds(1), maxConnectionIdle: .seconds(120),
-                    keepaliveTime: .seconds(3600), keepaliveTimeout: .seconds(5), minPingInterval: .seconds(10))
+                == .init(
+                    maxConnections: 11,
+                    connectionPrefaceTimeout: .seconds(1),
+                    maxConnectionIdle: .seconds(120),
+                    keepaliveTime: .seconds(3600),
+                    keepaliveTimeout: .seconds(5),
+                    minPingInterval: .seconds(10)
+                )
         )
         #expect(config.overrides.ingestion == .init(rateLimitBytes: 15_000_000, burstSizeBytes: 20_000_000))
     }

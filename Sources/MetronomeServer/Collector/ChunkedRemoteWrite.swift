@@ -18,7 +18,11 @@ struct ChunkedRemoteWrite: SampleSink {
     var sampleCount: Int { encoder.sampleCount }
 
     /// - Parameter deliver: takes each chunk, in order; nil discards them (a dry run).
-    init(encoder: RemoteWriteEncoder, chunkBytes: Int = defaultChunkBytes, deliver: @escaping ([RemoteWriteEncoder.Request]) -> Void) {
+    init(
+        encoder: RemoteWriteEncoder,
+        chunkBytes: Int = defaultChunkBytes,
+        deliver: @escaping ([RemoteWriteEncoder.Request]) -> Void
+    ) {
         self.encoder = encoder
         self.chunkBytes = chunkBytes
         self.deliver = deliver

@@ -352,7 +352,9 @@ public struct OverridesSection: Decodable, Sendable, Equatable {
         guard keys.contains(.defaults) else { return }
         let defaults = try keys.superDecoder(forKey: .defaults).strictContainer(DefaultsKeys.self)
         if defaults.contains(.ingestion) {
-            ingestion = try Self.ingestion(defaults.superDecoder(forKey: .ingestion).strictContainer(IngestionKeys.self))
+            ingestion = try Self.ingestion(
+                defaults.superDecoder(forKey: .ingestion).strictContainer(IngestionKeys.self)
+            )
         }
         guard defaults.contains(.metricsGenerator) else { return }
         let generator = try defaults.superDecoder(forKey: .metricsGenerator).strictContainer(GeneratorKeys.self)

@@ -179,14 +179,19 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
                 static let common: [Self] = [.endpoint, .enabled, .maxRequestMiB, .maxConnections]
                 static let http: [Self] = common + [.readHeaderTimeout, .readTimeout, .idleTimeout]
                 static let grpc: [Self] =
-                    common + [.connectionPrefaceTimeout, .maxConnectionIdle, .keepaliveTime, .keepaliveTimeout,
-                        .minPingInterval]
+                    common + [
+                        .connectionPrefaceTimeout, .maxConnectionIdle, .keepaliveTime, .keepaliveTimeout,
+                        .minPingInterval,
+                    ]
             }
 
             /// Decodes the `grpc` or `http` listener, whichever key it is under.
             public init(from decoder: any Decoder) throws {
                 let isGRPC = decoder.codingPath.last?.stringValue == "grpc"
-                let keys = try decoder.strictContainer(CodingKeys.self, allowed: isGRPC ? CodingKeys.grpc : CodingKeys.http)
+                let keys = try decoder.strictContainer(
+                    CodingKeys.self,
+                    allowed: isGRPC ? CodingKeys.grpc : CodingKeys.http
+                )
                 endpoint = try keys.value(.endpoint, or: "")
                 enabled = try keys.value(.enabled, or: true)
                 maxRequestMiB = try keys.value(.maxRequestMiB, or: 16)

@@ -68,7 +68,13 @@ struct OTLPGRPCService: RegistrableRPCService {
     }
 
     private func reject(_ code: RPCError.Code, reason: String, _ message: String) -> RPCError {
-        RejectedRequests.record(receiver: "otlp_grpc", status: "\(code)", reason: reason, message: message, logger: logger)
+        RejectedRequests.record(
+            receiver: "otlp_grpc",
+            status: "\(code)",
+            reason: reason,
+            message: message,
+            logger: logger
+        )
         return RPCError(code: code, message: message)
     }
 }

@@ -77,7 +77,8 @@ struct OTLPHTTPReceiver: Sendable {
                 try distributor.admit(protobuf.count, tenant: tenant)
                 let batch = try SpanBatch(protobuf: protobuf, limits: limits)
                 let outcome = try distributor.push(batch, tenant: tenant)
-                let response = encoding == .json ? OTLPResponses.exportJSON(outcome) : OTLPResponses.exportProtobuf(outcome)
+                let response =
+                    encoding == .json ? OTLPResponses.exportJSON(outcome) : OTLPResponses.exportProtobuf(outcome)
                 return Response(
                     status: .ok,
                     headers: [.contentType: encoding.contentType],
@@ -184,7 +185,9 @@ struct OTLPHTTPReceiver: Sendable {
             switch encoding {
             case .protobuf: return Array(body.readableBytesView)
             case .json:
-                return try body.withUnsafeReadableBytes { try OTLPJSONTranscoder.protobuf(fromJSON: $0, limits: limits) }
+                return try body.withUnsafeReadableBytes {
+                    try OTLPJSONTranscoder.protobuf(fromJSON: $0, limits: limits)
+                }
             }
         } catch let error as WireError {
             throw .badRequest(RejectedRequests.message(for: error))

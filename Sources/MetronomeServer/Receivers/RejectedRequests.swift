@@ -23,7 +23,9 @@ enum RejectedRequests {
         guard LogThrottle.perPush.allows("rejected \(receiver) \(status) \(reason)") else { return }
         logger.warning(
             "rejected a request (one line per receiver, status and reason every 10 s)",
-            metadata: ["receiver": "\(receiver)", "status": "\(status)", "reason": "\(reason)", "message": "\(message)"]
+            metadata: [
+                "receiver": "\(receiver)", "status": "\(status)", "reason": "\(reason)", "message": "\(message)",
+            ]
         )
     }
 }
