@@ -359,3 +359,20 @@ def test_collecting_a_million_series_streams_to_the_wal_in_bounded_chunks(metron
     # Holding the whole collection's requests took ~270 MiB per million series more than this; chunks take a few MiB.
     # What remains (~100 MiB here) is the checkpoint's snapshot of the 125,000 entries, written after collection.
     assert growth < 180, f"collection grew the process by {growth:.0f} MiB"
+
+
+def test_shutdown_with_many_tenants_ends_within_the_flush_deadline(prometheus, metronome_factory, service):
+    metronome = metronome_factory(distributor={"max_tenants": 600}, collection_interval="15s",
+                                  storage={"remote_write_flush_deadline": "10s"})
+    body = request_bytes(service)
+    for tenant in range(500):
+        response = post(metronome, body, headers={**PROTOBUF, "X-Scope-OrgID": f"tenant-{tenant}"})
+        assert response.status_code == 200
+    tenants = metronome.self_metric("metronome_tenants")
+    assert tenants == 500, metronome.self_metrics()
+    started = time.monotonic()
+    assert metronome.terminate(timeout=60) == 0
+    took = time.monotonic() - started
+    print(f"SIGTERM with 500 tenants took {took:.1f} s")
+    assert took < 10 + 5, f"shutdown took {took:.1f} s"
+    assert "stopped" in metronome.logs()
