@@ -94,19 +94,23 @@ final class SeriesStore: Sendable {
 
     /// Emits every series into `sink`; a ``CollectionMode/collect`` run then settles initial zeros and removes
     /// entries idle for longer than the stale duration.
+    /// - Parameter shardRange: the shards to emit (a snapshot may go shard by shard); the overflow series comes with
+    ///   the last shard. A collection takes them all.
     /// - Returns: the number of entries left and the number removed.
     func collect(
         _ mode: CollectionMode,
         timestampMs: Int64,
         staleBeforeMs: Int64,
+        shardRange: Range<Int> = 0..<shardCount,
         into sink: inout some SampleSink
     ) -> (entries: Int, removed: Int) {
+        precondition(mode == .snapshot || shardRange == 0..<Self.shardCount, "a collection takes every shard")
         // Spec §5.2: a new series' zero goes one second before the start of the current minute.
         let initialZeroMs = (timestampMs / 60_000) * 60_000 - 1_000
         var scratch = CollectionScratch(exemplarLabel: exemplarLabel)
         var entries = 0
         var removed = 0
-        for shard in shards {
+        for shard in shards[shardRange] {
             shard.table.withLock { table in
                 do {
                     let table = table
@@ -137,6 +141,7 @@ final class SeriesStore: Sendable {
             }
         }
         limiter.release(removed * entryCost)
+        guard shardRange.upperBound == Self.shardCount else { return (entries, removed) }
         collectOverflow(
             mode,
             timestampMs: timestampMs,

@@ -141,6 +141,51 @@ public final class Generator: Sendable {
         return result
     }
 
+    /// The metric families of this tenant's series, in collection order, with their types.
+    public var families: [(name: String, type: MetricType)] {
+        var families: [(name: String, type: MetricType)] = []
+        func add(_ layout: MetricLayout) {
+            for metric in layout.metrics {
+                switch metric.kind {
+                case .counter: families.append((metric.name, .counter))
+                case .gauge: families.append((metric.name, .gauge))
+                case .histogram: families.append((metric.name, .histogram))
+                }
+            }
+        }
+        if let spanMetrics {
+            add(spanMetrics.store.layout)
+            if let info = spanMetrics.targetInfo?.store { families.append((info.metricName, .gauge)) }
+        }
+        if let serviceGraphs { add(serviceGraphs.store.layout) }
+        return families
+    }
+
+    /// The number of slices ``snapshot(slice:into:)`` cuts the series into.
+    public static let snapshotSlices = SeriesStore.shardCount
+
+    /// Emits the current value of one slice of the series (one shard of each processor's store, target_info with
+    /// the first), changing nothing: `/metrics/generated` renders the slices one at a time, so it never holds more
+    /// than one slice's text.
+    public func snapshot(slice: Int, into sink: inout some SampleSink) {
+        let shards = slice..<(slice + 1)
+        if let spanMetrics {
+            _ = spanMetrics.store.collect(.snapshot, timestampMs: 0, staleBeforeMs: 0, shardRange: shards, into: &sink)
+            if slice == 0, let info = spanMetrics.targetInfo?.store {
+                _ = info.collect(.snapshot, timestampMs: 0, staleBeforeMs: 0, into: &sink)
+            }
+        }
+        if let serviceGraphs {
+            _ = serviceGraphs.store.collect(
+                .snapshot,
+                timestampMs: 0,
+                staleBeforeMs: 0,
+                shardRange: shards,
+                into: &sink
+            )
+        }
+    }
+
     /// The cumulative state of every processor's series, for a checkpoint.
     public func checkpoint() -> Checkpoint {
         var stores: [String: StoreSnapshot] = [:]

@@ -18,18 +18,50 @@ struct AdminRoutes: Sendable {
             return Self.text(bytes)
         }
         router.get("/metrics/generated") { _, _ in
-            var encoder = PrometheusTextEncoder()
-            for generator in distributor.allGenerators.sorted(by: { $0.tenant.value < $1.tenant.value }) {
-                _ = generator.collect(.snapshot, timestampMs: 0, into: &encoder)
-            }
-            return Self.text(encoder.render())
+            let generators = distributor.allGenerators.sorted(by: { $0.tenant.value < $1.tenant.value })
+            return Response(
+                status: .ok,
+                headers: [.contentType: Self.textContentType],
+                body: ResponseBody { writer in
+                    try await Self.writeGenerated(generators, to: &writer)
+                    try await writer.finish(nil)
+                }
+            )
         }
     }
+
+    /// Streams every tenant's series, family by family (the text format wants each family's lines together), one
+    /// slice of a family's series at a time: the response never holds more than one slice's text, whatever the
+    /// number of series, and no registry lock is held while the client reads. It costs one pass over a processor's
+    /// series per family it has.
+    private static func writeGenerated(_ generators: [Generator], to writer: inout any ResponseBodyWriter) async throws
+    {
+        var families: [(name: String, type: MetricType)] = []
+        for generator in generators {
+            for family in generator.families where !families.contains(where: { $0.name == family.name }) {
+                families.append(family)
+            }
+        }
+        for family in families {
+            var typeLine: [UInt8]? = PrometheusTextEncoder.typeLine(family.name, family.type)
+            for generator in generators where generator.families.contains(where: { $0.name == family.name }) {
+                for slice in 0..<Generator.snapshotSlices {
+                    var encoder = PrometheusTextEncoder(onlyFamily: family.name)
+                    generator.snapshot(slice: slice, into: &encoder)
+                    let lines = encoder.render(typeLines: false)
+                    guard !lines.isEmpty else { continue }
+                    try await writer.write(ByteBuffer(bytes: (typeLine.take() ?? []) + lines))
+                }
+            }
+        }
+    }
+
+    private static let textContentType = "text/plain; version=0.0.4; charset=utf-8"
 
     private static func text(_ bytes: [UInt8]) -> Response {
         Response(
             status: .ok,
-            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            headers: [.contentType: textContentType],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
         )
     }

@@ -5,8 +5,12 @@
 public struct PrometheusTextEncoder: SampleSink {
     private var familyOrder: [String] = []
     private var families: [String: (type: MetricType, lines: [UInt8])] = [:]
+    private let onlyFamily: String?
 
-    public init() {}
+    /// - Parameter onlyFamily: keep the series of this family only (to render an exposition family by family).
+    public init(onlyFamily: String? = nil) {
+        self.onlyFamily = onlyFamily
+    }
 
     public mutating func append(
         family: String,
@@ -15,7 +19,9 @@ public struct PrometheusTextEncoder: SampleSink {
         samples: UnsafeBufferPointer<Sample>,
         exemplar: ExemplarRef?
     ) {
-        guard let sample = samples.last, !sample.isStaleMarker else { return }
+        guard let sample = samples.last, !sample.isStaleMarker, onlyFamily == nil || onlyFamily == family else {
+            return
+        }
         if families[family] == nil {
             familyOrder.append(family)
             families[family] = (type, [])
@@ -40,15 +46,20 @@ public struct PrometheusTextEncoder: SampleSink {
         families[family]!.lines.append(UInt8(ascii: "\n"))
     }
 
-    /// The complete exposition.
-    public func render() -> [UInt8] {
+    /// The complete exposition; without `typeLines`, the sample lines only.
+    public func render(typeLines: Bool = true) -> [UInt8] {
         var output: [UInt8] = []
         for name in familyOrder {
             guard let family = families[name] else { continue }
-            output.append(contentsOf: "# TYPE \(name) \(family.type.rawValue)\n".utf8)
+            if typeLines { output.append(contentsOf: Self.typeLine(name, family.type)) }
             output.append(contentsOf: family.lines)
         }
         return output
+    }
+
+    /// The `# TYPE` line of a family.
+    public static func typeLine(_ family: String, _ type: MetricType) -> [UInt8] {
+        Array("# TYPE \(family) \(type.rawValue)\n".utf8)
     }
 
     private static func isName(_ name: UnsafeRawBufferPointer) -> Bool {
