@@ -364,9 +364,9 @@ def test_collecting_a_million_series_streams_to_the_wal_in_bounded_chunks(metron
 def test_shutdown_with_many_tenants_ends_within_the_flush_deadline(prometheus, metronome_factory, service):
     metronome = metronome_factory(distributor={"max_tenants": 600}, collection_interval="15s",
                                   storage={"remote_write_flush_deadline": "10s"})
-    body = request_bytes(service)
     for tenant in range(500):
-        response = post(metronome, body, headers={**PROTOBUF, "X-Scope-OrgID": f"tenant-{tenant}"})
+        # A fresh body each time: spans older than the 30 s ingestion slack would create no tenant.
+        response = post(metronome, request_bytes(service), headers={**PROTOBUF, "X-Scope-OrgID": f"tenant-{tenant}"})
         assert response.status_code == 200
     tenants = metronome.self_metric("metronome_tenants")
     assert tenants == 500, metronome.self_metrics()
