@@ -312,6 +312,16 @@ def test_slow_http_clients_are_cut_off_after_their_timeouts(metronome_factory, s
     idle.sendall(b"GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
     assert idle.recv(4096).startswith(b"HTTP/1.1 404")
     assert closed_within(idle, 5)
+    # Answered early (413 from Content-Length) and then sent its body anyway: the idle timeout still applies.
+    early = socket.create_connection(("127.0.0.1", metronome.http_port))
+    early.sendall(b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+                  b"Content-Length: 2000000\r\n\r\n")
+    assert early.recv(4096).startswith(b"HTTP/1.1 413")
+    try:
+        early.sendall(b"\x00" * 2_000_000)
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    assert closed_within(early, 5)
     for phase in ("header", "body", "idle"):
         assert metronome.self_metric("metronome_connections_timed_out_total", listener="otlp_http", phase=phase) >= 1
     assert post(metronome, request_bytes(service)).status_code == 200

@@ -20,6 +20,8 @@ final class HTTPRequestClock {
     private let limits: HTTPConnectionLimits
     private let connections: ConnectionCount
     private var phase = Phase.readingHead
+    /// The response to the request being read was sent before its body was all read (an early refusal).
+    private var answeredEarly = false
     private var timer: Scheduled<Void>?
     private var lastBodyRead = NIODeadline.now()
     private var channel: (any Channel)?
@@ -63,10 +65,16 @@ final class HTTPRequestClock {
         phase = .responding
         timer?.cancel()
         timer = nil
+        if answeredEarly { responseEnded() }
     }
 
     func responseEnded() {
-        guard phase == .responding else { return }
+        guard phase == .responding else {
+            // Answered before the body was read: the body timeout still applies until it has been.
+            answeredEarly = phase == .readingBody
+            return
+        }
+        answeredEarly = false
         phase = .awaitingRequest
         arm(after: limits.idleTimeout)
     }
