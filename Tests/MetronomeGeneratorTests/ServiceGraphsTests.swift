@@ -583,7 +583,9 @@ struct ServiceGraphsTests {
         let first = Self.generator()
         Self.run(first, [Self.fixture("trace-with-queue-database")])
         let restored = Self.generator()
-        #expect(restored.restore(first.checkpoint(), nowMs: Self.nowMs) == [ServiceGraphsProcessor.name])
+        #expect(
+            restored.restore(Fixtures.checkpoint(first).decoded, nowMs: Self.nowMs) == [ServiceGraphsProcessor.name]
+        )
         let (sink, _) = Self.run(restored, [Self.fixture("trace-with-queue-database")])
         #expect(sink.value(Self.total, Self.requesterToServer) == 2)
     }

@@ -110,6 +110,13 @@ enum Fixtures {
         return Generator(tenant: .singleTenant, configuration: configuration)
     }
 
+    /// The checkpoint file's bytes for `generator`, and the checkpoint they decode to.
+    static func checkpoint(_ generator: Generator) -> (bytes: [UInt8], decoded: Checkpoint) {
+        var bytes: [UInt8] = []
+        generator.encodeCheckpoint { bytes += $0 }
+        return (bytes, try! Checkpoint(decoding: bytes))
+    }
+
     static func collect(_ generator: Generator, at timestampMs: Int64 = nowMs) -> CapturingSink {
         var sink = CapturingSink()
         _ = generator.collect(.collect, timestampMs: timestampMs, into: &sink)

@@ -366,9 +366,10 @@ def test_collecting_a_million_series_streams_to_the_wal_in_bounded_chunks(metron
     growth = metronome.peak_rss_mib() - ingested
     print(f"{series:.0f} series: peak RSS {ingested:.0f} MiB after ingest, +{growth:.0f} MiB while collecting")
     assert series > 900_000
-    # Holding the whole collection's requests took ~270 MiB per million series more than this; chunks take a few MiB.
-    # What remains (~100 MiB here) is the checkpoint's snapshot of the 125,000 entries, written after collection.
-    assert growth < 180, f"collection grew the process by {growth:.0f} MiB"
+    # Holding the whole collection's requests and a snapshot of every entry for the checkpoint took ~370 MiB more
+    # per million series; now requests go to the WAL in 4 MiB chunks and the checkpoint to its file a shard at a
+    # time. What remains (~55 MiB here) is those chunks, the send shards reading them, and the allocator.
+    assert growth < 120, f"collection grew the process by {growth:.0f} MiB"
 
 
 def test_shutdown_with_many_tenants_ends_within_the_flush_deadline(prometheus, metronome_factory, service):

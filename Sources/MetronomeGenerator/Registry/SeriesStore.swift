@@ -153,11 +153,6 @@ final class SeriesStore: Sendable {
         return (entries, removed)
     }
 
-    /// Calls `body` with each shard's table in turn, under its lock.
-    func forEachShard(_ body: (SeriesTable) -> Void) {
-        for shard in shards { shard.table.withLock { body($0) } }
-    }
-
     /// The overflow series' values, when it is in use.
     func overflowValues() -> [Double]? {
         overflow.withLock { $0.used ? $0.values : nil }

@@ -3,12 +3,17 @@ import MetronomeWire
 /// A tenant's cumulative series state (every store's label sets and values), so counters continue across restarts
 /// instead of resetting (ARCHITECTURE.md, "State and durability").
 ///
-/// Layout: the magic `MTRCKPT1`, a protobuf-encoded body, then the body's CRC-32 (little-endian), so a torn or
+/// Layout: the magic `MTRCKPT2`, a protobuf-encoded body, then the body's CRC-32 (little-endian), so a torn or
 /// corrupted file is detected rather than loaded. Body: repeated `Store` (field 1) { name = 1, signature = 2,
 /// repeated `Entry` = 3 { repeated column bytes = 1, packed little-endian doubles = 2, last update ms = 3 },
-/// overflow doubles = 4 }.
+/// overflow doubles = 4 }. A store's entries may be split over several `Store` messages of the same name (one per
+/// registry shard: see ``encode(_:emit:)``); they are merged when read.
+///
+/// `MTRCKPT1` files (one message per store) are read the same way; the magic changed so that an older Metronome,
+/// which would keep only the last part of a split store, refuses a new file instead of half-restoring it.
 public struct Checkpoint: Equatable {
-    static let magic = Array("MTRCKPT1".utf8)
+    static let magic = Array("MTRCKPT2".utf8)
+    static let magics = [Array("MTRCKPT1".utf8), magic]
 
     var stores: [String: StoreSnapshot]
 
@@ -27,31 +32,34 @@ public struct Checkpoint: Equatable {
         }
     }
 
-    /// The file's bytes.
-    func encoded() -> [UInt8] {
-        var body = ProtobufWriter()
-        for (name, store) in stores.sorted(by: { $0.key < $1.key }) {
-            body.writeMessage(1) { writer in
-                writer.writeStringField(1, name)
-                writer.writeStringField(2, store.signature)
-                for entry in store.entries {
-                    writer.writeMessage(3) { entryWriter in
-                        for column in entry.columns { entryWriter.writeBytesField(1, column) }
-                        entryWriter.writeBytesField(2, Self.pack(entry.values))
-                        entryWriter.writeVarintField(3, UInt64(bitPattern: entry.lastUpdatedMs))
-                    }
-                }
-                if let overflow = store.overflow { writer.writeBytesField(4, Self.pack(overflow)) }
+    /// Encodes the named stores as a checkpoint, handing its bytes to `emit` in order, one shard's `Store` message
+    /// at a time: the magic, the messages, then the checksum.
+    static func encode(_ stores: [(name: String, store: SeriesStore)], emit: ([UInt8]) throws -> Void) rethrows {
+        try emit(magic)
+        var crc: UInt32 = 0
+        for (name, store) in stores.sorted(by: { $0.name < $1.name }) {
+            for shard in 0..<SeriesStore.shardCount {
+                var writer = ProtobufWriter()
+                store.encodeCheckpoint(shard: shard, name: name, into: &writer)
+                crc = writer.bytes.withUnsafeBytes { CRC32.update(crc, $0) }
+                try emit(writer.bytes)
             }
         }
-        var bytes = Self.magic + body.bytes
-        withUnsafeBytes(of: CRC32.checksum(body.bytes).littleEndian) { bytes.append(contentsOf: $0) }
-        return bytes
+        try emit(withUnsafeBytes(of: crc.littleEndian) { Array($0) })
+    }
+
+    /// Writes `values` as one length-delimited field of little-endian doubles.
+    static func writePacked(_ values: some Collection<Double>, field: UInt32, to writer: inout ProtobufWriter) {
+        writer.writeTag(field, .lengthDelimited)
+        writer.writeVarint(UInt64(values.count * 8))
+        for value in values { writer.writeFixed64(value.bitPattern) }
     }
 
     /// Reads a checkpoint, verifying its magic and checksum.
     init(decoding bytes: [UInt8]) throws(Checkpoint.Error) {
-        guard bytes.count >= Self.magic.count + 4, bytes.starts(with: Self.magic) else { throw .notACheckpoint }
+        guard bytes.count >= Self.magic.count + 4, Self.magics.contains(where: { bytes.starts(with: $0) }) else {
+            throw .notACheckpoint
+        }
         let body = Array(bytes[Self.magic.count..<(bytes.count - 4)])
         let stored = bytes[(bytes.count - 4)...].enumerated().reduce(UInt32(0)) {
             $0 | UInt32($1.element) << (8 * UInt32($1.offset))
@@ -64,10 +72,6 @@ public struct Checkpoint: Equatable {
         case .success(let stores): self.stores = stores
         case .failure(let error): throw .malformed("\(error)")
         }
-    }
-
-    init(stores: [String: StoreSnapshot]) {
-        self.stores = stores
     }
 
     private static func decodeStores(_ raw: UnsafeRawBufferPointer) throws(WireError) -> [String: StoreSnapshot] {
@@ -92,7 +96,13 @@ public struct Checkpoint: Equatable {
                 default: try store.skip(field.wireType)
                 }
             }
-            stores[name] = snapshot
+            if var earlier = stores[name], earlier.signature == snapshot.signature {
+                earlier.entries += snapshot.entries
+                earlier.overflow = snapshot.overflow ?? earlier.overflow
+                stores[name] = earlier
+            } else {
+                stores[name] = snapshot
+            }
         }
         return stores
     }
@@ -117,13 +127,6 @@ public struct Checkpoint: Equatable {
 
     private static func string(_ raw: UnsafeRawBufferPointer, _ range: ByteRange) -> String {
         String(decoding: raw[range.range], as: UTF8.self)
-    }
-
-    private static func pack(_ values: [Double]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 8)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
-        return bytes
     }
 
     private static func unpack(_ raw: UnsafeRawBufferPointer, _ range: ByteRange) -> [Double] {

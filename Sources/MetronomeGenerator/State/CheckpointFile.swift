@@ -13,17 +13,21 @@ public struct CheckpointFile: Sendable {
         directory = URL(fileURLWithPath: dataPath).appendingPathComponent(tenant.directoryName)
     }
 
-    /// Writes `checkpoint`, replacing the previous one.
-    public func write(_ checkpoint: Checkpoint) throws {
+    /// Writes `generator`'s checkpoint, part by part as it is encoded, replacing the previous one.
+    public func write(_ generator: Generator) throws {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let temporary = directory.appendingPathComponent("checkpoint.tmp")
-        let bytes = checkpoint.encoded()
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temporary.path])
         }
         let handle = try FileHandle(forWritingTo: temporary)
-        try handle.write(contentsOf: bytes)
-        try handle.synchronize()
+        do {
+            try generator.encodeCheckpoint { try handle.write(contentsOf: $0) }
+            try handle.synchronize()
+        } catch {
+            try? handle.close()
+            throw error
+        }
         try handle.close()
         if rename(temporary.path, url.path) != 0 {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])

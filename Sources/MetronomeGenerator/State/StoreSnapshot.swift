@@ -28,24 +28,33 @@ extension SeriesStore {
         return (metrics + ["columns:" + columnNames.joined(separator: ",")]).joined(separator: ";")
     }
 
-    /// Every entry's labels and values, for a checkpoint.
-    func snapshot() -> StoreSnapshot {
-        var entries: [StoreSnapshot.Entry] = []
-        forEachShard { table in
-            table.values.withUnsafeBufferPointer { values in
-                table.forEachEntry { entry, column in
-                    let start = entry * table.valueWidth
-                    entries.append(
-                        StoreSnapshot.Entry(
-                            columns: (0..<table.columnCount).map { Array(column($0)) },
-                            values: Array(values[start..<(start + table.valueWidth)]),
-                            lastUpdatedMs: table.lastUpdatedMs[entry]
-                        )
-                    )
+    /// Appends one `Store` message of a checkpoint to `writer`: `name`, the signature, the entries of one shard
+    /// (encoded under its lock, which is then released) and, with the last shard, the overflow values. A checkpoint
+    /// holds one such message per shard, so writing it never holds more than one shard's bytes.
+    func encodeCheckpoint(shard: Int, name: String, into writer: inout ProtobufWriter) {
+        writer.writeMessage(1) { message in
+            message.writeStringField(1, name)
+            message.writeStringField(2, signature)
+            withShard(shard) { table in
+                table.values.withUnsafeBufferPointer { values in
+                    table.forEachEntry { entry, column in
+                        message.writeMessage(3) { entryWriter in
+                            for index in 0..<table.columnCount { entryWriter.writeBytesField(1, column(index)) }
+                            let start = entry * table.valueWidth
+                            Checkpoint.writePacked(
+                                values[start..<(start + table.valueWidth)],
+                                field: 2,
+                                to: &entryWriter
+                            )
+                            entryWriter.writeVarintField(3, UInt64(bitPattern: table.lastUpdatedMs[entry]))
+                        }
+                    }
                 }
             }
+            if shard == Self.shardCount - 1, let overflow = overflowValues() {
+                Checkpoint.writePacked(overflow[...], field: 4, to: &message)
+            }
         }
-        return StoreSnapshot(signature: signature, entries: entries, overflow: overflowValues())
     }
 
     /// Loads a snapshot into this (empty) store: counters continue from the saved values, and restored series get

@@ -186,12 +186,13 @@ public final class Generator: Sendable {
         }
     }
 
-    /// The cumulative state of every processor's series, for a checkpoint.
-    public func checkpoint() -> Checkpoint {
-        var stores: [String: StoreSnapshot] = [:]
-        if let spanMetrics { stores[SpanMetricsProcessor.name] = spanMetrics.store.snapshot() }
-        if let serviceGraphs { stores[ServiceGraphsProcessor.name] = serviceGraphs.store.snapshot() }
-        return Checkpoint(stores: stores)
+    /// Encodes the cumulative state of every processor's series as a ``Checkpoint``, handing the bytes to `emit` a
+    /// registry shard at a time (so a checkpoint of millions of series never sits in memory whole).
+    public func encodeCheckpoint(_ emit: ([UInt8]) throws -> Void) rethrows {
+        var stores: [(name: String, store: SeriesStore)] = []
+        if let spanMetrics { stores.append((SpanMetricsProcessor.name, spanMetrics.store)) }
+        if let serviceGraphs { stores.append((ServiceGraphsProcessor.name, serviceGraphs.store)) }
+        try Checkpoint.encode(stores, emit: emit)
     }
 
     /// Loads a checkpoint into this new generator. Stores whose shape changed since (other buckets or labels) are

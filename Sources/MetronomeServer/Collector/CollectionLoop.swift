@@ -131,7 +131,7 @@ extension CollectionLoop {
     func writeCheckpoint(_ generator: Generator) {
         guard let dataPath else { return }
         do {
-            try CheckpointFile(dataPath: dataPath, tenant: generator.tenant).write(generator.checkpoint())
+            try CheckpointFile(dataPath: dataPath, tenant: generator.tenant).write(generator)
         } catch {
             Counter(
                 label: "metronome_checkpoint_write_failures_total",
