@@ -66,12 +66,15 @@ public struct MetronomeApplication: Sendable {
         let protocols = configuration.distributor.receivers.otlp.protocols
         reportProcessors()
 
-        let dataPath = section.storage.path.isEmpty ? nil : section.storage.path
-        let distributor = Distributor(
+        let tenants = Tenants(
             generatorConfiguration: generatorConfiguration(),
+            limit: configuration.distributor.maxTenants,
+            dataPath: section.storage.path.isEmpty ? nil : section.storage.path,
+            logger: logger
+        )
+        let distributor = Distributor(
+            tenants: tenants,
             slackMs: section.metricsIngestionTimeRangeSlack.milliseconds,
-            dataPath: dataPath,
-            maxTenants: configuration.distributor.maxTenants,
             rateLimits: configuration.overrides.ingestion,
             maxInflightBytes: configuration.distributor.inflightBytesLimit,
             logger: logger
@@ -99,26 +102,21 @@ public struct MetronomeApplication: Sendable {
             senders: senders,
             shards: section.storage.remoteWriteShards,
             limits: section.storage.wal.limits,
-            directoryForTenant: { [path = section.storage.path] tenant in
-                (try? TenantID(validating: tenant)).map { CheckpointFile(dataPath: path, tenant: $0).walDirectory.path }
-            },
+            directoryForTenant: tenants.walDirectory(forTenantNamed:),
             logger: logger
         )
-        if let dataPath {
-            output.recover(tenants: CheckpointFile.tenants(in: dataPath).map(\.value))
-        }
+        output.recover(tenants: tenants.storedTenantNames)
         let collector = CollectionLoop(
-            distributor: distributor,
+            tenants: tenants,
             output: output,
             intervalMs: section.registry.collectionInterval.milliseconds,
             maxSamplesPerSend: settings.maxSamplesPerSend,
             sendShards: section.storage.remoteWriteShards,
-            dataPath: dataPath,
             logger: logger
         )
 
         let adminRouter = Router()
-        AdminRoutes(distributor: distributor, selfMetrics: selfMetrics).addRoutes(to: adminRouter)
+        AdminRoutes(tenants: tenants, selfMetrics: selfMetrics).addRoutes(to: adminRouter)
         let adminAddress = try ListenAddress(
             parsing: "\(configuration.server.httpListenAddress):\(configuration.server.httpListenPort)",
             key: "server.http_listen_address"
@@ -140,7 +138,7 @@ public struct MetronomeApplication: Sendable {
         var services: [any Service] = [admin]
         services.append(output)
         services.append(collector)
-        services.append(EdgeExpiryLoop(distributor: distributor, logger: logger))
+        services.append(EdgeExpiryLoop(tenants: tenants, logger: logger))
         if protocols.grpc.enabled {
             let address = try ListenAddress(
                 parsing: protocols.grpc.endpoint,

@@ -48,13 +48,9 @@ struct AdmissionTests {
     }
 
     @Test func aNewTenantPastTheLimitIsRefusedNamingTheLimit() throws {
-        let distributor = Distributor(
-            generatorConfiguration: .init(),
-            slackMs: 30_000,
-            dataPath: nil,
-            maxTenants: 2,
-            logger: Logger(label: "test")
-        )
+        let logger = Logger(label: "test")
+        let tenants = Tenants(generatorConfiguration: .init(), limit: 2, dataPath: nil, logger: logger)
+        let distributor = Distributor(tenants: tenants, slackMs: 30_000, logger: logger)
         let now = Distributor.nowNanos()
         let request = OTLPFixtures.Request.with {
             $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: now)])]
@@ -66,6 +62,7 @@ struct AdmissionTests {
             _ = try distributor.push(batch, tenant: tenant, nowNanos: now)
         }
         #expect(throws: Never.self) { try distributor.admit(10, tenant: TenantID(validating: "a")) }
+        #expect(tenants.all.count == 2)
         #expect {
             try distributor.admit(10, tenant: TenantID(validating: "c"))
         } throws: { error in
@@ -76,12 +73,12 @@ struct AdmissionTests {
     }
 
     @Test func rateLimitRefusalsSayTheLimitAndHowLongToWait() throws {
+        let logger = Logger(label: "test")
         let distributor = Distributor(
-            generatorConfiguration: .init(),
+            tenants: Tenants(generatorConfiguration: .init(), dataPath: nil, logger: logger),
             slackMs: 30_000,
-            dataPath: nil,
             rateLimits: .init(rateLimitBytes: 100, burstSizeBytes: 100),
-            logger: Logger(label: "test")
+            logger: logger
         )
         try distributor.admit(100, tenant: .singleTenant)
         #expect {

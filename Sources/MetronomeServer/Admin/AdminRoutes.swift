@@ -7,7 +7,7 @@ import Prometheus
 /// The admin endpoints on `server.http_listen_port`: `/ready`, `/metrics` (Metronome's own metrics) and
 /// `/metrics/generated` (the generated series in Prometheus text format, for setups without remote write).
 struct AdminRoutes: Sendable {
-    let distributor: Distributor
+    let tenants: Tenants
     let selfMetrics: PrometheusCollectorRegistry
 
     func addRoutes(to router: Router<BasicRequestContext>) {
@@ -18,7 +18,7 @@ struct AdminRoutes: Sendable {
             return Self.text(bytes)
         }
         router.get("/metrics/generated") { _, _ in
-            let generators = distributor.allGenerators.sorted(by: { $0.tenant.value < $1.tenant.value })
+            let generators = tenants.all.sorted(by: { $0.tenant.value < $1.tenant.value })
             return Response(
                 status: .ok,
                 headers: [.contentType: Self.textContentType],

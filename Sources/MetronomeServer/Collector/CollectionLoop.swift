@@ -12,27 +12,23 @@ import ServiceLifecycle
 /// as they are encoded, then checkpoints the tenant. At graceful shutdown it runs one final collection, so spans
 /// accepted before the receivers stopped are not lost.
 final class CollectionLoop: Service, Sendable {
-    private let distributor: Distributor
+    private let tenants: Tenants
     private let output: any CollectionOutput
     private let intervalMs: Int64
     private let maxSamplesPerSend: Int
     private let sendShards: Int
-    /// Where checkpoints are written after each collection; nil for none.
-    private let dataPath: String?
     private let logger: Logger
     private let duration = Metrics.Timer(label: "metronome_collection_duration_seconds")
 
     init(
-        distributor: Distributor,
+        tenants: Tenants,
         output: any CollectionOutput,
         intervalMs: Int64,
         maxSamplesPerSend: Int,
         sendShards: Int,
-        dataPath: String?,
         logger: Logger
     ) {
-        self.dataPath = dataPath
-        self.distributor = distributor
+        self.tenants = tenants
         self.output = output
         self.intervalMs = intervalMs
         self.maxSamplesPerSend = maxSamplesPerSend
@@ -64,7 +60,7 @@ final class CollectionLoop: Service, Sendable {
         let start = ContinuousClock.now
         let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
         await withTaskGroup(of: Void.self) { group in
-            for generator in distributor.allGenerators {
+            for generator in tenants.all {
                 group.addTask {
                     _ = try? await workers.runIfActive { self.collect(generator, timestampMs: timestampMs) }
                 }
@@ -121,27 +117,6 @@ final class CollectionLoop: Service, Sendable {
         }
         // The WAL before the checkpoint: a crash between the two at worst repeats this run's initial zeros
         // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
-        writeCheckpoint(generator)
-    }
-}
-
-extension CollectionLoop {
-    /// Saves the tenant's cumulative state after a collection, so a restart continues its counters (a crash loses
-    /// at most the spans since the last collection).
-    func writeCheckpoint(_ generator: Generator) {
-        guard let dataPath else { return }
-        do {
-            try CheckpointFile(dataPath: dataPath, tenant: generator.tenant).write(generator)
-        } catch {
-            Counter(
-                label: "metronome_checkpoint_write_failures_total",
-                dimensions: [("tenant", generator.tenant.value)]
-            )
-            .increment()
-            logger.error(
-                "could not write checkpoint",
-                metadata: ["tenant": "\(generator.tenant)", "error": "\(error)"]
-            )
-        }
+        tenants.writeCheckpoint(generator)
     }
 }

@@ -7,11 +7,11 @@ import ServiceLifecycle
 /// Expires service-graph edges every second (Tempo: every 2 s), so a half whose partner never comes becomes a
 /// virtual-node edge or an expired count about `wait` after it arrived, traffic or not.
 final class EdgeExpiryLoop: Service, Sendable {
-    private let distributor: Distributor
+    private let tenants: Tenants
     private let logger: Logger
 
-    init(distributor: Distributor, logger: Logger) {
-        self.distributor = distributor
+    init(tenants: Tenants, logger: Logger) {
+        self.tenants = tenants
         self.logger = logger
     }
 
@@ -23,7 +23,7 @@ final class EdgeExpiryLoop: Service, Sendable {
     }
 
     func expireOnce(nowMs: Int64) {
-        for generator in distributor.allGenerators {
+        for generator in tenants.all {
             guard let result = generator.expireEdges(nowMs: nowMs) else { continue }
             ServiceGraphSelfMetrics.record(result, tenant: generator.tenant.value, logger: logger)
             let pending = generator.pendingEdges

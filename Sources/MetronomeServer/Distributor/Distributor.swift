@@ -3,7 +3,6 @@ import Logging
 import Metrics
 import MetronomeGenerator
 import MetronomeWire
-import Synchronization
 
 /// Takes decoded span batches from every receiver: resolves and validates the tenant, validates span ids, drops
 /// spans outside the ingestion window, and hands the batch to the tenant's ``Generator`` (created on first use).
@@ -20,64 +19,29 @@ public final class Distributor: Sendable {
         public let description: String
     }
 
-    private let generatorConfiguration: Generator.Configuration
+    /// The tenants, whose generators take the batches.
+    let tenants: Tenants
     private let slackNanos: UInt64
-    private let generators = Mutex<[TenantID: Generator]>([:])
-    private let maxTenants: Int
     private let rateLimiter: IngestionRateLimiter
     /// The bytes of requests in flight, shared by every receiver.
     let inflight: InflightBudget
     private let logger: Logger
 
     /// - Parameters:
-    ///   - dataPath: where tenants' checkpoints are; generators of tenants found there are restored now (they count
-    ///     towards `maxTenants`, and are restored even past it: their state exists already).
-    ///   - maxTenants: how many tenants may exist; a request for a new tenant past it is refused.
     ///   - rateLimits: each tenant's ingestion rate limit.
     ///   - maxInflightBytes: the bytes of requests receivers may hold at once.
     init(
-        generatorConfiguration: Generator.Configuration,
+        tenants: Tenants,
         slackMs: Int64,
-        dataPath: String?,
-        maxTenants: Int = 1000,
         rateLimits: IngestionRateLimiter.Configuration = .init(),
         maxInflightBytes: Int = Int.max,
         logger: Logger
     ) {
-        self.generatorConfiguration = generatorConfiguration
+        self.tenants = tenants
         self.slackNanos = UInt64(max(0, slackMs)) * 1_000_000
-        self.maxTenants = maxTenants
         self.rateLimiter = IngestionRateLimiter(configuration: rateLimits)
         self.inflight = InflightBudget(limit: maxInflightBytes)
         self.logger = logger
-        if let dataPath { restoreTenants(from: dataPath) }
-    }
-
-    /// Recreates the generators of every tenant with a checkpoint, so their counters continue. A torn or corrupted
-    /// checkpoint is logged, counted and set aside; that tenant starts empty.
-    private func restoreTenants(from dataPath: String) {
-        let nowMs = Int64(Self.nowNanos() / 1_000_000)
-        for tenant in CheckpointFile.tenants(in: dataPath) {
-            let file = CheckpointFile(dataPath: dataPath, tenant: tenant)
-            do {
-                guard let checkpoint = try file.read() else { continue }
-                let generator = generators.withLock { self.generator(for: tenant, in: &$0, nowMs: nowMs) }
-                let restored = generator.restore(checkpoint, nowMs: nowMs)
-                logger.info(
-                    "restored series from checkpoint",
-                    metadata: ["tenant": "\(tenant)", "stores": "\(restored.joined(separator: ","))"]
-                )
-            } catch {
-                Counter(label: "metronome_checkpoint_load_failures_total", dimensions: [("tenant", tenant.value)])
-                    .increment()
-                logger.error(
-                    "checkpoint unreadable; the tenant starts empty",
-                    metadata: ["tenant": "\(tenant)", "file": "\(file.url.path)", "error": "\(error)"]
-                )
-                try? FileManager.default.removeItem(at: file.url.appendingPathExtension("corrupt"))
-                try? FileManager.default.moveItem(at: file.url, to: file.url.appendingPathExtension("corrupt"))
-            }
-        }
     }
 
     /// Resolves the tenant of a request from its `X-Scope-OrgID` value: absent or blank means `single-tenant`.
@@ -94,8 +58,7 @@ public final class Distributor: Sendable {
     /// under `distributor.max_tenants`, and the bytes must fit its ingestion rate limit (Tempo's `RATE_LIMITED`).
     /// - Throws: ``Refusal`` saying which limit, and when a retry may succeed.
     func admit(_ bytes: Int, tenant: TenantID) throws(Refusal) {
-        let exists = generators.withLock { $0[tenant] != nil || $0.count < maxTenants }
-        guard exists else { throw tenantLimitRefusal(tenant) }
+        try tenants.admit(tenant)
         if let retryAfter = rateLimiter.take(bytes, tenant: tenant) {
             throw Refusal(
                 reason: .rateLimited,
@@ -104,15 +67,6 @@ public final class Distributor: Sendable {
                 retryAfterSeconds: retryAfter
             )
         }
-    }
-
-    private func tenantLimitRefusal(_ tenant: TenantID) -> Refusal {
-        Refusal(
-            reason: .maxTenants,
-            description:
-                "tenant limit reached: \(maxTenants) tenants exist (distributor.max_tenants); tenant \(tenant) was not created",
-            retryAfterSeconds: nil
-        )
     }
 
     /// Processes one request's batch (its span ids were checked when it was decoded).
@@ -141,12 +95,7 @@ public final class Distributor: Sendable {
         }
         guard batch.spanCount > 0 else { return outcome }
         let nowMs = Int64(nowNanos / 1_000_000)
-        let generator = generators.withLock { generators in
-            generators[tenant] == nil && generators.count >= maxTenants
-                ? nil : self.generator(for: tenant, in: &generators, nowMs: nowMs)
-        }
-        guard let generator else { throw tenantLimitRefusal(tenant) }
-        let result = generator.push(batch, nowMs: nowMs)
+        let result = try tenants.generator(for: tenant, nowMs: nowMs).push(batch, nowMs: nowMs)
         for (label, count) in result.labelValuesLimited {
             Counter(
                 label: "metronome_registry_label_values_limited_total",
@@ -173,22 +122,6 @@ public final class Distributor: Sendable {
             }
         }
         return outcome
-    }
-
-    /// Every tenant's generator, for collection.
-    public var allGenerators: [Generator] {
-        generators.withLock { Array($0.values) }
-    }
-
-    private func generator(for tenant: TenantID, in generators: inout [TenantID: Generator], nowMs: Int64)
-        -> Generator
-    {
-        if let generator = generators[tenant] { return generator }
-        let generator = Generator(tenant: tenant, configuration: generatorConfiguration, nowMs: nowMs)
-        generators[tenant] = generator
-        Gauge(label: "metronome_tenants").record(generators.count)
-        logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
-        return generator
     }
 
     /// Wall-clock time in nanoseconds since the Unix epoch.

@@ -1,0 +1,130 @@
+import Foundation
+import Logging
+import Metrics
+import MetronomeGenerator
+import Synchronization
+
+/// The one owner of the tenants: creates each tenant's ``Generator`` on first use (up to `distributor.max_tenants`),
+/// restores them from their checkpoints at start, writes their checkpoints, and lists them for the distributor, the
+/// collection and expiry loops and the admin routes. The on-disk layout of a tenant (its checkpoint and WAL under
+/// `storage.path`) is ``CheckpointFile``'s, and only this type and the WAL's directory lookup use it.
+final class Tenants: Sendable {
+    private let generatorConfiguration: Generator.Configuration
+    /// How many tenants may exist.
+    let limit: Int
+    /// Where tenants' state lives; nil keeps no state.
+    let dataPath: String?
+    private let generators = Mutex<[TenantID: Generator]>([:])
+    private let logger: Logger
+
+    /// Restores every tenant that has a checkpoint under `dataPath` (they count towards `limit`, and are restored even
+    /// past it: their state exists already).
+    init(generatorConfiguration: Generator.Configuration, limit: Int = 1000, dataPath: String?, logger: Logger) {
+        self.generatorConfiguration = generatorConfiguration
+        self.limit = limit
+        self.dataPath = dataPath
+        self.logger = logger
+        Gauge(label: "metronome_tenants").record(0)
+        if let dataPath { restore(from: dataPath) }
+    }
+
+    /// Every tenant's generator.
+    var all: [Generator] {
+        generators.withLock { Array($0.values) }
+    }
+
+    /// Checks that a request for `tenant` would be served: it exists, or there is room for it.
+    /// - Throws: ``Refusal`` naming `distributor.max_tenants` otherwise.
+    func admit(_ tenant: TenantID) throws(Refusal) {
+        guard generators.withLock({ $0[tenant] != nil || $0.count < limit }) else { throw limitRefusal(tenant) }
+    }
+
+    /// `tenant`'s generator, created when it is new.
+    /// - Throws: ``Refusal`` when the tenant is new and `limit` tenants exist already.
+    func generator(for tenant: TenantID, nowMs: Int64) throws(Refusal) -> Generator {
+        let generator = generators.withLock { generators in
+            generators[tenant] == nil && generators.count >= limit
+                ? nil : self.generator(for: tenant, in: &generators, nowMs: nowMs)
+        }
+        guard let generator else { throw limitRefusal(tenant) }
+        return generator
+    }
+
+    /// The directory of a tenant's remote-write WAL (the tenant given as the WAL names it), nil without `dataPath`
+    /// or for a name that is not a tenant id.
+    func walDirectory(forTenantNamed name: String) -> String? {
+        guard let dataPath, let tenant = try? TenantID(validating: name) else { return nil }
+        return CheckpointFile(dataPath: dataPath, tenant: tenant).walDirectory.path
+    }
+
+    /// The names of the tenants with state on disk (whose WALs may hold unsent records).
+    var storedTenantNames: [String] {
+        dataPath.map { CheckpointFile.tenants(in: $0).map(\.value) } ?? []
+    }
+
+    /// Saves a tenant's cumulative state after a collection, so a restart continues its counters (a crash loses at
+    /// most the spans since the last collection). A failure is logged and counted; the next collection tries again.
+    func writeCheckpoint(_ generator: Generator) {
+        guard let dataPath else { return }
+        do {
+            try CheckpointFile(dataPath: dataPath, tenant: generator.tenant).write(generator)
+        } catch {
+            Counter(
+                label: "metronome_checkpoint_write_failures_total",
+                dimensions: [("tenant", generator.tenant.value)]
+            )
+            .increment()
+            logger.error(
+                "could not write checkpoint",
+                metadata: ["tenant": "\(generator.tenant)", "error": "\(error)"]
+            )
+        }
+    }
+
+    /// Recreates the generators of every tenant with a checkpoint, so their counters continue. A torn or corrupted
+    /// checkpoint is logged, counted and set aside; that tenant starts empty.
+    private func restore(from dataPath: String) {
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
+        for tenant in CheckpointFile.tenants(in: dataPath) {
+            let file = CheckpointFile(dataPath: dataPath, tenant: tenant)
+            do {
+                guard let checkpoint = try file.read() else { continue }
+                let generator = generators.withLock { self.generator(for: tenant, in: &$0, nowMs: nowMs) }
+                let restored = generator.restore(checkpoint, nowMs: nowMs)
+                logger.info(
+                    "restored series from checkpoint",
+                    metadata: ["tenant": "\(tenant)", "stores": "\(restored.joined(separator: ","))"]
+                )
+            } catch {
+                Counter(label: "metronome_checkpoint_load_failures_total", dimensions: [("tenant", tenant.value)])
+                    .increment()
+                logger.error(
+                    "checkpoint unreadable; the tenant starts empty",
+                    metadata: ["tenant": "\(tenant)", "file": "\(file.url.path)", "error": "\(error)"]
+                )
+                try? FileManager.default.removeItem(at: file.url.appendingPathExtension("corrupt"))
+                try? FileManager.default.moveItem(at: file.url, to: file.url.appendingPathExtension("corrupt"))
+            }
+        }
+    }
+
+    private func generator(for tenant: TenantID, in generators: inout [TenantID: Generator], nowMs: Int64)
+        -> Generator
+    {
+        if let generator = generators[tenant] { return generator }
+        let generator = Generator(tenant: tenant, configuration: generatorConfiguration, nowMs: nowMs)
+        generators[tenant] = generator
+        Gauge(label: "metronome_tenants").record(generators.count)
+        logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
+        return generator
+    }
+
+    private func limitRefusal(_ tenant: TenantID) -> Refusal {
+        Refusal(
+            reason: .maxTenants,
+            description:
+                "tenant limit reached: \(limit) tenants exist (distributor.max_tenants); tenant \(tenant) was not created",
+            retryAfterSeconds: nil
+        )
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Logging
+import MetronomeGenerator
+import MetronomeWire
+import OTLPProto
+import SwiftProtobuf
+import Testing
+
+@testable import MetronomeServer
+
+struct TenantsTests {
+    private let logger = Logger(label: "test")
+
+    @Test func tenantsWithCheckpointsAreRestoredAndACorruptOneIsSetAside() throws {
+        let dataPath = FileManager.default.temporaryDirectory.appendingPathComponent("metronome-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dataPath) }
+        var configuration = Generator.Configuration()
+        configuration.processors = [SpanMetricsProcessor.name]
+        let first = Tenants(generatorConfiguration: configuration, dataPath: dataPath, logger: logger)
+        let nowNanos = Distributor.nowNanos()
+        let request = OTLPFixtures.Request.with {
+            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: nowNanos)])]
+        }
+        let batch = try SpanBatch(protobuf: Array(try request.serializedData()))
+        for name in ["kept", "broken"] {
+            let generator = try first.generator(for: TenantID(validating: name), nowMs: Int64(nowNanos / 1_000_000))
+            _ = generator.push(batch, nowMs: Int64(nowNanos / 1_000_000))
+            first.writeCheckpoint(generator)
+        }
+        let broken = CheckpointFile(dataPath: dataPath, tenant: try TenantID(validating: "broken"))
+        try Data("not a checkpoint".utf8).write(to: broken.url)
+
+        let second = Tenants(generatorConfiguration: configuration, dataPath: dataPath, logger: logger)
+        #expect(second.all.map(\.tenant.value) == ["kept"])
+        #expect(FileManager.default.fileExists(atPath: broken.url.path + ".corrupt"))
+        #expect(Set(second.storedTenantNames) == ["kept", "broken"])
+        #expect(second.walDirectory(forTenantNamed: "kept") == dataPath + "/kept/wal")
+        #expect(second.walDirectory(forTenantNamed: "a/b") == nil)
+    }
+}
