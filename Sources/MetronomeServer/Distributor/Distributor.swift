@@ -4,8 +4,9 @@ import Metrics
 import MetronomeGenerator
 import MetronomeWire
 
-/// Takes decoded span batches from every receiver: resolves and validates the tenant, validates span ids, drops
-/// spans outside the ingestion window, and hands the batch to the tenant's ``Generator`` (created on first use).
+/// Takes decoded span batches (span ids checked by the decoder) from every receiver: resolves the tenant, drops
+/// spans outside the ingestion window, and hands the batch to the tenant's ``Generator`` (from ``Tenants``, which
+/// creates it on first use); before a request is decoded, ``admit(_:tenant:)`` applies the tenant and rate limits.
 public final class Distributor: Sendable {
     /// What a push did, for the receiver's response.
     public struct Outcome: Sendable, Equatable {
