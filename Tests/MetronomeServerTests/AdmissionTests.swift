@@ -42,6 +42,11 @@ struct AdmissionTests {
         #expect(limiter.take(2001, tenant: tenant, now: start + .seconds(60)) == 1)
         #expect(limiter.take(2000, tenant: tenant, now: start + .seconds(60)) == nil)
         #expect(limiter.take(1500, tenant: tenant, now: start + .seconds(60)) == 2)
+        // A tenant not remembered (one that does not exist yet) is checked against a full bucket and not charged.
+        let new = try! TenantID(validating: "new")
+        #expect(limiter.take(2000, tenant: new, remember: false, now: start) == nil)
+        #expect(limiter.take(2000, tenant: new, remember: false, now: start) == nil)
+        #expect(limiter.take(2001, tenant: new, remember: false, now: start) == 1)
         // Tenants have buckets of their own; no rate means no limit.
         #expect(limiter.take(2000, tenant: try! TenantID(validating: "other"), now: start) == nil)
         #expect(IngestionRateLimiter(configuration: .init()).take(1 << 40, tenant: tenant) == nil)
@@ -52,10 +57,7 @@ struct AdmissionTests {
         let tenants = Tenants(generatorConfiguration: .init(), limit: 2, dataPath: nil, logger: logger)
         let distributor = Distributor(tenants: tenants, slackMs: 30_000, logger: logger)
         let now = Distributor.nowNanos()
-        let request = OTLPFixtures.Request.with {
-            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: now)])]
-        }
-        let batch = try SpanBatch(protobuf: Array(try request.serializedData()))
+        let batch = try Self.oneSpan(endingAt: now)
         for name in ["a", "b"] {
             let tenant = try TenantID(validating: name)
             try distributor.admit(10, tenant: tenant)
@@ -80,6 +82,9 @@ struct AdmissionTests {
             rateLimits: .init(rateLimitBytes: 100, burstSizeBytes: 100),
             logger: logger
         )
+        // Buckets are kept for tenants that exist (a new tenant's first request is not charged).
+        let now = Distributor.nowNanos()
+        _ = try distributor.push(try Self.oneSpan(endingAt: now), tenant: .singleTenant, nowNanos: now)
         try distributor.admit(100, tenant: .singleTenant)
         #expect {
             try distributor.admit(50, tenant: .singleTenant)
@@ -88,6 +93,13 @@ struct AdmissionTests {
             return refusal.reason == .rateLimited && refusal.retryAfterSeconds == 1
                 && refusal.description.hasPrefix("RATE_LIMITED: ingestion rate limit (100 bytes) exceeded")
         }
+    }
+
+    private static func oneSpan(endingAt nowNanos: UInt64) throws -> SpanBatch {
+        let request = OTLPFixtures.Request.with {
+            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: nowNanos)])]
+        }
+        return try SpanBatch(protobuf: Array(try request.serializedData()))
     }
 
     @Test func retryInfoIsAStatusWithOneAnyDetail() {

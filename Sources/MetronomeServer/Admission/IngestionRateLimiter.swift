@@ -31,7 +31,10 @@ final class IngestionRateLimiter: Sendable {
     }
 
     /// Takes `bytes` from `tenant`'s bucket, or returns the seconds to wait before they would fit (nil when taken).
-    func take(_ bytes: Int, tenant: TenantID, now: ContinuousClock.Instant = .now) -> Int? {
+    /// - Parameter remember: whether to keep the tenant's bucket. Only tenants that exist are remembered, so
+    ///   requests naming new tenants (refused, or failing to decode) cannot grow the map past `max_tenants`; a new
+    ///   tenant's first request is checked against a full bucket and not charged.
+    func take(_ bytes: Int, tenant: TenantID, remember: Bool = true, now: ContinuousClock.Instant = .now) -> Int? {
         guard configuration.rateLimitBytes > 0 else { return nil }
         let rate = Double(configuration.rateLimitBytes)
         let burst = burst
@@ -41,7 +44,7 @@ final class IngestionRateLimiter: Sendable {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
             bucket.tokens = min(burst, bucket.tokens + seconds * rate)
             bucket.updated = now
-            defer { buckets[tenant] = bucket }
+            defer { if remember { buckets[tenant] = bucket } }
             if Double(bytes) <= bucket.tokens {
                 bucket.tokens -= Double(bytes)
                 return nil

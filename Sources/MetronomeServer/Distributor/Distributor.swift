@@ -59,8 +59,8 @@ public final class Distributor: Sendable {
     /// under `distributor.max_tenants`, and the bytes must fit its ingestion rate limit (Tempo's `RATE_LIMITED`).
     /// - Throws: ``Refusal`` saying which limit, and when a retry may succeed.
     func admit(_ bytes: Int, tenant: TenantID) throws(Refusal) {
-        try tenants.admit(tenant)
-        if let retryAfter = rateLimiter.take(bytes, tenant: tenant) {
+        let exists = try tenants.admit(tenant)
+        if let retryAfter = rateLimiter.take(bytes, tenant: tenant, remember: exists) {
             throw Refusal(
                 reason: .rateLimited,
                 description:

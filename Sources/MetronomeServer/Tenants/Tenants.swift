@@ -34,9 +34,13 @@ final class Tenants: Sendable {
     }
 
     /// Checks that a request for `tenant` would be served: it exists, or there is room for it.
+    /// - Returns: whether the tenant exists already.
     /// - Throws: ``Refusal`` naming `distributor.max_tenants` otherwise.
-    func admit(_ tenant: TenantID) throws(Refusal) {
-        guard generators.withLock({ $0[tenant] != nil || $0.count < limit }) else { throw limitRefusal(tenant) }
+    @discardableResult
+    func admit(_ tenant: TenantID) throws(Refusal) -> Bool {
+        let (exists, room) = generators.withLock { ($0[tenant] != nil, $0.count < limit) }
+        guard exists || room else { throw limitRefusal(tenant) }
+        return exists
     }
 
     /// `tenant`'s generator, created when it is new.
