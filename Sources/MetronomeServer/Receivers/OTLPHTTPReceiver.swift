@@ -52,16 +52,19 @@ struct OTLPHTTPReceiver: Sendable {
             Rejection(status: .contentTooLarge, code: 8, reason: "too_large", message: message)
         }
 
-        init(status: HTTPResponse.Status, code: Int?, reason: String, message: String) {
-            self.status = status
-            self.code = code
-            self.reason = reason
-            self.message = message
+        /// 415, answered in plain text: the request's encoding is what is unknown.
+        static func unsupported(_ message: String) -> Rejection {
+            Rejection(status: .unsupportedMediaType, code: nil, reason: "unsupported_media_type", message: message)
         }
 
-        init(_ refusal: Refusal) {
-            self.init(status: .tooManyRequests, code: 8, reason: refusal.reason.rawValue, message: refusal.description)
-            retryAfterSeconds = refusal.retryAfterSeconds
+        static func tooManyRequests(_ refusal: Refusal) -> Rejection {
+            Rejection(
+                status: .tooManyRequests,
+                code: 8,
+                reason: refusal.reason.rawValue,
+                message: refusal.description,
+                retryAfterSeconds: refusal.retryAfterSeconds
+            )
         }
     }
 
@@ -85,7 +88,7 @@ struct OTLPHTTPReceiver: Sendable {
                     body: .init(byteBuffer: ByteBuffer(bytes: response))
                 )
             } catch let refusal as Refusal {
-                throw Rejection(refusal)
+                throw Rejection.tooManyRequests(refusal)
             } catch let error as WireError {
                 throw Rejection.badRequest(RejectedRequests.message(for: error))
             }
@@ -103,12 +106,8 @@ struct OTLPHTTPReceiver: Sendable {
         case "application/x-protobuf", "application/protobuf": return .protobuf
         case "application/json": return .json
         default:
-            throw Rejection(
-                status: .unsupportedMediaType,
-                code: nil,
-                reason: "unsupported_media_type",
-                message:
-                    "unsupported content type \(ClientText.quoted(mediaType ?? "")); use application/x-protobuf or application/json"
+            throw .unsupported(
+                "unsupported content type \(ClientText.quoted(mediaType ?? "")); use application/x-protobuf or application/json"
             )
         }
     }
@@ -148,12 +147,7 @@ struct OTLPHTTPReceiver: Sendable {
             reservation.shrink(to: compressedBytes + decompressed.readableBytes)
             return decompressed
         case let other?:
-            throw Rejection(
-                status: .unsupportedMediaType,
-                code: nil,
-                reason: "unsupported_media_type",
-                message: "unsupported content encoding \(ClientText.quoted(other)); use gzip or none"
-            )
+            throw .unsupported("unsupported content encoding \(ClientText.quoted(other)); use gzip or none")
         }
     }
 
@@ -198,7 +192,7 @@ struct OTLPHTTPReceiver: Sendable {
 
     private func reserve(_ bytes: Int, in reservation: inout InflightReservation) throws(Rejection) {
         guard reservation.grow(by: bytes) else {
-            throw Rejection(Refusal.inflightBytes(bytes, budget: distributor.inflight))
+            throw .tooManyRequests(Refusal.inflightBytes(bytes, budget: distributor.inflight))
         }
     }
 
