@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import NIOCore
 import Synchronization
 
 /// The open connections of one listener, bounded by its `max_connections`: a connection past the limit is closed as
@@ -56,5 +57,29 @@ final class ConnectionCount: Sendable {
             "closed a slow connection (one line per listener and phase every 10 s)",
             metadata: ["listener": "\(listener)", "phase": "\(phase)", "timeout": "\(timeout)"]
         )
+    }
+}
+
+extension ConnectionCount {
+    /// One connection's place in the count, held by the handler first in its pipeline: taken as the handler is
+    /// added (the connection is closed when there is no room), given back once when it ends.
+    struct Slot {
+        private var held = false
+
+        /// Takes a place for the connection of `context`, or closes it; returns whether it got one.
+        mutating func take(in count: ConnectionCount, _ context: ChannelHandlerContext) -> Bool {
+            guard count.opened() else {
+                context.close(promise: nil)
+                return false
+            }
+            held = true
+            return true
+        }
+
+        /// Gives the place back, if one was taken and not given back yet.
+        mutating func giveBack(to count: ConnectionCount) {
+            if held { count.closed() }
+            held = false
+        }
     }
 }

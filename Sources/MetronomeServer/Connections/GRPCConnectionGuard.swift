@@ -13,7 +13,7 @@ final class GRPCConnectionGuard: ChannelInboundHandler, RemovableChannelHandler 
     private let prefaceTimeout: Duration
     private var prefaceRead = 0
     private var deadline: Scheduled<Void>?
-    private var counted = false
+    private var slot = ConnectionCount.Slot()
 
     init(connections: ConnectionCount, prefaceTimeout: Duration) {
         self.connections = connections
@@ -21,13 +21,9 @@ final class GRPCConnectionGuard: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard connections.opened() else {
-            context.close(promise: nil)
-            return
-        }
-        counted = true
+        guard slot.take(in: connections, context) else { return }
         let channel = context.channel
-        deadline = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: TimeAmount(prefaceTimeout)) {
+        deadline = context.eventLoop.scheduleTask(in: TimeAmount(prefaceTimeout)) {
             [connections, prefaceTimeout] in
             connections.timedOut(phase: "preface", after: prefaceTimeout)
             channel.close(promise: nil)
@@ -57,7 +53,6 @@ final class GRPCConnectionGuard: ChannelInboundHandler, RemovableChannelHandler 
     private func end() {
         deadline?.cancel()
         deadline = nil
-        if counted { connections.closed() }
-        counted = false
+        slot.giveBack(to: connections)
     }
 }

@@ -9,7 +9,7 @@ final class HTTPByteArrivalHandler: ChannelInboundHandler, RemovableChannelHandl
 
     private let clock: HTTPRequestClock
     private let connections: ConnectionCount
-    private var counted = false
+    private var slot = ConnectionCount.Slot()
 
     init(clock: HTTPRequestClock, connections: ConnectionCount) {
         self.clock = clock
@@ -17,11 +17,7 @@ final class HTTPByteArrivalHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        guard connections.opened() else {
-            context.close(promise: nil)
-            return
-        }
-        counted = true
+        guard slot.take(in: connections, context) else { return }
         clock.start(context.channel)
     }
 
@@ -41,8 +37,7 @@ final class HTTPByteArrivalHandler: ChannelInboundHandler, RemovableChannelHandl
 
     private func end() {
         clock.stop()
-        if counted { connections.closed() }
-        counted = false
+        slot.giveBack(to: connections)
     }
 }
 

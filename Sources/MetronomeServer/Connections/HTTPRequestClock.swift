@@ -86,7 +86,8 @@ final class HTTPRequestClock {
     private func arm(at deadline: NIODeadline) {
         timer?.cancel()
         guard let channel else { return }
-        timer = channel.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(deadline: deadline) { [self] in
+        // The clock lives on the channel's event loop, which `assumeIsolated` checks.
+        timer = channel.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             fire()
         }
     }
