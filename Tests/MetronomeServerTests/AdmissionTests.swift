@@ -1,8 +1,6 @@
 import Logging
 import MetronomeGenerator
 import MetronomeWire
-import OTLPProto
-import SwiftProtobuf
 import Testing
 
 @testable import MetronomeServer
@@ -57,7 +55,7 @@ struct AdmissionTests {
         let tenants = Tenants(generatorConfiguration: .init(), limit: 2, dataPath: nil, logger: logger)
         let distributor = Distributor(tenants: tenants, slackMs: 30_000, logger: logger)
         let now = Distributor.nowNanos()
-        let batch = try Self.oneSpan(endingAt: now)
+        let batch = try SpanBatch.oneSpan(endingAt: now)
         for name in ["a", "b"] {
             let tenant = try TenantID(validating: name)
             try distributor.admit(10, tenant: tenant)
@@ -84,7 +82,7 @@ struct AdmissionTests {
         )
         // Buckets are kept for tenants that exist (a new tenant's first request is not charged).
         let now = Distributor.nowNanos()
-        _ = try distributor.push(try Self.oneSpan(endingAt: now), tenant: .singleTenant, nowNanos: now)
+        _ = try distributor.push(try SpanBatch.oneSpan(endingAt: now), tenant: .singleTenant, nowNanos: now)
         try distributor.admit(100, tenant: .singleTenant)
         #expect {
             try distributor.admit(50, tenant: .singleTenant)
@@ -93,13 +91,6 @@ struct AdmissionTests {
             return refusal.reason == .rateLimited && refusal.retryAfterSeconds == 1
                 && refusal.description.hasPrefix("RATE_LIMITED: ingestion rate limit (100 bytes) exceeded")
         }
-    }
-
-    private static func oneSpan(endingAt nowNanos: UInt64) throws -> SpanBatch {
-        let request = OTLPFixtures.Request.with {
-            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: nowNanos)])]
-        }
-        return try SpanBatch(protobuf: Array(try request.serializedData()))
     }
 
     @Test func retryInfoIsAStatusWithOneAnyDetail() {

@@ -2,8 +2,6 @@ import Foundation
 import Logging
 import MetronomeGenerator
 import MetronomeWire
-import OTLPProto
-import SwiftProtobuf
 import Testing
 
 @testable import MetronomeServer
@@ -18,10 +16,7 @@ struct TenantsTests {
         configuration.processors = [SpanMetricsProcessor.name]
         let first = Tenants(generatorConfiguration: configuration, dataPath: dataPath, logger: logger)
         let nowNanos = Distributor.nowNanos()
-        let request = OTLPFixtures.Request.with {
-            $0.resourceSpans = [OTLPFixtures.resourceSpans([], [OTLPFixtures.span(name: "s", nowNanos: nowNanos)])]
-        }
-        let batch = try SpanBatch(protobuf: Array(try request.serializedData()))
+        let batch = try SpanBatch.oneSpan(endingAt: nowNanos)
         for name in ["kept", "broken"] {
             let generator = try first.generator(for: TenantID(validating: name), nowMs: Int64(nowNanos / 1_000_000))
             _ = generator.push(batch, nowMs: Int64(nowNanos / 1_000_000))
