@@ -36,11 +36,16 @@ let package = Package(
     targets: [
         .target(name: "MetronomeWire", swiftSettings: swiftSettings),
         .target(name: "MetronomeGenerator", dependencies: ["MetronomeWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "MetronomeSelfMetrics",
+            dependencies: [.product(name: "Metrics", package: "swift-metrics")],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(name: "CSnappy", pkgConfig: "snappy", providers: [.apt(["libsnappy-dev"])]),
         .target(
             name: "MetronomeRemoteWrite",
             dependencies: [
-                "MetronomeWire", "CSnappy",
+                "MetronomeWire", "MetronomeSelfMetrics", "CSnappy",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -54,7 +59,7 @@ let package = Package(
         .target(
             name: "MetronomeServer",
             dependencies: [
-                "MetronomeWire", "MetronomeGenerator", "MetronomeRemoteWrite",
+                "MetronomeWire", "MetronomeGenerator", "MetronomeRemoteWrite", "MetronomeSelfMetrics",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -138,7 +143,7 @@ let package = Package(
         .testTarget(
             name: "MetronomeServerTests",
             dependencies: [
-                "MetronomeServer", "MetronomeGenerator", "MetronomeRemoteWrite", "OTLPProto",
+                "MetronomeServer", "MetronomeGenerator", "MetronomeRemoteWrite", "MetronomeSelfMetrics", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings

@@ -125,7 +125,7 @@ struct ServiceGraphsBenchmark: ParsableCommand {
         let halves = try (0..<(pending / edges)).map { try batch(trace: 1_000_000 + $0, clientsOnly: true) }
         let before = residentBytes()
         for batch in halves { _ = generator.push(batch, nowMs: 1_700_000_000_000) }
-        let held = generator.pendingEdges
+        let held = generator.pending
         let measured = residentBytes() - before
         print(
             "pending half-edges: \(held.count); accounted \(held.bytes / max(1, held.count)) bytes each,"

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Logging
 import Metrics
+import MetronomeSelfMetrics
 import NIOCore
 import NIOHTTP1
 import Synchronization
@@ -30,6 +31,7 @@ public final class RemoteWriteSender: Sendable {
     private let flushStarted = Mutex<ContinuousClock.Instant?>(nil)
     private let samplesSent: Counter
     private let requestsSent: Counter
+    private let samplesRejected: Counter
 
     /// Whether this sender made `client` for itself (TLS settings) and shuts it down in ``shutdown()``.
     private let ownsClient: Bool
@@ -49,8 +51,9 @@ public final class RemoteWriteSender: Sendable {
         var logger = logger
         logger[metadataKey: "endpoint"] = "\(endpoint.url)"
         self.logger = logger
-        samplesSent = Counter(label: "metronome_remote_write_samples_sent_total", dimensions: [("url", endpoint.url)])
-        requestsSent = Counter(label: "metronome_remote_write_requests_sent_total", dimensions: [("url", endpoint.url)])
+        samplesSent = SelfMetric.remoteWriteSamplesSent.counter(endpoint.url)
+        requestsSent = SelfMetric.remoteWriteRequestsSent.counter(endpoint.url)
+        samplesRejected = SelfMetric.remoteWriteSamplesDropped.counter(endpoint.url, "rejected")
     }
 
     /// Starts the flush deadline: from now on, retrying ends `flushDeadlineMs` later.
@@ -81,10 +84,7 @@ public final class RemoteWriteSender: Sendable {
                 return .delivered
             case .rejected(let status, let message):
                 countFailure(status: "\(status)")
-                Counter(
-                    label: "metronome_remote_write_samples_dropped_total",
-                    dimensions: [("url", endpoint.url), ("reason", "rejected")]
-                ).increment(by: samples)
+                samplesRejected.increment(by: samples)
                 logger.error(
                     "remote-write endpoint rejected a request; dropping it",
                     metadata: ["status": "\(status)", "samples": "\(samples)", "response": "\(message)"]
@@ -184,11 +184,7 @@ public final class RemoteWriteSender: Sendable {
     }
 
     private func countFailure(status: String) {
-        Counter(
-            label: "metronome_remote_write_requests_failed_total",
-            dimensions: [("url", endpoint.url), ("status", status)]
-        )
-        .increment()
+        SelfMetric.remoteWriteRequestsFailed.counter(endpoint.url, status).increment()
     }
 }
 

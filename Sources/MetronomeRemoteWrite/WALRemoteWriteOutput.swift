@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import MetronomeSelfMetrics
 import MetronomeWire
 import ServiceLifecycle
 import Synchronization
@@ -59,12 +60,10 @@ public final class WALRemoteWriteOutput: CollectionOutput, Service, Sendable {
         do {
             try log(for: tenant).append(requests, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
         } catch {
-            Counter(label: "metronome_wal_write_failures_total", dimensions: [("tenant", tenant)]).increment()
+            SelfMetric.walWriteFailures.counter(tenant).increment()
             for sender in senders {
-                Counter(
-                    label: "metronome_remote_write_samples_dropped_total",
-                    dimensions: [("url", sender.endpoint.url), ("reason", "wal_write_failed")]
-                ).increment(by: samples)
+                SelfMetric.remoteWriteSamplesDropped.counter(sender.endpoint.url, "wal_write_failed")
+                    .increment(by: samples)
             }
             logger.error(
                 "could not append a collection to the WAL; its samples are lost",
@@ -132,10 +131,8 @@ public final class WALRemoteWriteOutput: CollectionOutput, Service, Sendable {
                 do {
                     payload = try log.payload(of: record)
                 } catch {
-                    Counter(
-                        label: "metronome_wal_samples_dropped_total",
-                        dimensions: [("tenant", log.tenant), ("endpoint", reader.endpoint), ("reason", "unreadable")]
-                    ).increment(by: record.samples)
+                    SelfMetric.walSamplesDropped.counter(log.tenant, reader.endpoint, "unreadable")
+                        .increment(by: record.samples)
                     logger.error("could not read a WAL record; skipping it", metadata: ["error": "\(error)"])
                     log.advance(reader, to: record.next)
                     continue

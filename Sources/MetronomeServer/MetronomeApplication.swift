@@ -30,11 +30,7 @@ public struct MetronomeApplication: Sendable {
     }
 
     /// The processors this build implements; other known Tempo processor names are accepted and reported.
-    static let implementedProcessors: Set<String> = [
-        SpanMetricsProcessor.name, "span-metrics-count", "span-metrics-latency", "span-metrics-size",
-        ServiceGraphsProcessor.name, "service-graphs-request", "service-graphs-latency",
-        "service-graphs-connection-info",
-    ]
+    static let implementedProcessors = Set(ProcessorRegistry.enablingNames)
     static let plannedProcessors: Set<String> = ["host-info"]
 
     /// The generator configuration every tenant gets.

@@ -38,7 +38,7 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        MetricsSystem.bootstrap(SelfMetricsFactory(registry: registry))
         let logger = Logger(label: "metronome")
         logger.info("starting", metadata: ["config": "\(config ?? "(embedded defaults)")"])
         try await MetronomeApplication(configuration: configuration, selfMetrics: registry, logger: logger).run()

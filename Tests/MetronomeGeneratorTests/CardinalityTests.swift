@@ -42,7 +42,7 @@ struct CardinalityTests {
         return Generator(tenant: .singleTenant, configuration: configuration, nowMs: nowMs)
     }
 
-    private func push(_ generator: Generator, urls: Range<Int>, nowMs: Int64) -> Generator.PushResult {
+    private func push(_ generator: Generator, urls: Range<Int>, nowMs: Int64) -> ProcessorReport {
         let spans = urls.map {
             OTLPFixtures.span(
                 name: "GET",

@@ -9,12 +9,12 @@ import Testing
 struct LimitsTests {
     /// One span per service name in `services`.
     private func push(_ generator: Generator, _ services: [String], nowMs: Int64 = Fixtures.nowMs)
-        -> Generator.PushResult
+        -> ProcessorReport
     {
-        var total = Generator.PushResult()
+        var total = ProcessorReport()
         for service in services {
             let result = generator.push(Fixtures.makeBatch(1, service: service), nowMs: nowMs)
-            total.spanMetricsOverflowed += result.spanMetricsOverflowed
+            total.overflowed[SpanMetricsProcessor.name, default: 0] += result.spanMetricsOverflowed
         }
         return total
     }

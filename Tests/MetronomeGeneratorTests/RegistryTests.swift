@@ -180,18 +180,24 @@ struct SeriesStoreTests {
         return SeriesStore(columnNames: ["a", "b"], layout: MetricLayout(kinds), registry: registry)
     }
 
-    /// Sets the entry for values (a, b) through the same path processors use and returns its index.
+    /// Sets the entry for values (a, b) through the same path processors use.
     private func set(_ store: SeriesStore, _ a: String, _ b: String, offset: Int, to value: Double) {
         let columns = [Array(a.utf8), Array(b.utf8)]
         columns[0].withUnsafeBytes { first in
             columns[1].withUnsafeBytes { second in
                 var hash = SeriesHash.combine(SeriesHash.seed, SeriesHash.hash(first), column: 0)
                 hash = SeriesHash.combine(hash, SeriesHash.hash(second), column: 1)
-                let pointers = [first, second]
-                store.withShard(SeriesStore.shard(of: hash)) { table in
-                    let entry = pointers.withUnsafeBufferPointer { try! table.entry(hash: hash, columns: $0, nowMs: 1) }
-                    table.values[entry * table.valueWidth + offset] = value
-                }
+                var byShard = [[UInt64]](repeating: [], count: SeriesStore.shardCount)
+                byShard[SeriesStore.shard(of: hash)].append(hash)
+                _ = store.record(
+                    byShard,
+                    nowMs: 1,
+                    labels: { hash, values in
+                        values = [first, second]
+                        return hash
+                    },
+                    observe: { _, values, _ in values[offset] = value }
+                )
             }
         }
     }

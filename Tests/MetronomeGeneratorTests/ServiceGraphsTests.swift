@@ -41,7 +41,7 @@ struct ServiceGraphsTests {
         expire: Bool = false
     ) -> (sink: CapturingSink, results: [ServiceGraphsProcessor.Result]) {
         var results = batches.map { generator.push($0, nowMs: nowMs).serviceGraphs }
-        if expire, let expired = generator.expireEdges(nowMs: nowMs + 60_000) { results.append(expired) }
+        if expire { results.append(generator.expire(nowMs: nowMs + 60_000).serviceGraphs) }
         return (Fixtures.collect(generator, at: nowMs + 60_000), results)
     }
 
@@ -151,7 +151,7 @@ struct ServiceGraphsTests {
         let generator = Self.generator { $0.maxItems = 1 }
         let (_, results) = Self.run(generator, [Self.fixture("trace-with-queue-database")])
         #expect(results[0].droppedSpans > 0)
-        #expect(generator.pendingEdges.count == 1)
+        #expect(generator.pending.count == 1)
     }
 
     @Test func test9_virtualNodes() {
@@ -225,7 +225,7 @@ struct ServiceGraphsTests {
         #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["service-graphs-request"]) == [.request])
         #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["service-graphs-latency"]) == [.latency])
         #expect(ServiceGraphsProcessor.Metrics.enabled(by: ["span-metrics", "service-graphs-unknown"]).isEmpty)
-        #expect(Self.generator(["span-metrics"]).serviceGraphs == nil)
+        #expect(Self.generator(["span-metrics"]).processor(ServiceGraphsProcessor.self) == nil)
     }
 
     @Test func test12_virtualNodeLabel() {
@@ -273,17 +273,14 @@ struct ServiceGraphsTests {
 
     @Test func test15and16_aFilteredClientDropsItsServerCounterpart() {
         let generator = Self.generator(configure: Self.excludeService("svc-a"))
-        let (sink, results) = Self.run(
-            generator,
-            [
-                TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]),
-                TraceBuilder.batch([("svc-b", [TraceBuilder.Span(id: 2, parent: 1, kind: .server)])]),
-            ]
-        )
-        #expect(Self.sum(results, \.droppedEdges) == 1)
-        #expect(Self.sum(results, \.filtered) == 1)
-        #expect(sink.find(Self.total).isEmpty)
-        #expect(generator.pendingEdges.count == 0)
+        let reports = [
+            TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])]),
+            TraceBuilder.batch([("svc-b", [TraceBuilder.Span(id: 2, parent: 1, kind: .server)])]),
+        ].map { generator.push($0, nowMs: Self.nowMs) }
+        #expect(Self.sum(reports.map(\.serviceGraphs), \.droppedEdges) == 1)
+        #expect(reports.map { $0.discarded(by: ServiceGraphsProcessor.name, "service_graphs_filtered") } == [1, 0])
+        #expect(Fixtures.collect(generator, at: Self.nowMs + 60_000).find(Self.total).isEmpty)
+        #expect(generator.pending.count == 0)
     }
 
     @Test func test17_aFilteredSpanDropsTheBufferedCounterpart() {
@@ -296,15 +293,21 @@ struct ServiceGraphsTests {
             ]
         )
         #expect(Self.sum(results, \.droppedEdges) == 1)
-        #expect(generator.pendingEdges.count == 0)
+        #expect(generator.pending.count == 0)
     }
 
     @Test func test18_aFilteredRootServerSpanLeavesNoMarker() {
         let generator = Self.generator(configure: Self.excludeService("svc-a"))
         Self.run(generator, [TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .server)])])])
-        #expect(generator.serviceGraphs?.edges.withShard(0) { state, _, _ in state.markerCount } == 0)
+        #expect(
+            generator.processor(ServiceGraphsProcessor.self)?.edges.withShard(0) { state, _, _ in state.markerCount }
+                == 0
+        )
         let total = (0..<EdgeStore.shardCount).reduce(0) { total, shard in
-            total + (generator.serviceGraphs?.edges.withShard(shard) { state, _, _ in state.markerCount } ?? 0)
+            total
+                + (generator.processor(ServiceGraphsProcessor.self)?.edges.withShard(shard) { state, _, _ in
+                    state.markerCount
+                } ?? 0)
         }
         #expect(total == 0)
     }
@@ -528,13 +531,13 @@ struct ServiceGraphsTests {
         )
         #expect(results.map(\.newEdges) == [1, 0])
         #expect(sink.value(Self.total, ["client": "svc-a", "server": "svc-b"]) == 1)
-        #expect(generator.pendingEdges.count == 0 && generator.pendingEdges.bytes == 0)
+        #expect(generator.pending.count == 0 && generator.pending.bytes == 0)
     }
 
     @Test func aResourceWithoutServiceNameIsSkipped() {
         let generator = Self.generator()
         let (_, results) = Self.run(generator, [TraceBuilder.batch([(nil, [TraceBuilder.Span(id: 1, kind: .client)])])])
-        #expect(results[0].newEdges == 0 && generator.pendingEdges.count == 0)
+        #expect(results[0].newEdges == 0 && generator.pending.count == 0)
     }
 
     @Test func serverToServerEdgesAreOptIn() {
@@ -573,10 +576,10 @@ struct ServiceGraphsTests {
         let generator = Self.generator()
         let client = TraceBuilder.batch([("svc-a", [TraceBuilder.Span(id: 1, kind: .client)])])
         _ = generator.push(client, nowMs: Self.nowMs)
-        #expect(generator.expireEdges(nowMs: Self.nowMs + 5_000)?.expiredByKind.isEmpty == true)
-        #expect(generator.pendingEdges.count == 1)
-        #expect(generator.expireEdges(nowMs: Self.nowMs + 11_000)?.expiredByKind == [SpanKind.client: 1])
-        #expect(generator.pendingEdges.count == 0)
+        #expect(generator.expire(nowMs: Self.nowMs + 5_000).serviceGraphs.expiredByKind.isEmpty == true)
+        #expect(generator.pending.count == 1)
+        #expect(generator.expire(nowMs: Self.nowMs + 11_000).serviceGraphs.expiredByKind == [SpanKind.client: 1])
+        #expect(generator.pending.count == 0)
     }
 
     @Test func countersContinueAcrossACheckpoint() throws {

@@ -123,3 +123,12 @@ enum Fixtures {
         return sink
     }
 }
+
+extension ProcessorReport {
+    /// Spans span metrics' filter policies rejected.
+    var spanMetricsFiltered: Int { discarded(by: SpanMetricsProcessor.name, "span_metrics_filtered") }
+    /// Spans span metrics dropped for a label value that is not valid UTF-8.
+    var spanMetricsInvalidUTF8: Int { discarded(by: SpanMetricsProcessor.name, "invalid_utf8") }
+    /// Spans span metrics counted in the overflow series.
+    var spanMetricsOverflowed: Int { overflowed[SpanMetricsProcessor.name] ?? 0 }
+}

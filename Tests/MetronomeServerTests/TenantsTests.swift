@@ -18,15 +18,15 @@ struct TenantsTests {
         let nowNanos = Distributor.nowNanos()
         let batch = try SpanBatch.oneSpan(endingAt: nowNanos)
         for name in ["kept", "broken"] {
-            let generator = try first.generator(for: TenantID(validating: name), nowMs: Int64(nowNanos / 1_000_000))
-            _ = generator.push(batch, nowMs: Int64(nowNanos / 1_000_000))
-            first.writeCheckpoint(generator)
+            let tenant = try first.tenant(TenantID(validating: name), nowMs: Int64(nowNanos / 1_000_000))
+            _ = tenant.generator.push(batch, nowMs: Int64(nowNanos / 1_000_000))
+            first.writeCheckpoint(tenant)
         }
         let broken = CheckpointFile(dataPath: dataPath, tenant: try TenantID(validating: "broken"))
         try Data("not a checkpoint".utf8).write(to: broken.url)
 
         let second = Tenants(generatorConfiguration: configuration, dataPath: dataPath, logger: logger)
-        #expect(second.all.map(\.tenant.value) == ["kept"])
+        #expect(second.all.map(\.id.value) == ["kept"])
         #expect(FileManager.default.fileExists(atPath: broken.url.path + ".corrupt"))
         #expect(Set(second.storedTenantNames) == ["kept", "broken"])
         #expect(second.walDirectory(forTenantNamed: "kept") == dataPath + "/kept/wal")

@@ -134,7 +134,7 @@ final class SeriesStore: Sendable {
                 if mode == .collect {
                     let snapshot = table
                     removed += table.removeEntries { Self.isStale(snapshot, $0, before: staleBeforeMs) }
-                    for entry in 0..<table.count { table.isNew[entry] = false }
+                    table.markCollected()
                     table.clearExemplars()
                 }
                 entries += table.count

@@ -14,10 +14,10 @@ struct SeriesTable {
     private(set) var keys: [UInt32] = []
     private(set) var hashes: [UInt64] = []
     /// `valueWidth` doubles per entry, laid out as the processor's ``MetricLayout`` says.
-    var values: [Double] = []
-    var lastUpdatedMs: [Int64] = []
+    private(set) var values: [Double] = []
+    private(set) var lastUpdatedMs: [Int64] = []
     /// Entries that have not been collected yet and so still owe their initial zero (spec §5.2).
-    var isNew: [Bool] = []
+    private(set) var isNew: [Bool] = []
     /// Per entry, the start of its block of `valueWidth` exemplar slots in ``exemplarPool``, or -1: only entries
     /// observed since the last collection have a block, so exemplars cost no memory for idle series.
     private var exemplarBlocks: [Int32] = []
@@ -77,6 +77,27 @@ struct SeriesTable {
         slots[slot] = Int32(entry)
         if hashes.count * 2 > slots.count { rebuildSlots(capacity: slots.count * 2) }
         return entry
+    }
+
+    /// Lets `update` change the doubles of `entry`, and marks it updated at `nowMs`.
+    @inline(__always)
+    mutating func updateEntry(_ entry: Int, nowMs: Int64, _ update: (UnsafeMutableBufferPointer<Double>) -> Void) {
+        let start = entry * valueWidth
+        values.withUnsafeMutableBufferPointer {
+            update(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + valueWidth)]))
+        }
+        lastUpdatedMs[entry] = nowMs
+    }
+
+    /// Puts back a checkpointed entry's doubles; it was collected before the checkpoint, so it owes no initial zero.
+    mutating func restoreEntry(_ entry: Int, values restored: [Double]) {
+        for offset in 0..<valueWidth { values[entry * valueWidth + offset] = restored[offset] }
+        isNew[entry] = false
+    }
+
+    /// Marks every entry collected: none owes its initial zero any more.
+    mutating func markCollected() {
+        for entry in isNew.indices { isNew[entry] = false }
     }
 
     /// Records `exemplar` as the latest of value slot `slot` of `entry`.

@@ -80,10 +80,7 @@ extension SeriesStore {
                             }
                         )
                     else { return }
-                    for offset in 0..<layout.width {
-                        table.values[index * layout.width + offset] = entry.values[offset]
-                    }
-                    table.isNew[index] = false
+                    table.restoreEntry(index, values: entry.values)
                 }
             }
         }

@@ -10,8 +10,8 @@ public final class Generator: Sendable {
     public let configuration: Configuration
     /// The tenant's series (or entity) limit, shared by its processors.
     public let limiter: SeriesLimiter
-    let spanMetrics: SpanMetricsProcessor?
-    let serviceGraphs: ServiceGraphsProcessor?
+    /// The enabled processors, in collection order.
+    let processors: [any Processor]
     /// The limiter's `limited` count at the last collection, to report what was limited since.
     private let reportedLimited = Atomic<Int>(0)
 
@@ -22,72 +22,41 @@ public final class Generator: Sendable {
         configuration.registry.tenant = tenant.value
         self.configuration = configuration
         let limits = configuration.limits
-        limiter = SeriesLimiter(
+        let limiter = SeriesLimiter(
             mode: limits.mode,
             maximum: limits.mode == .series ? limits.maxActiveSeries : limits.maxActiveEntities
         )
-        var spanMetricsConfiguration = configuration.spanMetrics
-        spanMetricsConfiguration.metrics = .enabled(by: configuration.processors)
-        spanMetrics =
-            spanMetricsConfiguration.metrics.isEmpty
-            ? nil
-            : SpanMetricsProcessor(
-                configuration: spanMetricsConfiguration,
-                registry: configuration.registry,
-                limiter: limiter,
-                maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
-                nowMs: nowMs
-            )
-        var serviceGraphsConfiguration = configuration.serviceGraphs
-        serviceGraphsConfiguration.metrics = .enabled(by: configuration.processors)
-        serviceGraphs =
-            serviceGraphsConfiguration.metrics.isEmpty
-            ? nil
-            : ServiceGraphsProcessor(
-                configuration: serviceGraphsConfiguration,
-                registry: configuration.registry,
-                limiter: limiter
-            )
+        self.limiter = limiter
+        processors = ProcessorRegistry.all.compactMap { $0.make(configuration, limiter: limiter, nowMs: nowMs) }
     }
 
-    /// What a push did, for self-metrics.
-    public struct PushResult: Sendable, Equatable {
-        /// Spans dropped by span metrics because a new series' label was not valid UTF-8.
-        public var spanMetricsInvalidUTF8 = 0
-        /// Spans span metrics' filter policies rejected.
-        public var spanMetricsFiltered = 0
-        /// Spans counted in span metrics' overflow series because of the series limit.
-        public var spanMetricsOverflowed = 0
-        /// Label values replaced by `__cardinality_overflow__`, by label name.
-        public var labelValuesLimited: [String: Int] = [:]
-        /// What service graphs did.
-        public var serviceGraphs = ServiceGraphsProcessor.Result()
+    /// The processor of type `type`, if enabled.
+    func processor<P: Processor>(_ type: P.Type) -> P? {
+        processors.lazy.compactMap { $0 as? P }.first
     }
 
     /// Feeds a batch (already validated and slack-filtered by the distributor) to every processor.
-    public func push(_ batch: SpanBatch, nowMs: Int64) -> PushResult {
-        var result = PushResult()
-        if let spanMetrics {
-            let pushed = spanMetrics.push(batch, nowMs: nowMs)
-            result.spanMetricsInvalidUTF8 = pushed.invalidUTF8
-            result.spanMetricsFiltered = pushed.filtered
-            result.spanMetricsOverflowed = pushed.overflowed
-            for (column, count) in pushed.labelValuesLimited.enumerated() where count > 0 {
-                result.labelValuesLimited[spanMetrics.labelNames[column], default: 0] += count
-            }
+    public func push(_ batch: SpanBatch, nowMs: Int64) -> ProcessorReport {
+        var report = ProcessorReport()
+        for processor in processors { processor.push(batch, nowMs: nowMs, report: &report) }
+        return report
+    }
+
+    /// Runs the processors' periodic work between pushes (service graphs expire edges whose other half did not come
+    /// within `wait`).
+    public func expire(nowMs: Int64) -> ProcessorReport {
+        var report = ProcessorReport()
+        for processor in processors { processor.expire(nowMs: nowMs, report: &report) }
+        return report
+    }
+
+    /// State the processors hold while waiting for more spans (service graphs' unpaired half-edges), and its
+    /// estimated heap bytes.
+    public var pending: (count: Int, bytes: Int) {
+        processors.reduce((0, 0)) { total, processor in
+            let pending = processor.pending
+            return (total.0 + pending.count, total.1 + pending.bytes)
         }
-        if let serviceGraphs { result.serviceGraphs = serviceGraphs.push(batch, nowMs: nowMs) }
-        return result
-    }
-
-    /// Expires service-graph edges whose other half did not come within `wait`; nil without service graphs.
-    public func expireEdges(nowMs: Int64) -> ServiceGraphsProcessor.Result? {
-        serviceGraphs?.expire(nowMs: nowMs)
-    }
-
-    /// Pending service-graph half-edges and their estimated heap bytes.
-    public var pendingEdges: (count: Int, bytes: Int) {
-        (serviceGraphs?.edges.pendingCount ?? 0, serviceGraphs?.edges.pendingBytes ?? 0)
     }
 
     /// What a collection did, for self-metrics.
@@ -113,27 +82,20 @@ public final class Generator: Sendable {
     ) -> CollectionResult {
         var result = CollectionResult()
         let staleBefore = timestampMs - configuration.registry.staleDurationMs
-        /// Collects one processor's store into `sink`, adding its series to the result.
-        func collect(_ store: SeriesStore) {
-            let counts = store.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
-            result.activeSeries += counts.entries * store.layout.seriesPerEntry
-            result.removedSeries += counts.removed * store.layout.seriesPerEntry
-        }
-        if let spanMetrics {
-            collect(spanMetrics.store)
-            let perEntry = spanMetrics.store.layout.seriesPerEntry
-            let demand = spanMetrics.cardinality.demand
-            result.activeSeriesDemand += demand.labelSets * perEntry
-            for (column, estimate) in demand.labels.enumerated() {
-                result.labelCardinalityDemand[spanMetrics.labelNames[column]] = estimate
+        for processor in processors {
+            let stores = processor.stores
+            for (_, store) in stores.series {
+                let counts = store.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
+                result.activeSeries += counts.entries * store.layout.seriesPerEntry
+                result.removedSeries += counts.removed * store.layout.seriesPerEntry
             }
-            if let info = spanMetrics.targetInfo?.store {
-                let infoCounts = info.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
-                result.activeSeries += infoCounts.entries
-                result.removedSeries += infoCounts.removed
+            for info in stores.info {
+                let counts = info.collect(mode, timestampMs: timestampMs, staleBeforeMs: staleBefore, into: &sink)
+                result.activeSeries += counts.entries
+                result.removedSeries += counts.removed
             }
+            processor.addDemand(to: &result)
         }
-        if let serviceGraphs { collect(serviceGraphs.store) }
         if mode == .collect {
             let limited = limiter.statistics.limited
             result.newlyLimited = limited - reportedLimited.exchange(limited, ordering: .relaxed)
@@ -144,55 +106,54 @@ public final class Generator: Sendable {
     /// The metric families of this tenant's series, in collection order, with their types.
     public var families: [(name: String, type: MetricType)] {
         var families: [(name: String, type: MetricType)] = []
-        func add(_ layout: MetricLayout) {
-            for metric in layout.metrics {
-                switch metric.kind {
-                case .counter: families.append((metric.name, .counter))
-                case .gauge: families.append((metric.name, .gauge))
-                case .histogram: families.append((metric.name, .histogram))
+        for processor in processors {
+            let stores = processor.stores
+            for (_, store) in stores.series {
+                for metric in store.layout.metrics {
+                    switch metric.kind {
+                    case .counter: families.append((metric.name, .counter))
+                    case .gauge: families.append((metric.name, .gauge))
+                    case .histogram: families.append((metric.name, .histogram))
+                    }
                 }
             }
+            families += stores.info.map { ($0.metricName, .gauge) }
         }
-        if let spanMetrics {
-            add(spanMetrics.store.layout)
-            if let info = spanMetrics.targetInfo?.store { families.append((info.metricName, .gauge)) }
-        }
-        if let serviceGraphs { add(serviceGraphs.store.layout) }
         return families
     }
 
     /// The number of slices ``snapshot(slice:into:)`` cuts the series into.
     public static let snapshotSlices = SeriesStore.shardCount
 
-    /// Emits the current value of one slice of the series (one shard of each processor's store, target_info with
-    /// the first), changing nothing: `/metrics/generated` renders the slices one at a time, so it never holds more
-    /// than one slice's text.
+    /// Emits the current value of one slice of the series (one shard of each series store, info series with the
+    /// first), changing nothing: `/metrics/generated` renders the slices one at a time, so it never holds more than
+    /// one slice's text.
     public func snapshot(slice: Int, into sink: inout some SampleSink) {
-        let shards = slice..<(slice + 1)
-        if let spanMetrics {
-            _ = spanMetrics.store.collect(.snapshot, timestampMs: 0, staleBeforeMs: 0, shardRange: shards, into: &sink)
-            if slice == 0, let info = spanMetrics.targetInfo?.store {
-                _ = info.collect(.snapshot, timestampMs: 0, staleBeforeMs: 0, into: &sink)
+        for processor in processors {
+            let stores = processor.stores
+            for (_, store) in stores.series {
+                _ = store.collect(
+                    .snapshot,
+                    timestampMs: 0,
+                    staleBeforeMs: 0,
+                    shardRange: slice..<(slice + 1),
+                    into: &sink
+                )
             }
+            guard slice == 0 else { continue }
+            for info in stores.info { _ = info.collect(.snapshot, timestampMs: 0, staleBeforeMs: 0, into: &sink) }
         }
-        if let serviceGraphs {
-            _ = serviceGraphs.store.collect(
-                .snapshot,
-                timestampMs: 0,
-                staleBeforeMs: 0,
-                shardRange: shards,
-                into: &sink
-            )
-        }
+    }
+
+    /// Every series store by its checkpoint name.
+    private var checkpointedStores: [(name: String, store: SeriesStore)] {
+        processors.flatMap { $0.stores.series }
     }
 
     /// Encodes the cumulative state of every processor's series as a ``Checkpoint``, handing the bytes to `emit` a
     /// registry shard at a time (so a checkpoint of millions of series never sits in memory whole).
     public func encodeCheckpoint(_ emit: ([UInt8]) throws -> Void) rethrows {
-        var stores: [(name: String, store: SeriesStore)] = []
-        if let spanMetrics { stores.append((SpanMetricsProcessor.name, spanMetrics.store)) }
-        if let serviceGraphs { stores.append((ServiceGraphsProcessor.name, serviceGraphs.store)) }
-        try Checkpoint.encode(stores, emit: emit)
+        try Checkpoint.encode(checkpointedStores, emit: emit)
     }
 
     /// Loads a checkpoint into this new generator. Stores whose shape changed since (other buckets or labels) are
@@ -200,23 +161,15 @@ public final class Generator: Sendable {
     /// - Returns: the names of the stores restored.
     @discardableResult
     public func restore(_ checkpoint: Checkpoint, nowMs: Int64) -> [String] {
-        var restored: [String] = []
-        if let spanMetrics, let snapshot = checkpoint.stores[SpanMetricsProcessor.name],
-            spanMetrics.store.restore(snapshot, nowMs: nowMs)
-        {
-            restored.append(SpanMetricsProcessor.name)
+        checkpointedStores.compactMap { name, store in
+            guard let snapshot = checkpoint.stores[name], store.restore(snapshot, nowMs: nowMs) else { return nil }
+            return name
         }
-        if let serviceGraphs, let snapshot = checkpoint.stores[ServiceGraphsProcessor.name],
-            serviceGraphs.store.restore(snapshot, nowMs: nowMs)
-        {
-            restored.append(ServiceGraphsProcessor.name)
-        }
-        return restored
     }
 
-    /// Approximate heap bytes held by this tenant's series.
+    /// Approximate heap bytes held by this tenant's series and pending state.
     public var memoryBytes: Int {
-        (spanMetrics?.store.memoryBytes ?? 0) + (serviceGraphs?.store.memoryBytes ?? 0) + pendingEdges.bytes
+        checkpointedStores.reduce(pending.bytes) { $0 + $1.store.memoryBytes }
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import MetronomeSelfMetrics
 import MetronomeWire
 import Synchronization
 
@@ -78,6 +79,10 @@ public final class WriteAheadLog: Sendable {
     private let writer = Mutex(Writer())
     /// The positions version last written to the cursor file.
     private let writtenPositionsVersion = Mutex(0)
+    private let samplesAppended: Counter
+    private let bytesAppended: Counter
+    private let bytesHeld: Gauge
+    private let segmentsHeld: Gauge
 
     /// Opens (creating) the log in `directory`, recovering what is on disk.
     ///
@@ -93,6 +98,10 @@ public final class WriteAheadLog: Sendable {
     ) throws {
         self.directory = directory
         self.tenant = tenant
+        samplesAppended = SelfMetric.walSamplesAppended.counter(tenant)
+        bytesAppended = SelfMetric.walBytesAppended.counter(tenant)
+        bytesHeld = SelfMetric.walBytes.gauge(tenant)
+        segmentsHeld = SelfMetric.walSegments.gauge(tenant)
         self.shards = (readers.map(\.shard).max() ?? 0) + 1
         self.limits = limits
         var logger = logger
@@ -159,7 +168,7 @@ public final class WriteAheadLog: Sendable {
                 }
             }
             if let damage {
-                Counter(label: "metronome_wal_truncations_total", dimensions: [("tenant", tenant)]).increment()
+                SelfMetric.walTruncations.counter(tenant).increment()
                 logger.warning(
                     "WAL segment has a \(damage == .torn ? "torn" : "corrupted") tail; cutting it off",
                     metadata: [
@@ -227,12 +236,8 @@ public final class WriteAheadLog: Sendable {
             }
         }
         for waiter in waiters { waiter.resume() }
-        Counter(label: "metronome_wal_samples_appended_total", dimensions: [("tenant", tenant)]).increment(
-            by: requests.reduce(0) { $0 + $1.samples }
-        )
-        Counter(label: "metronome_wal_bytes_appended_total", dimensions: [("tenant", tenant)]).increment(
-            by: bytes.count
-        )
+        samplesAppended.increment(by: requests.reduce(0) { $0 + $1.samples })
+        bytesAppended.increment(by: bytes.count)
         enforceLimits(nowMs: nowMs)
     }
 
@@ -264,10 +269,7 @@ public final class WriteAheadLog: Sendable {
         for (segment, reason, unsent) in dropped {
             unlink(segmentPath(segment))
             for (endpoint, samples) in unsent where samples > 0 {
-                Counter(
-                    label: "metronome_wal_samples_dropped_total",
-                    dimensions: [("tenant", tenant), ("endpoint", endpoint), ("reason", reason)]
-                ).increment(by: samples)
+                SelfMetric.walSamplesDropped.counter(tenant, endpoint, reason).increment(by: samples)
             }
             logger.error(
                 "WAL over its \(reason == "max_bytes" ? "size" : "age") limit; dropped its oldest segment",
@@ -425,8 +427,8 @@ public final class WriteAheadLog: Sendable {
         let (bytes, segments) = state.withLock { state in
             (state.segments.reduce(0) { $0 + $1.bytes }, state.segments.count)
         }
-        Gauge(label: "metronome_wal_bytes", dimensions: [("tenant", tenant)]).record(bytes)
-        Gauge(label: "metronome_wal_segments", dimensions: [("tenant", tenant)]).record(segments)
+        bytesHeld.record(bytes)
+        segmentsHeld.record(segments)
     }
 }
 

@@ -18,7 +18,7 @@ struct AdminRoutes: Sendable {
             return Self.text(bytes)
         }
         router.get("/metrics/generated") { _, _ in
-            let generators = tenants.all.sorted(by: { $0.tenant.value < $1.tenant.value })
+            let generators = tenants.all.sorted(by: { $0.id.value < $1.id.value }).map(\.generator)
             return Response(
                 status: .ok,
                 headers: [.contentType: Self.textContentType],

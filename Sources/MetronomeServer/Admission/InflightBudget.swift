@@ -1,4 +1,5 @@
 import Metrics
+import MetronomeSelfMetrics
 import Synchronization
 
 /// The bytes of requests being read, decoded and processed, across every receiver, bounded by
@@ -12,11 +13,11 @@ final class InflightBudget: Sendable {
     /// The most bytes in flight.
     let limit: Int
     private let used = Atomic<Int>(0)
-    private let gauge = Gauge(label: "metronome_inflight_bytes")
+    private let gauge = SelfMetric.inflightBytes.gauge()
 
     init(limit: Int) {
         self.limit = limit
-        Gauge(label: "metronome_inflight_bytes_limit").record(limit)
+        SelfMetric.inflightBytesLimit.gauge().record(limit)
         gauge.record(0)
     }
 

@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import MetronomeGenerator
 import MetronomeRemoteWrite
+import MetronomeSelfMetrics
 import MetronomeWire
 import NIOPosix
 import ServiceLifecycle
@@ -18,7 +19,7 @@ final class CollectionLoop: Service, Sendable {
     private let maxSamplesPerSend: Int
     private let sendShards: Int
     private let logger: Logger
-    private let duration = Metrics.Timer(label: "metronome_collection_duration_seconds")
+    private let duration = SelfMetric.collectionDuration.timer()
 
     init(
         tenants: Tenants,
@@ -60,9 +61,9 @@ final class CollectionLoop: Service, Sendable {
         let start = ContinuousClock.now
         let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
         await withTaskGroup(of: Void.self) { group in
-            for generator in tenants.all {
+            for tenant in tenants.all {
                 group.addTask {
-                    _ = try? await workers.runIfActive { self.collect(generator, timestampMs: timestampMs) }
+                    _ = try? await workers.runIfActive { self.collect(tenant, timestampMs: timestampMs) }
                 }
             }
         }
@@ -70,53 +71,42 @@ final class CollectionLoop: Service, Sendable {
     }
 
     /// Collects one tenant: its series go to the WAL in chunks, then its state to its checkpoint.
-    private func collect(_ generator: Generator, timestampMs: Int64) {
-        let tenant = [("tenant", generator.tenant.value)]
+    private func collect(_ tenant: Tenant, timestampMs: Int64) {
+        let generator = tenant.generator
+        let metrics = tenant.metrics
         // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
         let dryRun = generator.configuration.disableCollection
         var sink = ChunkedRemoteWrite(
             encoder: RemoteWriteEncoder(maxSamplesPerRequest: maxSamplesPerSend, shards: sendShards)
         ) { [output] requests in
-            if !dryRun { output.write(tenant: generator.tenant.value, requests: requests) }
+            if !dryRun { output.write(tenant: tenant.id.value, requests: requests) }
         }
         let result = generator.collect(.collect, timestampMs: timestampMs, into: &sink)
         sink.finish()
-        let limiter = generator.limiter.statistics
-        let limiterLabels = tenant + [("limiter", generator.limiter.mode.rawValue)]
-        Gauge(label: "metronome_registry_active_series", dimensions: tenant).record(result.activeSeries)
-        Gauge(label: "metronome_registry_active_series_demand_estimate", dimensions: tenant)
-            .record(result.activeSeriesDemand)
+        metrics.activeSeries.record(result.activeSeries)
+        metrics.activeSeriesDemand.record(result.activeSeriesDemand)
         for (label, estimate) in result.labelCardinalityDemand {
-            Gauge(
-                label: "metronome_registry_label_cardinality_demand_estimate",
-                dimensions: tenant + [("label_name", label)]
-            ).record(estimate)
+            metrics.gauge(.labelCardinalityDemand, label).record(estimate)
         }
-        Gauge(label: "metronome_registry_limiter_active", dimensions: limiterLabels).record(limiter.active)
-        Gauge(label: "metronome_registry_limiter_max", dimensions: limiterLabels).record(generator.limiter.maximum)
-        Counter(label: "metronome_registry_series_removed_total", dimensions: tenant).increment(
-            by: result.removedSeries
-        )
+        metrics.limiterActive.record(generator.limiter.statistics.active)
+        metrics.limiterMax.record(generator.limiter.maximum)
+        metrics.seriesRemoved.increment(by: result.removedSeries)
         if result.newlyLimited > 0 {
-            Counter(label: "metronome_registry_limited_total", dimensions: limiterLabels).increment(
-                by: result.newlyLimited
-            )
+            metrics.limited.increment(by: result.newlyLimited)
             logger.warning(
                 "active series limit reached; new label sets go to the metric_overflow=\"true\" series",
                 metadata: [
-                    "tenant": "\(generator.tenant)", "limit": "\(generator.limiter.maximum)",
+                    "tenant": "\(tenant.id)", "limit": "\(generator.limiter.maximum)",
                     "limited": "\(result.newlyLimited)", "limiter": "\(generator.limiter.mode.rawValue)",
                 ]
             )
         }
         if !dryRun {
-            Counter(label: "metronome_samples_collected_total", dimensions: tenant).increment(
-                by: sink.sampleCount
-            )
-            Counter(label: "metronome_registry_collections_total", dimensions: tenant).increment()
+            metrics.samplesCollected.increment(by: sink.sampleCount)
+            metrics.collections.increment()
         }
         // The WAL before the checkpoint: a crash between the two at worst repeats this run's initial zeros
         // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
-        tenants.writeCheckpoint(generator)
+        tenants.writeCheckpoint(tenant)
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import MetronomeGenerator
+import MetronomeSelfMetrics
 import ServiceLifecycle
 
 /// Expires service-graph edges every second (Tempo: every 2 s), so a half whose partner never comes becomes a
@@ -23,14 +24,11 @@ final class EdgeExpiryLoop: Service, Sendable {
     }
 
     func expireOnce(nowMs: Int64) {
-        for generator in tenants.all {
-            guard let result = generator.expireEdges(nowMs: nowMs) else { continue }
-            ServiceGraphSelfMetrics.record(result, tenant: generator.tenant.value, logger: logger)
-            let pending = generator.pendingEdges
-            Gauge(label: "metronome_service_graph_pending_edges", dimensions: [("tenant", generator.tenant.value)])
-                .record(pending.count)
-            Gauge(label: "metronome_service_graph_pending_bytes", dimensions: [("tenant", generator.tenant.value)])
-                .record(pending.bytes)
+        for tenant in tenants.all {
+            tenant.metrics.record(tenant.generator.expire(nowMs: nowMs), logger: logger)
+            let pending = tenant.generator.pending
+            tenant.metrics.pendingEdges.record(pending.count)
+            tenant.metrics.pendingBytes.record(pending.bytes)
         }
     }
 }

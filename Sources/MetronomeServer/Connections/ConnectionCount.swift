@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import MetronomeSelfMetrics
 import NIOCore
 import Synchronization
 
@@ -18,8 +19,8 @@ final class ConnectionCount: Sendable {
         self.listener = listener
         self.limit = limit
         self.logger = logger
-        gauge = Gauge(label: "metronome_connections", dimensions: [("listener", listener)])
-        refused = Counter(label: "metronome_connections_refused_total", dimensions: [("listener", listener)])
+        gauge = SelfMetric.connections.gauge(listener)
+        refused = SelfMetric.connectionsRefused.counter(listener)
         gauge.record(0)
     }
 
@@ -48,10 +49,7 @@ final class ConnectionCount: Sendable {
 
     /// Counts and logs a connection closed because its client was too slow in `phase`.
     func timedOut(phase: String, after timeout: Duration) {
-        Counter(
-            label: "metronome_connections_timed_out_total",
-            dimensions: [("listener", listener), ("phase", phase)]
-        ).increment()
+        SelfMetric.connectionsTimedOut.counter(listener, phase).increment()
         guard LogThrottle.perPush.allows("timed out \(listener) \(phase)") else { return }
         logger.info(
             "closed a slow connection (one line per listener and phase every 10 s)",

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import Metrics
 import MetronomeGenerator
+import MetronomeSelfMetrics
 import MetronomeWire
 
 /// Takes decoded span batches (span ids checked by the decoder) from every receiver: resolves the tenant, drops
@@ -75,53 +76,25 @@ public final class Distributor: Sendable {
     func push(_ batch: SpanBatch, tenant: TenantID, nowNanos: UInt64 = Distributor.nowNanos()) throws(Refusal)
         -> Outcome
     {
-        var batch = batch
-        let tenantLabel = [("tenant", tenant.value)]
-        Counter(label: "metronome_spans_received_total", dimensions: tenantLabel).increment(by: batch.spanCount)
-        Counter(label: "metronome_bytes_received_total", dimensions: tenantLabel).increment(by: batch.bytes.count)
+        let nowMs = Int64(nowNanos / 1_000_000)
+        let tenant = try tenants.tenant(tenant, nowMs: nowMs)
+        tenant.metrics.spansReceived.increment(by: batch.spanCount)
+        tenant.metrics.bytesReceived.increment(by: batch.bytes.count)
 
         // Spec §1.3: keep spans with now - slack <= end <= now + slack.
+        var batch = batch
         let lower = nowNanos >= slackNanos ? nowNanos - slackNanos : 0
         let upper = nowNanos &+ slackNanos
         let outside = batch.removeSpans { $0.endTimeUnixNano < lower || $0.endTimeUnixNano > upper }
         var outcome = Outcome()
         if outside > 0 {
-            Counter(
-                label: "metronome_spans_discarded_total",
-                dimensions: tenantLabel + [("reason", "outside_metrics_ingestion_slack")]
-            ).increment(by: outside)
+            tenant.metrics.counter(.spansDiscarded, "all", "outside_metrics_ingestion_slack").increment(by: outside)
             outcome.rejectedSpans = outside
             outcome.message =
                 "\(outside) span(s) ended more than \(slackNanos / 1_000_000_000)s away from now and were not counted"
         }
         guard batch.spanCount > 0 else { return outcome }
-        let nowMs = Int64(nowNanos / 1_000_000)
-        let result = try tenants.generator(for: tenant, nowMs: nowMs).push(batch, nowMs: nowMs)
-        for (label, count) in result.labelValuesLimited {
-            Counter(
-                label: "metronome_registry_label_values_limited_total",
-                dimensions: tenantLabel + [("label_name", label)]
-            ).increment(by: count)
-        }
-        ServiceGraphSelfMetrics.record(result.serviceGraphs, tenant: tenant.value, logger: logger)
-        if result.spanMetricsFiltered > 0 {
-            Counter(
-                label: "metronome_spans_discarded_total",
-                dimensions: tenantLabel + [("reason", "span_metrics_filtered")]
-            ).increment(by: result.spanMetricsFiltered)
-        }
-        if result.spanMetricsInvalidUTF8 > 0 {
-            Counter(
-                label: "metronome_spans_discarded_total",
-                dimensions: tenantLabel + [("reason", "invalid_utf8")]
-            ).increment(by: result.spanMetricsInvalidUTF8)
-            if LogThrottle.perPush.allows("\(tenant.value)/invalid_utf8") {
-                logger.warning(
-                    "dropped spans whose label values are not valid UTF-8 (logged at most every 10 s)",
-                    metadata: ["tenant": "\(tenant)", "spans": "\(result.spanMetricsInvalidUTF8)"]
-                )
-            }
-        }
+        tenant.metrics.record(tenant.generator.push(batch, nowMs: nowMs), logger: logger)
         return outcome
     }
 

@@ -1,5 +1,6 @@
 import Logging
 import Metrics
+import MetronomeSelfMetrics
 import MetronomeWire
 
 /// Counts and logs a request a receiver refused, so every refusal (bad input, a size limit, an unsupported type, a
@@ -16,10 +17,7 @@ enum RejectedRequests {
     ///   - reason: which check refused it: `invalid`, `invalid_tenant`, `too_large`, `unsupported_media_type`, or a
     ///     ``Refusal/Reason``.
     static func record(receiver: String, status: String, reason: String, message: String, logger: Logger) {
-        Counter(
-            label: "metronome_receiver_requests_rejected_total",
-            dimensions: [("receiver", receiver), ("status", status), ("reason", reason)]
-        ).increment()
+        SelfMetric.requestsRejected.counter(receiver, status, reason).increment()
         guard LogThrottle.perPush.allows("rejected \(receiver) \(status) \(reason)") else { return }
         logger.warning(
             "rejected a request (one line per receiver, status and reason every 10 s)",

@@ -2,9 +2,10 @@ import Foundation
 import Logging
 import Metrics
 import MetronomeGenerator
+import MetronomeSelfMetrics
 import Synchronization
 
-/// The one owner of the tenants: creates each tenant's ``Generator`` on first use (up to `distributor.max_tenants`),
+/// The one owner of the tenants: creates each ``Tenant`` on first use (up to `distributor.max_tenants`),
 /// restores them from their checkpoints at start, writes their checkpoints, and lists them for the distributor, the
 /// collection and expiry loops and the admin routes. The on-disk layout of a tenant (its checkpoint and WAL under
 /// `storage.path`) is ``CheckpointFile``'s, and only this type and the WAL's directory lookup use it.
@@ -14,7 +15,8 @@ final class Tenants: Sendable {
     let limit: Int
     /// Where tenants' state lives; nil keeps no state.
     let dataPath: String?
-    private let generators = Mutex<[TenantID: Generator]>([:])
+    private let tenants = Mutex<[TenantID: Tenant]>([:])
+    private let count = SelfMetric.tenants.gauge()
     private let logger: Logger
 
     /// Restores every tenant that has a checkpoint under `dataPath` (they count towards `limit`, and are restored even
@@ -24,13 +26,13 @@ final class Tenants: Sendable {
         self.limit = limit
         self.dataPath = dataPath
         self.logger = logger
-        Gauge(label: "metronome_tenants").record(0)
+        count.record(0)
         if let dataPath { restore(from: dataPath) }
     }
 
-    /// Every tenant's generator.
-    var all: [Generator] {
-        generators.withLock { Array($0.values) }
+    /// Every tenant.
+    var all: [Tenant] {
+        tenants.withLock { Array($0.values) }
     }
 
     /// Checks that a request for `tenant` would be served: it exists, or there is room for it.
@@ -38,20 +40,19 @@ final class Tenants: Sendable {
     /// - Throws: ``Refusal`` naming `distributor.max_tenants` otherwise.
     @discardableResult
     func admit(_ tenant: TenantID) throws(Refusal) -> Bool {
-        let (exists, room) = generators.withLock { ($0[tenant] != nil, $0.count < limit) }
+        let (exists, room) = tenants.withLock { ($0[tenant] != nil, $0.count < limit) }
         guard exists || room else { throw limitRefusal(tenant) }
         return exists
     }
 
-    /// `tenant`'s generator, created when it is new.
+    /// The tenant `id`, created when it is new.
     /// - Throws: ``Refusal`` when the tenant is new and `limit` tenants exist already.
-    func generator(for tenant: TenantID, nowMs: Int64) throws(Refusal) -> Generator {
-        let generator = generators.withLock { generators in
-            generators[tenant] == nil && generators.count >= limit
-                ? nil : self.generator(for: tenant, in: &generators, nowMs: nowMs)
+    func tenant(_ id: TenantID, nowMs: Int64) throws(Refusal) -> Tenant {
+        let tenant = tenants.withLock { tenants in
+            tenants[id] == nil && tenants.count >= limit ? nil : self.tenant(id, in: &tenants, nowMs: nowMs)
         }
-        guard let generator else { throw limitRefusal(tenant) }
-        return generator
+        guard let tenant else { throw limitRefusal(id) }
+        return tenant
     }
 
     /// The directory of a tenant's remote-write WAL (the tenant given as the WAL names it), nil without `dataPath`
@@ -68,20 +69,13 @@ final class Tenants: Sendable {
 
     /// Saves a tenant's cumulative state after a collection, so a restart continues its counters (a crash loses at
     /// most the spans since the last collection). A failure is logged and counted; the next collection tries again.
-    func writeCheckpoint(_ generator: Generator) {
+    func writeCheckpoint(_ tenant: Tenant) {
         guard let dataPath else { return }
         do {
-            try CheckpointFile(dataPath: dataPath, tenant: generator.tenant).write(generator)
+            try CheckpointFile(dataPath: dataPath, tenant: tenant.id).write(tenant.generator)
         } catch {
-            Counter(
-                label: "metronome_checkpoint_write_failures_total",
-                dimensions: [("tenant", generator.tenant.value)]
-            )
-            .increment()
-            logger.error(
-                "could not write checkpoint",
-                metadata: ["tenant": "\(generator.tenant)", "error": "\(error)"]
-            )
+            tenant.metrics.checkpointWriteFailures.increment()
+            logger.error("could not write checkpoint", metadata: ["tenant": "\(tenant.id)", "error": "\(error)"])
         }
     }
 
@@ -93,15 +87,16 @@ final class Tenants: Sendable {
             let file = CheckpointFile(dataPath: dataPath, tenant: tenant)
             do {
                 guard let checkpoint = try file.read() else { continue }
-                let generator = generators.withLock { self.generator(for: tenant, in: &$0, nowMs: nowMs) }
-                let restored = generator.restore(checkpoint, nowMs: nowMs)
+                let restored = tenants.withLock { self.tenant(tenant, in: &$0, nowMs: nowMs) }.generator.restore(
+                    checkpoint,
+                    nowMs: nowMs
+                )
                 logger.info(
                     "restored series from checkpoint",
                     metadata: ["tenant": "\(tenant)", "stores": "\(restored.joined(separator: ","))"]
                 )
             } catch {
-                Counter(label: "metronome_checkpoint_load_failures_total", dimensions: [("tenant", tenant.value)])
-                    .increment()
+                SelfMetric.checkpointLoadFailures.counter(tenant.value).increment()
                 logger.error(
                     "checkpoint unreadable; the tenant starts empty",
                     metadata: ["tenant": "\(tenant)", "file": "\(file.url.path)", "error": "\(error)"]
@@ -112,15 +107,13 @@ final class Tenants: Sendable {
         }
     }
 
-    private func generator(for tenant: TenantID, in generators: inout [TenantID: Generator], nowMs: Int64)
-        -> Generator
-    {
-        if let generator = generators[tenant] { return generator }
-        let generator = Generator(tenant: tenant, configuration: generatorConfiguration, nowMs: nowMs)
-        generators[tenant] = generator
-        Gauge(label: "metronome_tenants").record(generators.count)
-        logger.info("created generator for tenant", metadata: ["tenant": "\(tenant)"])
-        return generator
+    private func tenant(_ id: TenantID, in tenants: inout [TenantID: Tenant], nowMs: Int64) -> Tenant {
+        if let tenant = tenants[id] { return tenant }
+        let tenant = Tenant(id, generator: Generator(tenant: id, configuration: generatorConfiguration, nowMs: nowMs))
+        tenants[id] = tenant
+        count.record(tenants.count)
+        logger.info("created generator for tenant", metadata: ["tenant": "\(id)"])
+        return tenant
     }
 
     private func limitRefusal(_ tenant: TenantID) -> Refusal {

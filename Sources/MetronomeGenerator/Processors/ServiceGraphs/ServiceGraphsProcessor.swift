@@ -8,18 +8,20 @@ import MetronomeWire
 /// shard is locked once and its updates applied — a span meeting its other half completes the edge, otherwise it
 /// waits up to `wait` (phase 2); completed edges are then recorded in the series store, one lock per series shard
 /// (phase 3). ``expire(nowMs:)`` turns edges whose other half never came into virtual-node edges or counts them.
-public final class ServiceGraphsProcessor: Sendable {
+public final class ServiceGraphsProcessor: Processor {
     /// The processor's name in `overrides…processors`.
     public static let name = "service-graphs"
+    static let enablingNames = [
+        name, "service-graphs-request", "service-graphs-latency", "service-graphs-connection-info",
+    ]
 
     public let configuration: Configuration
     let store: SeriesStore
     let edges: EdgeStore
     private let labels: EdgeLabels
     private let locator: SpanSideLocator
-    private let filter: SpanFilter
-    private let multiplier: SpanMultiplier
-    private let bounds: [Double]
+    private let selection: SpanSelection
+    private let bounds: HistogramBounds
     /// Where each metric keeps its values in an entry; -1 for a disabled one.
     private let requestOffset: Int
     private let failedOffset: Int
@@ -33,22 +35,25 @@ public final class ServiceGraphsProcessor: Sendable {
         self.configuration = configuration
         labels = EdgeLabels(configuration: configuration, maxValueLength: registry.maxLabelValueLength)
         locator = SpanSideLocator(configuration: configuration)
-        filter = SpanFilter(configuration.filterPolicies)
-        multiplier = SpanMultiplier(
-            key: Array(configuration.spanMultiplierKey.utf8),
+        selection = SpanSelection(
+            filterPolicies: configuration.filterPolicies,
+            spanMultiplierKey: configuration.spanMultiplierKey,
             useTraceState: configuration.enableTracestateSpanMultiplier
         )
-        bounds = configuration.histogramBuckets.sorted()
+        bounds = HistogramBounds(configuration.histogramBuckets)
+        let bucketBounds = bounds.upperBounds
         var metrics: [(String, MetricLayout.Kind)] = []
         if configuration.metrics.contains(.request) {
             metrics.append(("traces_service_graph_request_total", .counter))
             metrics.append(("traces_service_graph_request_failed_total", .counter))
         }
         if configuration.metrics.contains(.latency) {
-            metrics.append(("traces_service_graph_request_server_seconds", .histogram(bounds: bounds)))
-            metrics.append(("traces_service_graph_request_client_seconds", .histogram(bounds: bounds)))
+            metrics.append(("traces_service_graph_request_server_seconds", .histogram(bounds: bucketBounds)))
+            metrics.append(("traces_service_graph_request_client_seconds", .histogram(bounds: bucketBounds)))
             if configuration.enableMessagingSystemLatencyHistogram {
-                metrics.append(("traces_service_graph_request_messaging_system_seconds", .histogram(bounds: bounds)))
+                metrics.append(
+                    ("traces_service_graph_request_messaging_system_seconds", .histogram(bounds: bucketBounds))
+                )
             }
         }
         if configuration.metrics.contains(.connectionInfo) {
@@ -82,21 +87,31 @@ public final class ServiceGraphsProcessor: Sendable {
         public var droppedEdges = 0
         /// Dropped-side markers not stored because the marker cache was full.
         public var markerOverflow = 0
-        /// Spans the filter policies rejected.
-        public var filtered = 0
         /// Edges expired without a virtual node, by the OTLP span kind of the side seen (`…_expired_edges`).
         public var expiredByKind: [Int32: Int] = [:]
         /// Edges whose labels were not valid UTF-8 (not recorded).
         public var invalidUTF8 = 0
-        /// Edges counted in the `{metric_overflow="true"}` series because of the series limit.
-        public var overflowed = 0
     }
 
+    static func make(_ configuration: Generator.Configuration, limiter: SeriesLimiter, nowMs: Int64)
+        -> ServiceGraphsProcessor?
+    {
+        var own = configuration.serviceGraphs
+        own.metrics = .enabled(by: configuration.processors)
+        guard !own.metrics.isEmpty else { return nil }
+        return ServiceGraphsProcessor(configuration: own, registry: configuration.registry, limiter: limiter)
+    }
+
+    var stores: ProcessorStores { ProcessorStores(series: [(Self.name, store)]) }
+
+    var pending: (count: Int, bytes: Int) { (edges.pendingCount, edges.pendingBytes) }
+
     /// Pairs the batch's client and server spans and records the edges they complete.
-    public func push(_ batch: SpanBatch, nowMs: Int64) -> Result {
-        var result = Result()
-        var work = SpanSideLocator.Work()
-        batch.withBytes { bytes in locate(batch, bytes: bytes, work: &work, result: &result) }
+    func push(_ batch: SpanBatch, nowMs: Int64, report: inout ProcessorReport) {
+        var visitor = SideVisitor(locator: locator)
+        batch.withBytes { bytes in selection.walk(batch, bytes: bytes, &visitor) }
+        report.discard(visitor.filtered, processor: Self.name, reason: "service_graphs_filtered")
+        let work = visitor.work
         var completed = CompletedEdges()
         batch.withBytes { batchBytes in
             work.scratch.withUnsafeBytes { scratchBytes in
@@ -112,19 +127,17 @@ public final class ServiceGraphsProcessor: Sendable {
                             dimensions: dimensions,
                             nowMs: nowMs,
                             completed: &completed,
-                            result: &result
+                            result: &report.serviceGraphs
                         )
                     }
                 }
             }
         }
-        record(completed, nowMs: nowMs, result: &result)
-        return result
+        record(completed, nowMs: nowMs, report: &report)
     }
 
     /// Expires every edge whose `wait` is over and records the virtual-node edges that makes (spec §3.8).
-    public func expire(nowMs: Int64) -> Result {
-        var result = Result()
+    func expire(nowMs: Int64, report: inout ProcessorReport) {
         var completed = CompletedEdges()
         for shard in 0..<EdgeStore.shardCount {
             edges.withShard(shard) { state, _, _ in
@@ -132,72 +145,64 @@ public final class ServiceGraphsProcessor: Sendable {
                     nowMs: nowMs,
                     virtualNodeLabel: configuration.enableVirtualNodeLabel,
                     completed: &completed,
-                    expiredKinds: &result.expiredByKind
+                    expiredKinds: &report.serviceGraphs.expiredByKind
                 )
             }
         }
-        record(completed, nowMs: nowMs, result: &result)
-        return result
+        record(completed, nowMs: nowMs, report: &report)
     }
 
     // MARK: Phase 1
 
-    private func locate(
-        _ batch: SpanBatch,
-        bytes: UnsafeRawBufferPointer,
-        work: inout SpanSideLocator.Work,
-        result: inout Result
-    ) {
-        let memo = RegexMemo()
-        batch.attributes.withUnsafeBufferPointer { attributes in
-            for resource in batch.resources where !resource.spans.isEmpty {
-                guard let service = locator.beginResource(resource, batch: batch, bytes: bytes, work: &work) else {
-                    continue
-                }
-                let resourceAttributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
-                for spanIndex in resource.spans {
-                    let span = batch.spans[Int(spanIndex)]
-                    guard let side = SpanSideLocator.side(of: span.kind) else { continue }
-                    if filter.isEnabled
-                        && !filter.accepts(
-                            span,
-                            resourceAttributes: resourceAttributes,
-                            attributes: attributes,
-                            bytes: bytes,
-                            memo: memo
-                        )
-                    {
-                        result.filtered += 1
-                        // Spec §3.6: remember the missing side, except for a root server span (no parent to key on).
-                        if side == .client || span.parentSpanID.count > 0 {
-                            let key = EdgeKey(
-                                trace: span.traceID,
-                                span: side == .client ? span.spanID : span.parentSpanID,
-                                bytes: bytes
-                            )
-                            work.markers[key.shard].append((key, side))
-                        }
-                        continue
-                    }
-                    let weight =
-                        multiplier.isEnabled
-                        ? multiplier.multiplier(
-                            of: span,
-                            resourceAttributes: resourceAttributes,
-                            batch: batch,
-                            bytes: bytes
-                        ) : 1
-                    locator.enqueue(
-                        span,
-                        side: side,
-                        service: service,
-                        multiplier: weight,
-                        batch: batch,
-                        bytes: bytes,
-                        work: &work
-                    )
-                }
+    /// Turns each participating span into a side update queued by its edge key's shard; a span the filter rejects
+    /// leaves a marker for its other side (spec §3.6).
+    private struct SideVisitor: SpanVisitor {
+        let locator: SpanSideLocator
+        var work = SpanSideLocator.Work()
+        /// The current resource's service name.
+        var service = ValueRef.absent
+        /// Spans the filter policies rejected.
+        var filtered = 0
+
+        init(locator: SpanSideLocator) { self.locator = locator }
+
+        mutating func beginResource(_ resource: ResourceRecord, batch: SpanBatch, bytes: UnsafeRawBufferPointer)
+            -> Bool
+        {
+            guard let service = locator.beginResource(resource, batch: batch, bytes: bytes, work: &work) else {
+                return false
             }
+            self.service = service
+            return true
+        }
+
+        func takesPart(_ span: SpanRecord) -> Bool { SpanSideLocator.side(of: span.kind) != nil }
+
+        mutating func filteredOut(_ span: SpanRecord, bytes: UnsafeRawBufferPointer) {
+            filtered += 1
+            // Spec §3.6: remember the missing side, except for a root server span (no parent to key on).
+            let side = SpanSideLocator.side(of: span.kind)!
+            if side == .client || span.parentSpanID.count > 0 {
+                let key = EdgeKey(
+                    trace: span.traceID,
+                    span: side == .client ? span.spanID : span.parentSpanID,
+                    bytes: bytes
+                )
+                work.markers[key.shard].append((key, side))
+            }
+        }
+
+        @inline(__always)
+        mutating func visit(_ span: SpanRecord, weight: Double, batch: SpanBatch, bytes: UnsafeRawBufferPointer) {
+            locator.enqueue(
+                span,
+                side: SpanSideLocator.side(of: span.kind)!,
+                service: service,
+                multiplier: weight,
+                batch: batch,
+                bytes: bytes,
+                work: &work
+            )
         }
     }
 
@@ -247,82 +252,59 @@ public final class ServiceGraphsProcessor: Sendable {
 
     // MARK: Phase 3
 
-    private func record(_ completed: CompletedEdges, nowMs: Int64, result: inout Result) {
+    private func record(_ completed: CompletedEdges, nowMs: Int64, report: inout ProcessorReport) {
         guard !completed.edges.isEmpty else { return }
         var byShard = [[Int]](repeating: [], count: SeriesStore.shardCount)
         for (index, edge) in completed.edges.enumerated() { byShard[SeriesStore.shard(of: edge.hash)].append(index) }
         let columnCount = labels.names.count
-        var columns = [UnsafeRawBufferPointer](
-            repeating: UnsafeRawBufferPointer(start: nil, count: 0),
-            count: columnCount
-        )
-        var overflow: [Double] = []
-        var exemplars: [(slot: Int, value: Double)] = []
-        completed.arena.withUnsafeBytes { arena in
-            for (shard, indices) in byShard.enumerated() where !indices.isEmpty {
-                store.withShard(shard) { table in
-                    for index in indices {
-                        let edge = completed.edges[index]
-                        for column in 0..<columnCount {
-                            let ref = completed.refs[edge.refsStart + column]
-                            columns[column] = UnsafeRawBufferPointer(
-                                rebasing: arena[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
-                            )
-                        }
-                        let entry: Int
-                        switch store.admit(columns, hash: edge.hash, into: &table, nowMs: nowMs) {
-                        case .entry(let admitted): entry = admitted
-                        case .overLimit:
-                            if overflow.isEmpty { overflow = Array(repeating: 0, count: table.valueWidth) }
-                            observe(edge, into: &overflow, at: 0, exemplars: &exemplars)
-                            result.overflowed += 1
-                            continue
-                        case .invalidUTF8:
-                            result.invalidUTF8 += 1
-                            continue
-                        }
-                        observe(edge, into: &table.values, at: entry * table.valueWidth, exemplars: &exemplars)
-                        for (slot, value) in exemplars {
-                            table.setExemplar(
-                                StoredExemplar(traceIDHigh: edge.traceHigh, traceIDLow: edge.traceLow, value: value),
-                                entry: entry,
-                                slot: slot
-                            )
-                        }
-                        table.lastUpdatedMs[entry] = nowMs
-                        result.completedEdges += 1
+        let recorded = completed.arena.withUnsafeBytes { arena in
+            store.record(
+                byShard,
+                nowMs: nowMs,
+                labels: { index, columns in
+                    let edge = completed.edges[index]
+                    for column in 0..<columnCount {
+                        let ref = completed.refs[edge.refsStart + column]
+                        columns[column] = UnsafeRawBufferPointer(
+                            rebasing: arena[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
+                        )
                     }
-                }
-            }
+                    return edge.hash
+                },
+                observe: { index, values, exemplars in observe(completed.edges[index], into: values, &exemplars) }
+            )
         }
-        if !overflow.isEmpty { store.addToOverflow(overflow, nowMs: nowMs) }
+        report.serviceGraphs.completedEdges += completed.edges.count - recorded.overflowed - recorded.invalidUTF8
+        report.serviceGraphs.invalidUTF8 += recorded.invalidUTF8
+        report.overflowed[Self.name, default: 0] += recorded.overflowed
     }
 
-    /// Adds one edge to the entry whose doubles start at `base` (spec §3.7: counters, then server, client and
-    /// messaging histograms, then connection info); `exemplars` is set to each observed histogram's bucket slot and
-    /// value.
+    /// Adds one edge to an entry's doubles (spec §3.7: counters, then server, client and messaging histograms, then
+    /// connection info), naming each observed histogram bucket's exemplar.
+    @inline(__always)
     private func observe(
         _ edge: CompletedEdges.Edge,
-        into values: inout [Double],
-        at base: Int,
-        exemplars: inout [(slot: Int, value: Double)]
+        into values: UnsafeMutableBufferPointer<Double>,
+        _ exemplars: inout SeriesStore.Exemplars
     ) {
-        exemplars.removeAll(keepingCapacity: true)
         let weight = edge.multiplier
-        if requestOffset >= 0 { values[base + requestOffset] += weight }
-        if failedOffset >= 0 && edge.failed { values[base + failedOffset] += weight }
+        exemplars.traceID = (edge.traceHigh, edge.traceLow)
+        if requestOffset >= 0 { values[requestOffset] += weight }
+        if failedOffset >= 0 && edge.failed { values[failedOffset] += weight }
         func histogram(_ offset: Int, _ latency: Double) {
             guard offset >= 0 else { return }
-            var bucket = 0
-            while bucket < bounds.count && latency > bounds[bucket] { bucket += 1 }
-            values[base + offset] += latency * weight
-            values[base + offset + 1] += weight
-            values[base + offset + 2 + bucket] += weight
-            exemplars.append((offset + 2 + bucket, latency))
+            let slot = bounds.observe(
+                latency,
+                weight: weight,
+                bucket: bounds.bucket(of: latency),
+                into: values,
+                at: offset
+            )
+            exemplars.add(slot: slot, value: latency)
         }
         histogram(serverOffset, edge.serverLatency)
         histogram(clientOffset, edge.clientLatency)
         if edge.messagingLatency > 0 { histogram(messagingOffset, edge.messagingLatency) }
-        if connectionInfoOffset >= 0 { values[base + connectionInfoOffset] = 1 }
+        if connectionInfoOffset >= 0 { values[connectionInfoOffset] = 1 }
     }
 }

@@ -7,20 +7,20 @@ import MetronomeWire
 /// small per-batch scratch buffer for stringified values) and hashed, and the update is queued for the shard its
 /// hash selects; then each shard with updates is locked once and its updates applied. Nothing is allocated per span
 /// and a `String` is made only when a new series appears (ARCHITECTURE.md, hot-path rules 1–5).
-public final class SpanMetricsProcessor: Sendable {
+public final class SpanMetricsProcessor: Processor {
     /// The processor's name in `overrides…processors`.
     public static let name = "span-metrics"
+    static let enablingNames = [name, "span-metrics-count", "span-metrics-latency", "span-metrics-size"]
 
     public let configuration: Configuration
     let store: SeriesStore
     private let locator: SpanLabelLocator
-    private let multiplier: SpanMultiplier
-    private let filter: SpanFilter
+    private let selection: SpanSelection
     /// Per-label cardinality limits and demand estimates.
     let cardinality: CardinalityGuard
     /// `traces_target_info`, when enabled.
     let targetInfo: (labels: TargetInfoLabels, store: InfoStore)?
-    private let bounds: [Double]
+    private let bounds: HistogramBounds
     /// Where each enabled metric keeps its values in an entry; -1 for a disabled one.
     private let callsOffset: Int
     private let sizeOffset: Int
@@ -38,17 +38,17 @@ public final class SpanMetricsProcessor: Sendable {
         self.configuration = configuration
         let columns = configuration.columns
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
-        filter = SpanFilter(configuration.filterPolicies)
-        multiplier = SpanMultiplier(
-            key: Array(configuration.spanMultiplierKey.utf8),
+        selection = SpanSelection(
+            filterPolicies: configuration.filterPolicies,
+            spanMultiplierKey: configuration.spanMultiplierKey,
             useTraceState: configuration.enableTracestateSpanMultiplier
         )
-        bounds = configuration.histogramBuckets.sorted()
+        bounds = HistogramBounds(configuration.histogramBuckets)
         var metrics: [(String, MetricLayout.Kind)] = []
         if configuration.metrics.contains(.calls) { metrics.append(("traces_spanmetrics_calls_total", .counter)) }
         if configuration.metrics.contains(.size) { metrics.append(("traces_spanmetrics_size_total", .counter)) }
         if configuration.metrics.contains(.latency) {
-            metrics.append(("traces_spanmetrics_latency", .histogram(bounds: bounds)))
+            metrics.append(("traces_spanmetrics_latency", .histogram(bounds: bounds.upperBounds)))
         }
         let layout = MetricLayout(metrics)
         func offset(_ name: String) -> Int { layout.metrics.first { $0.name == name }?.offset ?? -1 }
@@ -74,225 +74,194 @@ public final class SpanMetricsProcessor: Sendable {
             ) : nil
     }
 
-    /// What one push did.
-    public struct PushResult: Sendable, Equatable {
-        /// Spans dropped because a label value of a new series was not valid UTF-8.
-        public var invalidUTF8 = 0
-        /// Spans the filter policies rejected.
-        public var filtered = 0
-        /// Spans counted in the overflow series because their label set did not fit under the limit.
-        public var overflowed = 0
-        /// Per label (column), values replaced by `__cardinality_overflow__`; empty without a per-label limit.
-        public var labelValuesLimited: [Int] = []
+    static func make(_ configuration: Generator.Configuration, limiter: SeriesLimiter, nowMs: Int64)
+        -> SpanMetricsProcessor?
+    {
+        var own = configuration.spanMetrics
+        own.metrics = .enabled(by: configuration.processors)
+        guard !own.metrics.isEmpty else { return nil }
+        return SpanMetricsProcessor(
+            configuration: own,
+            registry: configuration.registry,
+            limiter: limiter,
+            maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
+            nowMs: nowMs
+        )
+    }
+
+    var stores: ProcessorStores {
+        ProcessorStores(series: [(Self.name, store)], info: targetInfo.map { [$0.store] } ?? [])
     }
 
     /// The names of the labels, in column order (for per-label self-metrics).
     var labelNames: [String] { locator.columns.map(\.name) }
 
+    func addDemand(to result: inout Generator.CollectionResult) {
+        let demand = cardinality.demand
+        result.activeSeriesDemand += demand.labelSets * store.layout.seriesPerEntry
+        for (column, estimate) in demand.labels.enumerated() {
+            result.labelCardinalityDemand[labelNames[column]] = estimate
+        }
+    }
+
     /// Updates the series of every span in `batch`.
-    public func push(_ batch: SpanBatch, nowMs: Int64) -> PushResult {
-        var work = BatchWork(
-            constants: locator.constantBytes,
-            spanCount: batch.spanCount,
-            columnCount: locator.columns.count
+    func push(_ batch: SpanBatch, nowMs: Int64, report: inout ProcessorReport) {
+        var visitor = LabelVisitor(
+            locator: locator,
+            bounds: bounds,
+            work: BatchWork(
+                constants: locator.constantBytes,
+                spanCount: batch.spanCount,
+                columnCount: locator.columns.count
+            )
         )
-        work.tracksValueHashes = cardinality.maxPerLabel > 0
-        work.overLimit = cardinality.overLimitLabels()
-        work.labelValuesLimited = Array(repeating: 0, count: work.overLimit.count)
-        batch.withBytes { bytes in locateLabels(batch, bytes: bytes, into: &work) }
+        visitor.work.tracksValueHashes = cardinality.maxPerLabel > 0
+        visitor.work.overLimit = cardinality.overLimitLabels()
+        visitor.work.labelValuesLimited = Array(repeating: 0, count: visitor.work.overLimit.count)
+        batch.withBytes { bytes in selection.walk(batch, bytes: bytes, &visitor) }
+        let work = visitor.work
         cardinality.record(
             valueHashes: work.valueHashes,
             seriesHashes: work.pending.flatMap { $0.map(\.hash) },
             nowMs: nowMs
         )
-        var result = PushResult(filtered: work.filtered, labelValuesLimited: work.labelValuesLimited)
+        report.discard(work.filtered, processor: Self.name, reason: "span_metrics_filtered")
+        for (column, count) in work.labelValuesLimited.enumerated() where count > 0 {
+            report.labelValuesLimited[labelNames[column], default: 0] += count
+        }
         var acceptedPerResource = [Int](repeating: 0, count: targetInfo == nil ? 0 : batch.resources.count)
-        batch.withBytes { bytes in
+        let recorded = batch.withBytes { bytes in
             work.scratch.withUnsafeBytes { scratch in
-                apply(
-                    work,
-                    batchBytes: bytes,
-                    scratchBytes: scratch,
-                    nowMs: nowMs,
-                    result: &result,
-                    acceptedPerResource: &acceptedPerResource
-                )
+                record(work, batchBytes: bytes, scratchBytes: scratch, nowMs: nowMs, accepted: &acceptedPerResource)
             }
         }
+        report.overflowed[Self.name, default: 0] += recorded.overflowed
+        var invalidUTF8 = recorded.invalidUTF8
         if let targetInfo {
             batch.withBytes { bytes in
-                registerTargetInfo(
+                invalidUTF8 += registerTargetInfo(
                     targetInfo,
                     batch: batch,
                     bytes: bytes,
                     acceptedPerResource: acceptedPerResource,
-                    nowMs: nowMs,
-                    result: &result
+                    nowMs: nowMs
                 )
             }
         }
-        return result
+        report.discard(invalidUTF8, processor: Self.name, reason: "invalid_utf8")
     }
 
     /// Spec §2.2 d: a resource with at least one accepted span keeps its target_info series alive; if that series'
     /// labels are not valid UTF-8, each of its accepted spans counts as invalid.
+    /// - Returns: the spans counted as invalid.
     private func registerTargetInfo(
         _ targetInfo: (labels: TargetInfoLabels, store: InfoStore),
         batch: SpanBatch,
         bytes: UnsafeRawBufferPointer,
         acceptedPerResource: [Int],
-        nowMs: Int64,
-        result: inout PushResult
-    ) {
+        nowMs: Int64
+    ) -> Int {
+        var invalid = 0
         for (index, accepted) in acceptedPerResource.enumerated() where accepted > 0 {
             switch targetInfo.labels.outcome(for: batch.resources[index], batch: batch, bytes: bytes) {
             case .none: break
-            case .invalidUTF8: result.invalidUTF8 += accepted
+            case .invalidUTF8: invalid += accepted
             case .labels(let labels):
                 _ = targetInfo.store.touch(labels.map { (name: $0.name, value: $0.value) }, nowMs: nowMs)
             }
         }
+        return invalid
     }
 
     // MARK: - Phase 1: locate and hash label values
 
-    private func locateLabels(_ batch: SpanBatch, bytes: UnsafeRawBufferPointer, into work: inout BatchWork) {
-        batch.attributes.withUnsafeBufferPointer { attributes in
-            locateLabels(batch, attributes: attributes, bytes: bytes, into: &work)
-        }
-    }
+    /// Locates and hashes each selected span's label values and queues its update for its shard.
+    private struct LabelVisitor: SpanVisitor {
+        let locator: SpanLabelLocator
+        let bounds: HistogramBounds
+        var work: BatchWork
 
-    private func locateLabels(
-        _ batch: SpanBatch,
-        attributes: UnsafeBufferPointer<AttributeRecord>,
-        bytes: UnsafeRawBufferPointer,
-        into work: inout BatchWork
-    ) {
-        let memo = RegexMemo()
-        for resource in batch.resources where !resource.spans.isEmpty {
+        mutating func beginResource(_ resource: ResourceRecord, batch: SpanBatch, bytes: UnsafeRawBufferPointer)
+            -> Bool
+        {
             locator.beginResource(resource, batch: batch, bytes: bytes, work: &work)
-            let resourceAttributes = Int(resource.attributes.lowerBound)..<Int(resource.attributes.upperBound)
-            for spanIndex in resource.spans {
-                let span = batch.spans[Int(spanIndex)]
-                if filter.isEnabled
-                    && !filter.accepts(
-                        span,
-                        resourceAttributes: resourceAttributes,
-                        attributes: attributes,
-                        bytes: bytes,
-                        memo: memo
-                    )
-                {
-                    work.filtered += 1
-                    continue
-                }
-                let refStart = Int32(work.refs.count)
-                let hash = locator.locate(span, batch: batch, bytes: bytes, work: &work)
-                // Spec §2.7: a span ending before it starts is observed as 0 s.
-                let latency =
-                    span.endTimeUnixNano > span.startTimeUnixNano
-                    ? Double(span.endTimeUnixNano - span.startTimeUnixNano) / 1e9 : 0
-                var bucket = 0
-                while bucket < bounds.count && latency > bounds[bucket] { bucket += 1 }
-                let weight =
-                    multiplier.isEnabled
-                    ? multiplier.multiplier(
-                        of: span,
-                        resourceAttributes: resourceAttributes,
-                        batch: batch,
-                        bytes: bytes
-                    )
-                    : 1
-                work.enqueue(
-                    PendingUpdate(
-                        hash: hash,
-                        refStart: refStart,
-                        bucket: Int32(bucket),
-                        latency: latency,
-                        size: Double(span.encodedSize),
-                        weight: weight,
-                        traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max,
-                        resource: span.resourceIndex
-                    )
+            return true
+        }
+
+        func takesPart(_ span: SpanRecord) -> Bool { true }
+
+        mutating func filteredOut(_ span: SpanRecord, bytes: UnsafeRawBufferPointer) { work.filtered += 1 }
+
+        @inline(__always)
+        mutating func visit(_ span: SpanRecord, weight: Double, batch: SpanBatch, bytes: UnsafeRawBufferPointer) {
+            let refStart = Int32(work.refs.count)
+            let hash = locator.locate(span, batch: batch, bytes: bytes, work: &work)
+            let latency = span.durationSeconds
+            work.enqueue(
+                PendingUpdate(
+                    hash: hash,
+                    refStart: refStart,
+                    bucket: Int32(bounds.bucket(of: latency)),
+                    latency: latency,
+                    size: Double(span.encodedSize),
+                    weight: weight,
+                    traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max,
+                    resource: span.resourceIndex
                 )
-            }
+            )
         }
     }
 
-    // MARK: - Phase 2: apply per shard, one lock each
+    // MARK: - Phase 2: record per shard, one lock each
 
-    private func apply(
+    private func record(
         _ work: BatchWork,
         batchBytes: UnsafeRawBufferPointer,
         scratchBytes: UnsafeRawBufferPointer,
         nowMs: Int64,
-        result: inout PushResult,
-        acceptedPerResource: inout [Int]
-    ) {
+        accepted acceptedPerResource: inout [Int]
+    ) -> SeriesStore.Recorded {
         let columnCount = locator.columns.count
-        var columnValues = [UnsafeRawBufferPointer](
-            repeating: UnsafeRawBufferPointer(start: nil, count: 0),
-            count: columnCount
-        )
-        var overflow: [Double] = []
-        for (shard, updates) in work.pending.enumerated() where !updates.isEmpty {
-            store.withShard(shard) { table in
-                let width = table.valueWidth
-                for update in updates {
-                    for column in 0..<columnCount {
-                        let ref = work.refs[Int(update.refStart) + column]
-                        let base = ref.inScratch ? scratchBytes : batchBytes
-                        columnValues[column] = UnsafeRawBufferPointer(
-                            rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
-                        )
-                    }
-                    let entry: Int
-                    switch store.admit(columnValues, hash: update.hash, into: &table, nowMs: nowMs) {
-                    case .entry(let admitted): entry = admitted
-                    case .overLimit:
-                        if overflow.isEmpty { overflow = Array(repeating: 0, count: width) }
-                        record(update, into: &overflow, at: 0)
-                        result.overflowed += 1
-                        continue
-                    case .invalidUTF8:
-                        result.invalidUTF8 += 1
-                        continue
-                    }
-                    let base = entry * width
-                    record(update, into: &table.values, at: base)
-                    if latencyOffset >= 0 && update.traceID != UInt32.max {
+        return store.record(
+            work.pending,
+            nowMs: nowMs,
+            labels: { update, columns in
+                for column in 0..<columnCount {
+                    let ref = work.refs[Int(update.refStart) + column]
+                    let base = ref.inScratch ? scratchBytes : batchBytes
+                    columns[column] = UnsafeRawBufferPointer(
+                        rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
+                    )
+                }
+                return update.hash
+            },
+            observe: { update, values, exemplars in
+                // Spec §2.7: the multiplier weighs calls and latency, not size.
+                if callsOffset >= 0 { values[callsOffset] += update.weight }
+                if sizeOffset >= 0 { values[sizeOffset] += update.size }
+                if latencyOffset >= 0 {
+                    let slot = bounds.observe(
+                        update.latency,
+                        weight: update.weight,
+                        bucket: Int(update.bucket),
+                        into: values,
+                        at: latencyOffset
+                    )
+                    if update.traceID != UInt32.max {
                         // Spec §5.3: the latest observation per bucket is its exemplar.
                         let offset = Int(update.traceID)
-                        let exemplar = StoredExemplar(
-                            traceIDHigh: UInt64(
-                                bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
-                            ),
-                            traceIDLow: UInt64(
-                                bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)
-                            ),
-                            value: update.latency
+                        exemplars.traceID = (
+                            UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                            UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
                         )
-                        table.setExemplar(exemplar, entry: entry, slot: latencyOffset + 2 + Int(update.bucket))
+                        exemplars.add(slot: slot, value: update.latency)
                     }
-                    table.lastUpdatedMs[entry] = nowMs
-                    if !acceptedPerResource.isEmpty { acceptedPerResource[Int(update.resource)] += 1 }
                 }
+            },
+            admitted: { update in
+                if !acceptedPerResource.isEmpty { acceptedPerResource[Int(update.resource)] += 1 }
             }
-        }
-        if !overflow.isEmpty { store.addToOverflow(overflow, nowMs: nowMs) }
-    }
-
-    /// Adds one span's contribution to the entry whose doubles start at `base`.
-    @inline(__always)
-    private func record(_ update: PendingUpdate, into values: inout [Double], at base: Int) {
-        // Spec §2.7: the multiplier weighs calls and latency, not size.
-        if callsOffset >= 0 { values[base + callsOffset] += update.weight }
-        if sizeOffset >= 0 { values[base + sizeOffset] += update.size }
-        if latencyOffset >= 0 {
-            values[base + latencyOffset] += update.latency * update.weight
-            values[base + latencyOffset + 1] += update.weight
-            values[base + latencyOffset + 2 + Int(update.bucket)] += update.weight
-        }
+        )
     }
 }
 

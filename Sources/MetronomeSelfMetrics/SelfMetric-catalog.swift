@@ -1,0 +1,284 @@
+extension SelfMetric {
+    /// Every self-metric, in the order the README lists them.
+    public static let all: [SelfMetric] = [
+        spansReceived, bytesReceived, spansDiscarded, requestsRejected, inflightBytes, inflightBytesLimit, tenants,
+        connections, connectionsRefused, connectionsTimedOut,
+        activeSeries, seriesRemoved, limiterActive, limiterMax, limited, activeSeriesDemand, labelValuesLimited,
+        labelCardinalityDemand, collections, samplesCollected, collectionDuration,
+        checkpointWriteFailures, checkpointLoadFailures,
+        remoteWriteSamplesSent, remoteWriteRequestsSent, remoteWriteRequestsFailed, remoteWriteSamplesDropped,
+        walSamplesAppended, walBytesAppended, walBytes, walSegments, walSamplesDropped, walTruncations,
+        walWriteFailures,
+        serviceGraphEdges, serviceGraphCompletedEdges, serviceGraphExpiredEdges, serviceGraphDroppedSpans,
+        serviceGraphDroppedEdges, serviceGraphMarkerOverflow, serviceGraphInvalidUTF8Edges, serviceGraphPendingEdges,
+        serviceGraphPendingBytes,
+    ]
+
+    // MARK: Distributor and receivers
+
+    public static let spansReceived = SelfMetric(
+        .counter,
+        "metronome_spans_received_total",
+        labels: ["tenant"],
+        "Spans received, before any check."
+    )
+    public static let bytesReceived = SelfMetric(
+        .counter,
+        "metronome_bytes_received_total",
+        labels: ["tenant"],
+        "Protobuf bytes of the requests received."
+    )
+    public static let spansDiscarded = SelfMetric(
+        .counter,
+        "metronome_spans_discarded_total",
+        labels: ["tenant", "processor", "reason"],
+        "Spans not counted, by processor (all: the distributor) and reason: outside_metrics_ingestion_slack, "
+            + "invalid_utf8, span_metrics_filtered, service_graphs_filtered."
+    )
+    public static let requestsRejected = SelfMetric(
+        .counter,
+        "metronome_receiver_requests_rejected_total",
+        labels: ["receiver", "status", "reason"],
+        "Requests refused whole, by reason: invalid, invalid_tenant, too_large, unsupported_media_type, "
+            + "inflight_bytes, rate_limited, max_tenants."
+    )
+    public static let inflightBytes = SelfMetric(
+        .gauge,
+        "metronome_inflight_bytes",
+        "Bytes of requests being read, decoded and processed."
+    )
+    public static let inflightBytesLimit = SelfMetric(
+        .gauge,
+        "metronome_inflight_bytes_limit",
+        "distributor.max_inflight_bytes."
+    )
+    public static let tenants = SelfMetric(
+        .gauge,
+        "metronome_tenants",
+        "Tenants with a generator."
+    )
+    public static let connections = SelfMetric(
+        .gauge,
+        "metronome_connections",
+        labels: ["listener"],
+        "Open connections, by listener: otlp_http, otlp_grpc, admin."
+    )
+    public static let connectionsRefused = SelfMetric(
+        .counter,
+        "metronome_connections_refused_total",
+        labels: ["listener"],
+        "Connections closed at once because the listener had max_connections open."
+    )
+    public static let connectionsTimedOut = SelfMetric(
+        .counter,
+        "metronome_connections_timed_out_total",
+        labels: ["listener", "phase"],
+        "Connections closed for a slow client, by phase: header, body, idle, preface."
+    )
+
+    // MARK: Registry and collection
+
+    public static let activeSeries = SelfMetric(
+        .gauge,
+        "metronome_registry_active_series",
+        labels: ["tenant"],
+        "Series alive after the last collection (a histogram counts its buckets + 3)."
+    )
+    public static let seriesRemoved = SelfMetric(
+        .counter,
+        "metronome_registry_series_removed_total",
+        labels: ["tenant"],
+        "Series ended with a staleness marker: idle longer than stale_duration, or their processor removed."
+    )
+    public static let limiterActive = SelfMetric(
+        .gauge,
+        "metronome_registry_limiter_active",
+        labels: ["tenant", "limiter"],
+        "What the active-series limit counts now (series or entities)."
+    )
+    public static let limiterMax = SelfMetric(
+        .gauge,
+        "metronome_registry_limiter_max",
+        labels: ["tenant", "limiter"],
+        "The tenant's max_active_series or max_active_entities (0: unlimited)."
+    )
+    public static let limited = SelfMetric(
+        .counter,
+        "metronome_registry_limited_total",
+        labels: ["tenant", "limiter"],
+        "New label sets sent to the metric_overflow=\"true\" series by the active-series limit."
+    )
+    public static let activeSeriesDemand = SelfMetric(
+        .gauge,
+        "metronome_registry_active_series_demand_estimate",
+        labels: ["tenant"],
+        "Estimated series the spans of the stale window would make without limits."
+    )
+    public static let labelValuesLimited = SelfMetric(
+        .counter,
+        "metronome_registry_label_values_limited_total",
+        labels: ["tenant", "label_name"],
+        "Label values replaced by __cardinality_overflow__ (max_cardinality_per_label)."
+    )
+    public static let labelCardinalityDemand = SelfMetric(
+        .gauge,
+        "metronome_registry_label_cardinality_demand_estimate",
+        labels: ["tenant", "label_name"],
+        "Estimated distinct values of a label over the stale window, with a per-label limit set."
+    )
+    public static let collections = SelfMetric(
+        .counter,
+        "metronome_registry_collections_total",
+        labels: ["tenant"],
+        "Collections run (none in a disable_collection dry run)."
+    )
+    public static let samplesCollected = SelfMetric(
+        .counter,
+        "metronome_samples_collected_total",
+        labels: ["tenant"],
+        "Samples collected and handed to the WAL."
+    )
+    public static let collectionDuration = SelfMetric(
+        .histogram,
+        "metronome_collection_duration_seconds",
+        "Time to collect and checkpoint every tenant once."
+    )
+    public static let checkpointWriteFailures = SelfMetric(
+        .counter,
+        "metronome_checkpoint_write_failures_total",
+        labels: ["tenant"],
+        "Checkpoints that could not be written."
+    )
+    public static let checkpointLoadFailures = SelfMetric(
+        .counter,
+        "metronome_checkpoint_load_failures_total",
+        labels: ["tenant"],
+        "Checkpoints found torn or corrupted at start (renamed checkpoint.corrupt; the tenant starts from zero)."
+    )
+
+    // MARK: Remote write and WAL
+
+    public static let remoteWriteSamplesSent = SelfMetric(
+        .counter,
+        "metronome_remote_write_samples_sent_total",
+        labels: ["url"],
+        "Samples the endpoint accepted."
+    )
+    public static let remoteWriteRequestsSent = SelfMetric(
+        .counter,
+        "metronome_remote_write_requests_sent_total",
+        labels: ["url"],
+        "Requests the endpoint accepted."
+    )
+    public static let remoteWriteRequestsFailed = SelfMetric(
+        .counter,
+        "metronome_remote_write_requests_failed_total",
+        labels: ["url", "status"],
+        "Failed attempts, by HTTP status or transport error."
+    )
+    public static let remoteWriteSamplesDropped = SelfMetric(
+        .counter,
+        "metronome_remote_write_samples_dropped_total",
+        labels: ["url", "reason"],
+        "Samples given up on, by reason: rejected, wal_write_failed."
+    )
+    public static let walSamplesAppended = SelfMetric(
+        .counter,
+        "metronome_wal_samples_appended_total",
+        labels: ["tenant"],
+        "Samples appended to the tenant's WAL."
+    )
+    public static let walBytesAppended = SelfMetric(
+        .counter,
+        "metronome_wal_bytes_appended_total",
+        labels: ["tenant"],
+        "Bytes appended to the tenant's WAL."
+    )
+    public static let walBytes = SelfMetric(
+        .gauge,
+        "metronome_wal_bytes",
+        labels: ["tenant"],
+        "Bytes the tenant's WAL holds."
+    )
+    public static let walSegments = SelfMetric(
+        .gauge,
+        "metronome_wal_segments",
+        labels: ["tenant"],
+        "Segments the tenant's WAL holds."
+    )
+    public static let walSamplesDropped = SelfMetric(
+        .counter,
+        "metronome_wal_samples_dropped_total",
+        labels: ["tenant", "endpoint", "reason"],
+        "Unsent samples lost from the WAL, by reason: max_bytes, max_age, unreadable."
+    )
+    public static let walTruncations = SelfMetric(
+        .counter,
+        "metronome_wal_truncations_total",
+        labels: ["tenant"],
+        "WAL segments whose torn or corrupted tail was cut off at start."
+    )
+    public static let walWriteFailures = SelfMetric(
+        .counter,
+        "metronome_wal_write_failures_total",
+        labels: ["tenant"],
+        "Collections that could not be appended to the WAL (their samples are lost)."
+    )
+
+    // MARK: Service graphs
+
+    public static let serviceGraphEdges = SelfMetric(
+        .counter,
+        "metronome_service_graph_edges_total",
+        labels: ["tenant"],
+        "New edges: a half buffered, or completed on arrival."
+    )
+    public static let serviceGraphCompletedEdges = SelfMetric(
+        .counter,
+        "metronome_service_graph_completed_edges_total",
+        labels: ["tenant"],
+        "Edges recorded in the service-graph series."
+    )
+    public static let serviceGraphExpiredEdges = SelfMetric(
+        .counter,
+        "metronome_service_graph_expired_edges_total",
+        labels: ["tenant", "unmatched_span_kind"],
+        "Edges whose other half did not come within wait and made no virtual node, by the span kind seen."
+    )
+    public static let serviceGraphDroppedSpans = SelfMetric(
+        .counter,
+        "metronome_service_graph_dropped_spans_total",
+        labels: ["tenant"],
+        "Spans refused because the pairing store was full (max_items or max_pending_bytes)."
+    )
+    public static let serviceGraphDroppedEdges = SelfMetric(
+        .counter,
+        "metronome_service_graph_dropped_edges_total",
+        labels: ["tenant"],
+        "Edges lost because their other side was filtered out."
+    )
+    public static let serviceGraphMarkerOverflow = SelfMetric(
+        .counter,
+        "metronome_service_graph_dropped_span_side_cache_overflow_total",
+        labels: ["tenant"],
+        "Filtered-side markers not kept because the marker cache was full."
+    )
+    public static let serviceGraphInvalidUTF8Edges = SelfMetric(
+        .counter,
+        "metronome_service_graph_invalid_utf8_edges_total",
+        labels: ["tenant"],
+        "Edges not recorded because a label value was not valid UTF-8."
+    )
+    public static let serviceGraphPendingEdges = SelfMetric(
+        .gauge,
+        "metronome_service_graph_pending_edges",
+        labels: ["tenant"],
+        "Half-edges waiting for their other half."
+    )
+    public static let serviceGraphPendingBytes = SelfMetric(
+        .gauge,
+        "metronome_service_graph_pending_bytes",
+        labels: ["tenant"],
+        "Estimated heap bytes of the waiting half-edges."
+    )
+}
