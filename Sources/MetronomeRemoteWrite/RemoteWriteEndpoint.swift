@@ -57,12 +57,17 @@ public struct RemoteWriteSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// The headers of one tenant's request to `endpoint` (spec §1.7): the configured ones, then `X-Scope-OrgID` unless
-/// the tenant is `single-tenant`, the option is off, or a configured header already sets it (case-insensitively).
-func requestHeaders(for endpoint: RemoteWriteEndpoint, tenant: String, settings: RemoteWriteSettings) -> [(
-    String, String
-)] {
-    var headers = endpoint.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+/// The headers of one tenant's request to `endpoint` (spec §1.7): the configured ones, overwritten or added to by
+/// the tenant's `remote_write_headers` override, then `X-Scope-OrgID` unless the tenant is `single-tenant`, the
+/// option is off, or a header already sets it (case-insensitively).
+func requestHeaders(
+    for endpoint: RemoteWriteEndpoint,
+    tenant: String,
+    tenantHeaders: [String: String] = [:],
+    settings: RemoteWriteSettings
+) -> [(String, String)] {
+    let merged = endpoint.headers.merging(tenantHeaders) { $1 }
+    var headers = merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     let hasOrgID = headers.contains { $0.0.trimmingSpaces.lowercased() == "x-scope-orgid" }
     if settings.addOrgIDHeader && tenant != "single-tenant" && !hasOrgID {
         headers.append(("X-Scope-OrgID", tenant))

@@ -35,15 +35,21 @@ public final class RemoteWriteSender: Sendable {
 
     /// Whether this sender made `client` for itself (TLS settings) and shuts it down in ``shutdown()``.
     private let ownsClient: Bool
+    /// A tenant's `remote_write_headers` override, looked up as each request is sent.
+    private let tenantHeaders: @Sendable (String) -> [String: String]
 
-    /// - Parameter client: the HTTP client to send with; `ownsClient` says whether the sender shuts it down.
+    /// - Parameters:
+    ///   - client: the HTTP client to send with; `ownsClient` says whether the sender shuts it down.
+    ///   - tenantHeaders: a tenant's extra headers (its `remote_write_headers` override) by tenant name.
     public init(
         endpoint: RemoteWriteEndpoint,
         settings: RemoteWriteSettings,
         client: HTTPClient,
         ownsClient: Bool = false,
+        tenantHeaders: @escaping @Sendable (String) -> [String: String] = { _ in [:] },
         logger: Logger
     ) {
+        self.tenantHeaders = tenantHeaders
         self.endpoint = endpoint
         self.settings = settings
         self.client = client
@@ -146,7 +152,13 @@ public final class RemoteWriteSender: Sendable {
         request.headers.add(name: "Content-Type", value: "application/x-protobuf")
         request.headers.add(name: "X-Prometheus-Remote-Write-Version", value: "0.1.0")
         request.headers.add(name: "User-Agent", value: "metronome")
-        for (name, value) in requestHeaders(for: endpoint, tenant: tenant, settings: settings) {
+        let headers = requestHeaders(
+            for: endpoint,
+            tenant: tenant,
+            tenantHeaders: tenantHeaders(tenant),
+            settings: settings
+        )
+        for (name, value) in headers {
             request.headers.replaceOrAdd(name: name, value: value)
         }
         request.body = .bytes(ByteBuffer(bytes: body))

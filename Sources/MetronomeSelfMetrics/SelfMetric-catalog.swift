@@ -5,7 +5,8 @@ extension SelfMetric {
         connections, connectionsRefused, connectionsTimedOut,
         activeSeries, seriesRemoved, limiterActive, limiterMax, limited, activeSeriesDemand, labelValuesLimited,
         labelCardinalityDemand, collections, samplesCollected, collectionDuration,
-        checkpointWriteFailures, checkpointLoadFailures,
+        checkpointWriteFailures, checkpointLoadFailures, overridesReloadFailures, overridesLastReloadSuccess,
+        tenantsReconfigured, tenantsRemoved,
         remoteWriteSamplesSent, remoteWriteRequestsSent, remoteWriteRequestsFailed, remoteWriteSamplesDropped,
         walSamplesAppended, walBytesAppended, walBytes, walSegments, walSamplesDropped, walTruncations,
         walWriteFailures,
@@ -154,6 +155,29 @@ extension SelfMetric {
         "metronome_checkpoint_load_failures_total",
         labels: ["tenant"],
         "Checkpoints found torn or corrupted at start (renamed checkpoint.corrupt; the tenant starts from zero)."
+    )
+
+    // MARK: Overrides and tenants
+
+    public static let overridesReloadFailures = SelfMetric(
+        .counter,
+        "metronome_overrides_reload_failures_total",
+        "Re-reads of the per-tenant overrides file that failed (unreadable or invalid); the last good overrides stay."
+    )
+    public static let overridesLastReloadSuccess = SelfMetric(
+        .gauge,
+        "metronome_overrides_last_reload_success",
+        "1 when the last read of the per-tenant overrides file succeeded, else 0."
+    )
+    public static let tenantsReconfigured = SelfMetric(
+        .counter,
+        "metronome_tenants_reconfigured_total",
+        "Changes of a tenant's settings applied while it runs."
+    )
+    public static let tenantsRemoved = SelfMetric(
+        .counter,
+        "metronome_tenants_removed_total",
+        "Idle tenants let go: no series left and nothing pending."
     )
 
     // MARK: Remote write and WAL

@@ -33,27 +33,36 @@ public struct MetronomeApplication: Sendable {
     static let implementedProcessors = Set(ProcessorRegistry.enablingNames)
     static let plannedProcessors: Set<String> = ["host-info"]
 
-    /// The generator configuration every tenant gets.
-    func generatorConfiguration() -> Generator.Configuration {
+    /// The generator settings of the main file, before any overrides.
+    func generatorBase() -> Generator.Configuration {
         let section = configuration.metricsGenerator
         var generator = Generator.Configuration()
-        generator.processors = configuration.overrides.processors
-        generator.registry.collectionIntervalMs = section.registry.collectionInterval.milliseconds
-        generator.registry.staleDurationMs = section.registry.staleDuration.milliseconds
-        generator.registry.externalLabels = section.registry.externalLabels
-        generator.registry.maxLabelNameLength = section.registry.maxLabelNameLength
-        generator.registry.maxLabelValueLength = section.registry.maxLabelValueLength
+        generator.registry = section.registry.configuration
         generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
-        generator.registry.injectTenantIDAs = section.registry.injectTenantIDAs
-        generator.registry.traceIDLabelName = configuration.overrides.traceIDLabelName
         generator.limits.mode = section.limiterType
-        generator.limits.maxActiveSeries = configuration.overrides.maxActiveSeries
-        generator.limits.maxActiveEntities = configuration.overrides.maxActiveEntities
-        generator.limits.maxCardinalityPerLabel = configuration.overrides.maxCardinalityPerLabel
-        generator.disableCollection = configuration.overrides.disableCollection
+        generator.ingestionTimeRangeSlackMs = section.metricsIngestionTimeRangeSlack.milliseconds
         generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
         generator.serviceGraphs = section.processor.serviceGraphs.processorConfiguration
         return generator
+    }
+
+    /// The overrides: `overrides.defaults`, and the per-tenant overrides file read once now.
+    /// - Throws: ``ConfigurationError`` when the overrides file cannot be read or is invalid at start.
+    func runtimeOverrides() throws(ConfigurationError) -> RuntimeOverrides {
+        let section = configuration.overrides
+        let path = section.perTenantOverrideConfig.isEmpty ? nil : section.perTenantOverrideConfig
+        if let path {
+            _ = try OverridesFile.load(path: path, processor: configuration.metricsGenerator.processor)
+        }
+        let overrides = RuntimeOverrides(
+            base: generatorBase(),
+            defaults: section.defaults,
+            path: path,
+            processor: configuration.metricsGenerator.processor,
+            logger: logger
+        )
+        overrides.reload()
+        return overrides
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
@@ -62,16 +71,15 @@ public struct MetronomeApplication: Sendable {
         let protocols = configuration.distributor.receivers.otlp.protocols
         reportProcessors()
 
+        let overrides = try runtimeOverrides()
         let tenants = Tenants(
-            generatorConfiguration: generatorConfiguration(),
+            overrides: overrides,
             limit: configuration.distributor.maxTenants,
             dataPath: section.storage.path.isEmpty ? nil : section.storage.path,
             logger: logger
         )
         let distributor = Distributor(
             tenants: tenants,
-            slackMs: section.metricsIngestionTimeRangeSlack.milliseconds,
-            rateLimits: configuration.overrides.ingestion,
             maxInflightBytes: configuration.distributor.inflightBytesLimit,
             logger: logger
         )
@@ -88,6 +96,7 @@ public struct MetronomeApplication: Sendable {
                 settings: settings,
                 client: ownClient ?? HTTPClient.shared,
                 ownsClient: ownClient != nil,
+                tenantHeaders: tenants.remoteWriteHeaders(forTenantNamed:),
                 logger: logger
             )
         }
@@ -105,7 +114,6 @@ public struct MetronomeApplication: Sendable {
         let collector = CollectionLoop(
             tenants: tenants,
             output: output,
-            intervalMs: section.registry.collectionInterval.milliseconds,
             maxSamplesPerSend: settings.maxSamplesPerSend,
             sendShards: section.storage.remoteWriteShards,
             logger: logger
@@ -135,6 +143,16 @@ public struct MetronomeApplication: Sendable {
         services.append(output)
         services.append(collector)
         services.append(EdgeExpiryLoop(tenants: tenants, logger: logger))
+        if overrides.path != nil {
+            services.append(
+                OverridesReloadLoop(
+                    overrides: overrides,
+                    tenants: tenants,
+                    periodMs: configuration.overrides.perTenantOverridePeriodMs,
+                    logger: logger
+                )
+            )
+        }
         if protocols.grpc.enabled {
             let address = try ListenAddress(
                 parsing: protocols.grpc.endpoint,
@@ -231,7 +249,8 @@ public struct MetronomeApplication: Sendable {
     }
 
     private func reportProcessors() {
-        for name in configuration.overrides.processors where !Self.implementedProcessors.contains(name) {
+        for name in configuration.overrides.defaults.generator.processors
+        where !Self.implementedProcessors.contains(name) {
             if Self.plannedProcessors.contains(name) {
                 logger.warning(
                     "processor is not implemented in this version yet; ignoring it",

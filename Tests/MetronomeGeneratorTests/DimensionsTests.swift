@@ -159,16 +159,15 @@ struct DimensionsTests {
         configuration.dimensions = ["foo_bar"]
         configuration.dimensionMappings = [.init(name: "foo_bar", sourceLabels: ["a"])]
         #expect(
-            throws: SpanMetricsProcessor.Configuration.ValidationError(
-                message:
-                    "dimension_mapping \"foo_bar\" produces label \"foo_bar\" which collides with dimension \"foo_bar\""
+            throws: ConfigurationProblem(
+                "dimension_mapping \"foo_bar\" produces label \"foo_bar\" which collides with dimension \"foo_bar\""
             )
         ) { try configuration.validate() }
         configuration.dimensions = []
         configuration.dimensionMappings = [
             .init(name: "x.y", sourceLabels: ["a"]), .init(name: "x_y", sourceLabels: ["b"]),
         ]
-        #expect(throws: SpanMetricsProcessor.Configuration.ValidationError.self) { try configuration.validate() }
+        #expect(throws: ConfigurationProblem.self) { try configuration.validate() }
     }
 
     @Test func dimensionValuesDistinguishSeries() {

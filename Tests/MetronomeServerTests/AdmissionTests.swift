@@ -29,31 +29,32 @@ struct AdmissionTests {
     }
 
     @Test func theRateLimiterRefillsAtItsRateUpToItsBurst() {
-        let limiter = IngestionRateLimiter(configuration: .init(rateLimitBytes: 1000, burstSizeBytes: 2000))
+        let limiter = IngestionRateLimiter()
+        let limit = IngestionRateLimiter.Configuration(rateLimitBytes: 1000, burstSizeBytes: 2000)
         let tenant = TenantID.singleTenant
         let start = ContinuousClock.now
-        #expect(limiter.take(2000, tenant: tenant, now: start) == nil)
+        #expect(limiter.take(2000, tenant: tenant, configuration: limit, now: start) == nil)
         // Empty: 500 bytes need half a second, hinted as 1 s.
-        #expect(limiter.take(500, tenant: tenant, now: start) == 1)
-        #expect(limiter.take(500, tenant: tenant, now: start + .milliseconds(500)) == nil)
+        #expect(limiter.take(500, tenant: tenant, configuration: limit, now: start) == 1)
+        #expect(limiter.take(500, tenant: tenant, configuration: limit, now: start + .milliseconds(500)) == nil)
         // A refused request takes nothing; a long pause refills no further than the burst.
-        #expect(limiter.take(2001, tenant: tenant, now: start + .seconds(60)) == 1)
-        #expect(limiter.take(2000, tenant: tenant, now: start + .seconds(60)) == nil)
-        #expect(limiter.take(1500, tenant: tenant, now: start + .seconds(60)) == 2)
+        #expect(limiter.take(2001, tenant: tenant, configuration: limit, now: start + .seconds(60)) == 1)
+        #expect(limiter.take(2000, tenant: tenant, configuration: limit, now: start + .seconds(60)) == nil)
+        #expect(limiter.take(1500, tenant: tenant, configuration: limit, now: start + .seconds(60)) == 2)
         // A tenant not remembered (one that does not exist yet) is checked against a full bucket and not charged.
         let new = try! TenantID(validating: "new")
-        #expect(limiter.take(2000, tenant: new, remember: false, now: start) == nil)
-        #expect(limiter.take(2000, tenant: new, remember: false, now: start) == nil)
-        #expect(limiter.take(2001, tenant: new, remember: false, now: start) == 1)
+        #expect(limiter.take(2000, tenant: new, configuration: limit, remember: false, now: start) == nil)
+        #expect(limiter.take(2000, tenant: new, configuration: limit, remember: false, now: start) == nil)
+        #expect(limiter.take(2001, tenant: new, configuration: limit, remember: false, now: start) == 1)
         // Tenants have buckets of their own; no rate means no limit.
-        #expect(limiter.take(2000, tenant: try! TenantID(validating: "other"), now: start) == nil)
-        #expect(IngestionRateLimiter(configuration: .init()).take(1 << 40, tenant: tenant) == nil)
+        #expect(limiter.take(2000, tenant: try! TenantID(validating: "other"), configuration: limit, now: start) == nil)
+        #expect(limiter.take(1 << 40, tenant: tenant, configuration: .init()) == nil)
     }
 
     @Test func aNewTenantPastTheLimitIsRefusedNamingTheLimit() throws {
         let logger = Logger(label: "test")
-        let tenants = Tenants(generatorConfiguration: .init(), limit: 2, dataPath: nil, logger: logger)
-        let distributor = Distributor(tenants: tenants, slackMs: 30_000, logger: logger)
+        let tenants = Tenants(overrides: .fixed(), limit: 2, dataPath: nil, logger: logger)
+        let distributor = Distributor(tenants: tenants, logger: logger)
         let now = Distributor.nowNanos()
         let batch = try SpanBatch.oneSpan(endingAt: now)
         for name in ["a", "b"] {
@@ -75,9 +76,11 @@ struct AdmissionTests {
     @Test func rateLimitRefusalsSayTheLimitAndHowLongToWait() throws {
         let logger = Logger(label: "test")
         let distributor = Distributor(
-            tenants: Tenants(generatorConfiguration: .init(), dataPath: nil, logger: logger),
-            slackMs: 30_000,
-            rateLimits: .init(rateLimitBytes: 100, burstSizeBytes: 100),
+            tenants: Tenants(
+                overrides: .fixed(ingestion: .init(rateLimitBytes: 100, burstSizeBytes: 100)),
+                dataPath: nil,
+                logger: logger
+            ),
             logger: logger
         )
         // Buckets are kept for tenants that exist (a new tenant's first request is not charged).

@@ -47,16 +47,17 @@ struct ConfigurationLoaderTests {
         #expect(config.distributor.receivers.otlp.protocols.http.endpoint == "127.0.0.1:4318")
         let generator = config.metricsGenerator
         #expect(generator.metricsIngestionTimeRangeSlack.milliseconds == 30_000)
-        #expect(generator.registry.collectionInterval.milliseconds == 15_000)
-        #expect(generator.registry.staleDuration.milliseconds == 900_000)
-        #expect(generator.registry.externalLabels == ["source": "metronome"])
+        #expect(generator.registry.configuration.collectionIntervalMs == 15_000)
+        #expect(generator.registry.configuration.staleDurationMs == 900_000)
+        #expect(generator.registry.configuration.externalLabels == ["source": "metronome"])
         #expect(generator.storage.path == "/var/lib/metronome")
         #expect(generator.storage.remoteWrite.map(\.url) == ["http://127.0.0.1:9090/api/v1/write"])
         #expect(generator.storage.remoteWrite.first?.headers == ["X-Extra": "value"])
-        #expect(generator.processor.spanMetrics.histogramBuckets == [0.002, 0.004, 0.008])
-        #expect(generator.processor.spanMetrics.intrinsicDimensions.statusMessage)
-        #expect(generator.processor.spanMetrics.intrinsicDimensions.spanKind)
-        #expect(config.overrides.processors == ["span-metrics"])
+        let spanMetrics = generator.processor.spanMetrics.processorConfiguration
+        #expect(spanMetrics.histogramBuckets == [0.002, 0.004, 0.008])
+        #expect(spanMetrics.intrinsicDimensions.statusMessage)
+        #expect(spanMetrics.intrinsicDimensions.spanKind)
+        #expect(config.overrides.defaults.generator.processors == ["span-metrics"])
     }
 
     @Test func noFileAndAnEmptyFileGiveTheDefaults() throws {
@@ -65,7 +66,7 @@ struct ConfigurationLoaderTests {
         #expect(try ConfigurationLoader.load(yaml: "") == defaults)
         #expect(defaults.server.httpListenPort == 3200)
         #expect(defaults.distributor.receivers.otlp.protocols.grpc.endpoint == "0.0.0.0:4317")
-        #expect(defaults.overrides.processors == ["span-metrics", "service-graphs"])
+        #expect(defaults.overrides.defaults.generator.processors == ["span-metrics", "service-graphs"])
         #expect(defaults.metricsGenerator.storage.remoteWrite.isEmpty)
     }
 
@@ -209,7 +210,9 @@ struct FilterPolicyConfigurationTests {
                               - {key: name, value: "^health"}
                 """
         )
-        let policy = try #require(config.metricsGenerator.processor.spanMetrics.filterPolicies.first)
+        let policy = try #require(
+            config.metricsGenerator.processor.spanMetrics.processorConfiguration.filterPolicies.first
+        )
         #expect(
             policy.include?.attributes.map(\.value) == [
                 .int(200), .bool(true), .double(0.5), .string("SPAN_KIND_SERVER"),
@@ -380,7 +383,7 @@ struct RemoteWriteAuthConfigurationTests {
         let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("config/metronome.example.yaml")
         let configuration = try ConfigurationLoader.load(path: url.path)
-        #expect(configuration.overrides.processors.contains("service-graphs"))
+        #expect(configuration.overrides.defaults.generator.processors.contains("service-graphs"))
     }
 }
 
@@ -391,7 +394,7 @@ struct AdmissionConfigurationTests {
         #expect(config.distributor.maxAttributeValueDepth == 64)
         #expect(config.distributor.maxInflightBytes == nil)
         #expect(config.distributor.inflightBytesLimit > 0)
-        #expect(config.overrides.ingestion == .init())
+        #expect(config.overrides.defaults.ingestion == .init())
         let http = config.distributor.receivers.otlp.protocols.http.http
         #expect(http == HTTPConnectionLimits())
         #expect(http.readHeaderTimeout == .seconds(10) && http.readTimeout == .seconds(30))
@@ -453,7 +456,7 @@ struct AdmissionConfigurationTests {
                     minPingInterval: .seconds(10)
                 )
         )
-        #expect(config.overrides.ingestion == .init(rateLimitBytes: 15_000_000, burstSizeBytes: 20_000_000))
+        #expect(config.overrides.defaults.ingestion == .init(rateLimitBytes: 15_000_000, burstSizeBytes: 20_000_000))
     }
 
     @Test func badLimitsAreErrorsNamingTheKey() {

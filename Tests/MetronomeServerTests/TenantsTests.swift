@@ -14,7 +14,7 @@ struct TenantsTests {
         defer { try? FileManager.default.removeItem(atPath: dataPath) }
         var configuration = Generator.Configuration()
         configuration.processors = [SpanMetricsProcessor.name]
-        let first = Tenants(generatorConfiguration: configuration, dataPath: dataPath, logger: logger)
+        let first = Tenants(overrides: .fixed(configuration), dataPath: dataPath, logger: logger)
         let nowNanos = Distributor.nowNanos()
         let batch = try SpanBatch.oneSpan(endingAt: nowNanos)
         for name in ["kept", "broken"] {
@@ -25,7 +25,7 @@ struct TenantsTests {
         let broken = CheckpointFile(dataPath: dataPath, tenant: try TenantID(validating: "broken"))
         try Data("not a checkpoint".utf8).write(to: broken.url)
 
-        let second = Tenants(generatorConfiguration: configuration, dataPath: dataPath, logger: logger)
+        let second = Tenants(overrides: .fixed(configuration), dataPath: dataPath, logger: logger)
         #expect(second.all.map(\.id.value) == ["kept"])
         #expect(FileManager.default.fileExists(atPath: broken.url.path + ".corrupt"))
         #expect(Set(second.storedTenantNames) == ["kept", "broken"])

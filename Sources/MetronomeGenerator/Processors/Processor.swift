@@ -9,8 +9,14 @@ protocol Processor: AnyObject, Sendable {
     static var name: String { get }
     /// The processor names that enable it in `overrides…processors`: its own and its sub-processors'.
     static var enablingNames: [String] { get }
-    /// Makes the processor for a tenant, or nil when `configuration.processors` leaves it out.
-    static func make(_ configuration: Generator.Configuration, limiter: SeriesLimiter, nowMs: Int64) -> Self?
+    /// Makes the processor for a tenant, or nil when `configuration.processors` leaves it out. After a
+    /// reconfiguration, `previous` is the processor it replaces: series whose identity is unchanged continue in it.
+    static func make(
+        _ configuration: Generator.Configuration,
+        limiter: SeriesLimiter,
+        nowMs: Int64,
+        continuing previous: Self?
+    ) -> Self?
 
     /// Its series, in collection order.
     var stores: ProcessorStores { get }

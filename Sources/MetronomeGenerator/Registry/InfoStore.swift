@@ -56,16 +56,7 @@ final class InfoStore: Sendable {
         return series.withLock { series in
             for entry in series.values {
                 let stale = mode == .collect && !entry.isNew && entry.lastUpdatedMs < staleBeforeMs
-                let value = stale ? Sample.staleMarkerValue : 1
-                var labels = entry.labels.filter { label in !constants.contains { $0.name == label.name } }
-                labels += constants.filter { !$0.value.isEmpty }
-                labels.append((name: "__name__", value: metricName))
-                labels.sort { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
-                Self.withLabelRefs(labels) { refs in
-                    [Sample(value: value, timestampMs: timestampMs)].withUnsafeBufferPointer { samples in
-                        sink.append(family: metricName, type: .gauge, labels: refs, samples: samples, exemplar: nil)
-                    }
-                }
+                emit(entry, value: stale ? Sample.staleMarkerValue : 1, constants, timestampMs, into: &sink)
             }
             guard mode == .collect else { return (series.count, 0) }
             let before = series.count
@@ -73,6 +64,44 @@ final class InfoStore: Sendable {
             for key in series.keys { series[key]!.isNew = false }
             limiter.release(before - series.count)
             return (series.count, before - series.count)
+        }
+    }
+
+    /// Ends every series (their processor no longer makes them): one staleness marker each for those collected
+    /// before, then the store is emptied and its room in the limiter given back.
+    /// - Returns: the number of series ended.
+    @discardableResult
+    func end(timestampMs: Int64, into sink: inout some SampleSink) -> Int {
+        let constants = registry.constantLabels
+        return series.withLock { series in
+            for entry in series.values where !entry.isNew {
+                emit(entry, value: Sample.staleMarkerValue, constants, timestampMs, into: &sink)
+            }
+            let ended = series.count
+            limiter.release(ended)
+            series = [:]
+            return ended
+        }
+    }
+
+    /// Whether the store holds no series.
+    var isEmpty: Bool { series.withLock { $0.isEmpty } }
+
+    private func emit(
+        _ entry: InfoSeries,
+        value: Double,
+        _ constants: [(name: String, value: String)],
+        _ timestampMs: Int64,
+        into sink: inout some SampleSink
+    ) {
+        var labels = entry.labels.filter { label in !constants.contains { $0.name == label.name } }
+        labels += constants.filter { !$0.value.isEmpty }
+        labels.append((name: "__name__", value: metricName))
+        labels.sort { Array($0.name.utf8).lexicographicallyPrecedes(Array($1.name.utf8)) }
+        Self.withLabelRefs(labels) { refs in
+            [Sample(value: value, timestampMs: timestampMs)].withUnsafeBufferPointer { samples in
+                sink.append(family: metricName, type: .gauge, labels: refs, samples: samples, exemplar: nil)
+            }
         }
     }
 

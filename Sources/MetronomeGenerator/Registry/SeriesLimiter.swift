@@ -12,8 +12,10 @@ public final class SeriesLimiter: Sendable {
     }
 
     public let mode: Mode
-    /// The most series (or entities) that may be active; 0 means no limit.
-    public let maximum: Int
+    /// The most series (or entities) that may be active; 0 means no limit. A tenant's overrides may change it while
+    /// it runs: series over a lowered limit stay, and new ones wait for room.
+    public var maximum: Int { maximumValue.load(ordering: .relaxed) }
+    private let maximumValue: Atomic<Int>
     private let active = Atomic<Int>(0)
     private let added = Atomic<Int>(0)
     private let removed = Atomic<Int>(0)
@@ -21,7 +23,12 @@ public final class SeriesLimiter: Sendable {
 
     public init(mode: Mode = .series, maximum: Int = 0) {
         self.mode = mode
-        self.maximum = maximum
+        self.maximumValue = Atomic(maximum)
+    }
+
+    /// Sets a new limit (see ``maximum``).
+    func setMaximum(_ maximum: Int) {
+        maximumValue.store(maximum, ordering: .relaxed)
     }
 
     /// What a new label set of `seriesPerEntry` series costs in this mode.
@@ -29,6 +36,7 @@ public final class SeriesLimiter: Sendable {
 
     /// Takes room for a new label set, or counts it as limited and returns false.
     func reserve(_ cost: Int) -> Bool {
+        let maximum = self.maximum
         if maximum == 0 {
             active.add(cost, ordering: .relaxed)
             added.add(cost, ordering: .relaxed)

@@ -27,7 +27,8 @@ final class SeriesStore: Sendable {
     private let overflow: Mutex<OverflowEntry>
     private let overflowPlan: LabelPlan
     private static let overflowValue = StaticBytes(["true"])
-    private let exemplarLabel: String
+    /// The exemplar label (`trace_id_label_name`), which a tenant's overrides may change while it runs.
+    let exemplarLabel: Mutex<String>
     private let shards: [Shard]
 
     init(
@@ -43,7 +44,7 @@ final class SeriesStore: Sendable {
         self.overflowPlan = LabelPlan(columnNames: ["metric_overflow"], registry: registry)
         self.columnCount = columnNames.count
         self.columnNames = columnNames
-        self.exemplarLabel = registry.traceIDLabelName
+        self.exemplarLabel = Mutex(registry.traceIDLabelName)
         self.plan = LabelPlan(columnNames: columnNames.map(registry.truncatedName), registry: registry)
         shards = (0..<Self.shardCount).map { _ in
             Shard(SeriesTable(columnCount: columnNames.count, valueWidth: layout.width))
@@ -107,7 +108,7 @@ final class SeriesStore: Sendable {
         precondition(mode == .snapshot || shardRange == 0..<Self.shardCount, "a collection takes every shard")
         // Spec §5.2: a new series' zero goes one second before the start of the current minute.
         let initialZeroMs = (timestampMs / 60_000) * 60_000 - 1_000
-        var scratch = CollectionScratch(exemplarLabel: exemplarLabel)
+        var scratch = CollectionScratch(exemplarLabel: exemplarLabel.withLock { $0 })
         var entries = 0
         var removed = 0
         for shard in shards[shardRange] {
@@ -210,10 +211,37 @@ final class SeriesStore: Sendable {
         }
     }
 
+    /// Ends the overflow series, if it was ever collected, with a staleness marker, and empties it.
+    func endOverflow(timestampMs: Int64, scratch: inout CollectionScratch, into sink: inout some SampleSink) {
+        overflow.withLock { overflow in
+            if overflow.used && !overflow.isNew {
+                overflow.values.withUnsafeBufferPointer { values in
+                    layout.emit(
+                        values: values,
+                        plan: overflowPlan,
+                        timestampMs: timestampMs,
+                        initialZeroMs: nil,
+                        stale: true,
+                        scratch: &scratch,
+                        column: { _ in Self.overflowValue[0] },
+                        exemplar: { _ in nil },
+                        into: &sink
+                    )
+                }
+            }
+            overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
+        }
+    }
+
     /// An entry idle since before `before` that has been collected at least once: its removal run sends staleness
     /// markers (a new entry first sends its values, so its series exists before it ends).
     private static func isStale(_ table: SeriesTable, _ entry: Int, before: Int64) -> Bool {
         !table.isNew[entry] && table.lastUpdatedMs[entry] < before
+    }
+
+    /// Whether the store holds no series, the overflow series included.
+    var isEmpty: Bool {
+        shards.allSatisfy { shard in shard.table.withLock { $0.count == 0 } } && overflowValues() == nil
     }
 
     /// Approximate heap bytes held by all shards.

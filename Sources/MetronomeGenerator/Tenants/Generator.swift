@@ -13,21 +13,42 @@ public final class Generator: Sendable {
     /// The enabled processors, in collection order.
     let processors: [any Processor]
     /// The limiter's `limited` count at the last collection, to report what was limited since.
-    private let reportedLimited = Atomic<Int>(0)
+    private let reportedLimited: Atomic<Int>
+    /// Stores a reconfiguration left behind (their processor was removed, or its series changed identity): the next
+    /// collection ends their series with staleness markers.
+    private let retired: Mutex<[RetiredStore]>
+    /// What became of the previous generator's processors, when this one continues it.
+    public let continuation: Continuation
 
-    /// - Parameter nowMs: wall-clock time the cardinality sketches' windows start from.
-    public init(tenant: TenantID, configuration: Configuration, nowMs: Int64 = 0) {
+    /// - Parameters:
+    ///   - nowMs: wall-clock time the cardinality sketches' windows start from.
+    ///   - previous: the generator this one replaces after a change of the tenant's configuration. Series whose
+    ///     identity (name, label names, buckets) is unchanged continue with their cumulative values; the others end
+    ///     at the next collection with a staleness marker.
+    public init(tenant: TenantID, configuration: Configuration, nowMs: Int64 = 0, continuing previous: Generator? = nil)
+    {
         self.tenant = tenant
         var configuration = configuration
         configuration.registry.tenant = tenant.value
         self.configuration = configuration
         let limits = configuration.limits
-        let limiter = SeriesLimiter(
-            mode: limits.mode,
-            maximum: limits.mode == .series ? limits.maxActiveSeries : limits.maxActiveEntities
-        )
+        let maximum = limits.mode == .series ? limits.maxActiveSeries : limits.maxActiveEntities
+        let limiter: SeriesLimiter
+        if let previous, previous.limiter.mode == limits.mode {
+            limiter = previous.limiter
+            limiter.setMaximum(maximum)
+        } else {
+            limiter = SeriesLimiter(mode: limits.mode, maximum: maximum)
+        }
         self.limiter = limiter
-        processors = ProcessorRegistry.all.compactMap { $0.make(configuration, limiter: limiter, nowMs: nowMs) }
+        func make<P: Processor>(_ type: P.Type) -> (any Processor)? {
+            P.make(configuration, limiter: limiter, nowMs: nowMs, continuing: previous?.processor(P.self))
+        }
+        processors = ProcessorRegistry.all.compactMap { make($0) }
+        reportedLimited = Atomic(previous.map { $0.reportedLimited.load(ordering: .relaxed) } ?? 0)
+        let continuation = Continuation(from: previous?.processors ?? [], to: processors)
+        self.continuation = continuation
+        retired = Mutex((previous?.retired.withLock { $0 } ?? []) + continuation.retired)
     }
 
     /// The processor of type `type`, if enabled.
@@ -81,6 +102,15 @@ public final class Generator: Sendable {
         into sink: inout some SampleSink
     ) -> CollectionResult {
         var result = CollectionResult()
+        if mode == .collect {
+            let ending = retired.withLock { stores in
+                defer { stores = [] }
+                return stores
+            }
+            for store in ending {
+                result.removedSeries += store.end(timestampMs: timestampMs, into: &sink)
+            }
+        }
         let staleBefore = timestampMs - configuration.registry.staleDurationMs
         for processor in processors {
             let stores = processor.stores
@@ -167,6 +197,16 @@ public final class Generator: Sendable {
         }
     }
 
+    /// Whether the tenant holds nothing: no series, no series left to end, no half-edges waiting (after a collection
+    /// removed its stale series, such a tenant can be let go).
+    public var isIdle: Bool {
+        pending.count == 0 && retired.withLock { $0.isEmpty }
+            && processors.allSatisfy { processor in
+                let stores = processor.stores
+                return stores.series.allSatisfy { $0.store.isEmpty } && stores.info.allSatisfy(\.isEmpty)
+            }
+    }
+
     /// Approximate heap bytes held by this tenant's series and pending state.
     public var memoryBytes: Int {
         checkpointedStores.reduce(pending.bytes) { $0 + $1.store.memoryBytes }
@@ -184,6 +224,8 @@ extension Generator {
         public var limits = Limits()
         /// Dry run (`disable_collection`): series are kept and limited, but nothing is sent (spec §1.4).
         public var disableCollection = false
+        /// Spans ending further than this from now are not counted (spec §1.3; `ingestion_time_range_slack`).
+        public var ingestionTimeRangeSlackMs: Int64 = 30_000
 
         public init() {}
     }

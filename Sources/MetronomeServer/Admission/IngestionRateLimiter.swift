@@ -1,8 +1,8 @@
 import MetronomeGenerator
 import Synchronization
 
-/// Tempo's per-tenant ingestion rate limit (`overrides.defaults.ingestion.rate_limit_bytes` and `burst_size_bytes`,
-/// `rate_strategy: local`): a token bucket per tenant, refilled at the rate and holding at most the burst. A request
+/// Tempo's per-tenant ingestion rate limit (`ingestion.rate_limit_bytes` and `burst_size_bytes` of the tenant's
+/// overrides, `rate_strategy: local`): a token bucket per tenant, refilled at the rate and holding at most the burst. A request
 /// whose size does not fit takes nothing and is refused (HTTP 429 / `RESOURCE_EXHAUSTED`), with a retry hint of how
 /// long the bucket needs to hold it.
 final class IngestionRateLimiter: Sendable {
@@ -19,25 +19,27 @@ final class IngestionRateLimiter: Sendable {
         var updated: ContinuousClock.Instant
     }
 
-    let configuration: Configuration
     private let buckets = Mutex<[TenantID: Bucket]>([:])
 
-    init(configuration: Configuration) {
-        self.configuration = configuration
-    }
+    init() {}
 
-    private var burst: Double {
-        Double(configuration.burstSizeBytes > 0 ? configuration.burstSizeBytes : configuration.rateLimitBytes)
-    }
-
-    /// Takes `bytes` from `tenant`'s bucket, or returns the seconds to wait before they would fit (nil when taken).
+    /// Takes `bytes` from `tenant`'s bucket, whose limits are `configuration`, or returns the seconds to wait before
+    /// they would fit (nil when taken).
     /// - Parameter remember: whether to keep the tenant's bucket. Only tenants that exist are remembered, so
     ///   requests naming new tenants (refused, or failing to decode) cannot grow the map past `max_tenants`; a new
     ///   tenant's first request is checked against a full bucket and not charged.
-    func take(_ bytes: Int, tenant: TenantID, remember: Bool = true, now: ContinuousClock.Instant = .now) -> Int? {
+    func take(
+        _ bytes: Int,
+        tenant: TenantID,
+        configuration: Configuration,
+        remember: Bool = true,
+        now: ContinuousClock.Instant = .now
+    ) -> Int? {
         guard configuration.rateLimitBytes > 0 else { return nil }
         let rate = Double(configuration.rateLimitBytes)
-        let burst = burst
+        let burst = Double(
+            configuration.burstSizeBytes > 0 ? configuration.burstSizeBytes : configuration.rateLimitBytes
+        )
         return buckets.withLock { buckets in
             var bucket = buckets[tenant] ?? Bucket(tokens: burst, updated: now)
             let elapsed = now - bucket.updated

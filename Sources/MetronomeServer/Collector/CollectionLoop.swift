@@ -7,15 +7,17 @@ import MetronomeSelfMetrics
 import MetronomeWire
 import NIOPosix
 import ServiceLifecycle
+import Synchronization
 
-/// Collects every tenant's series each `collection_interval` with one timestamp per run, and hands the encoded
-/// remote-write requests to the ``CollectionOutput`` (the WAL) in chunks of ``ChunkedRemoteWrite/defaultChunkBytes``
-/// as they are encoded, then checkpoints the tenant. At graceful shutdown it runs one final collection, so spans
-/// accepted before the receivers stopped are not lost.
+/// Collects each tenant's series every `collection_interval` (the tenant's own, from its overrides), at the
+/// multiples of the interval since the epoch, so tenants of the same interval are collected together with one
+/// timestamp; hands the encoded remote-write requests to the ``CollectionOutput`` (the WAL) in chunks of
+/// ``ChunkedRemoteWrite/defaultChunkBytes`` as they are encoded, then checkpoints the tenant, and lets it go if it is
+/// idle. At graceful shutdown it runs one final collection of every tenant, so spans accepted before the receivers
+/// stopped are not lost.
 final class CollectionLoop: Service, Sendable {
     private let tenants: Tenants
     private let output: any CollectionOutput
-    private let intervalMs: Int64
     private let maxSamplesPerSend: Int
     private let sendShards: Int
     private let logger: Logger
@@ -24,14 +26,12 @@ final class CollectionLoop: Service, Sendable {
     init(
         tenants: Tenants,
         output: any CollectionOutput,
-        intervalMs: Int64,
         maxSamplesPerSend: Int,
         sendShards: Int,
         logger: Logger
     ) {
         self.tenants = tenants
         self.output = output
-        self.intervalMs = intervalMs
         self.maxSamplesPerSend = maxSamplesPerSend
         self.sendShards = sendShards
         self.logger = logger
@@ -42,10 +42,10 @@ final class CollectionLoop: Service, Sendable {
         workers.start()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown {
-                try await Task.sleep(for: .milliseconds(self.intervalMs))
+                try await Task.sleep(for: .milliseconds(Self.tickMs))
             }
             if Task.isCancelled && !Task.isShuttingDownGracefully { break }
-            await collectOnce(on: workers)
+            await collect(onlyDue: !Task.isShuttingDownGracefully, on: workers)
         }
         try? await workers.shutdownGracefully()
         if Task.isShuttingDownGracefully { logger.info("final collection done") }
@@ -56,12 +56,21 @@ final class CollectionLoop: Service, Sendable {
     /// tenants took 30 s to shut down. Threads of their own keep the blocking calls off Swift's cooperative pool.
     static let workerThreads = 8
 
-    /// Collects every tenant once at the current time, `workerThreads` tenants at a time.
-    func collectOnce(on workers: NIOThreadPool) async {
+    /// How often the loop looks for tenants due: the resolution of collection times.
+    static let tickMs: Int64 = 100
+
+    /// Collects, at the current time, every tenant whose interval has come round since its last collection (or
+    /// every tenant), `workerThreads` tenants at a time.
+    func collect(onlyDue: Bool, on workers: NIOThreadPool) async {
         let start = ContinuousClock.now
         let timestampMs = Int64(Date().timeIntervalSince1970 * 1000)
+        let due = tenants.all.filter { tenant in
+            let intervalMs = max(1, tenant.generator.configuration.registry.collectionIntervalMs)
+            return !onlyDue || timestampMs / intervalMs > tenant.lastCollectionMs.load(ordering: .relaxed) / intervalMs
+        }
+        guard !due.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
-            for tenant in tenants.all {
+            for tenant in due {
                 group.addTask {
                     _ = try? await workers.runIfActive { self.collect(tenant, timestampMs: timestampMs) }
                 }
@@ -72,6 +81,7 @@ final class CollectionLoop: Service, Sendable {
 
     /// Collects one tenant: its series go to the WAL in chunks, then its state to its checkpoint.
     private func collect(_ tenant: Tenant, timestampMs: Int64) {
+        tenant.lastCollectionMs.store(timestampMs, ordering: .relaxed)
         let generator = tenant.generator
         let metrics = tenant.metrics
         // Dry run: state is kept and limited as usual, but nothing is sent or counted as collected (spec §1.4).
@@ -108,5 +118,6 @@ final class CollectionLoop: Service, Sendable {
         // The WAL before the checkpoint: a crash between the two at worst repeats this run's initial zeros
         // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
         tenants.writeCheckpoint(tenant)
+        tenants.removeIfIdle(tenant, nowMs: timestampMs, idleMs: generator.configuration.registry.collectionIntervalMs)
     }
 }

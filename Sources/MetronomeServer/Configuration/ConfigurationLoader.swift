@@ -6,28 +6,36 @@ public enum ConfigurationLoader {
     /// Loads a configuration file; `nil` gives the embedded defaults.
     public static func load(path: String?) throws(ConfigurationError) -> MetronomeConfiguration {
         guard let path else { return MetronomeConfiguration() }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(path: "", message: "cannot read config file '\(path)'")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(path: "", message: "config file '\(path)' is not UTF-8")
-        }
-        return try load(yaml: text)
+        return try load(yaml: text(ofFile: path, what: "config file"))
     }
 
     /// Parses configuration YAML.
     public static func load(yaml: String) throws(ConfigurationError) -> MetronomeConfiguration {
+        try decode(MetronomeConfiguration.self, yaml: yaml) ?? MetronomeConfiguration()
+    }
+
+    /// Reads a UTF-8 file, for the configuration and the overrides file.
+    static func text(ofFile path: String, what: String) throws(ConfigurationError) -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError(path: "", message: "cannot read \(what) '\(path)'")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ConfigurationError(path: "", message: "\(what) '\(path)' is not UTF-8")
+        }
+        return text
+    }
+
+    /// Decodes YAML into `type`, locating errors by key path and line; nil for an empty document.
+    static func decode<T: Decodable>(_ type: T.Type, yaml: String) throws(ConfigurationError) -> T? {
         let node: Node?
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
             throw ConfigurationError(path: "", message: "invalid YAML: \(error)")
         }
-        guard let node, node.mapping != nil || node.scalar?.string.isEmpty == false else {
-            return MetronomeConfiguration()
-        }
+        guard let node, node.mapping != nil || node.scalar?.string.isEmpty == false else { return nil }
         do {
-            return try YAMLDecoder().decode(MetronomeConfiguration.self, from: node)
+            return try YAMLDecoder().decode(T.self, from: node)
         } catch var error as ConfigurationError {
             error.line = line(of: error.path, in: node)
             throw error

@@ -24,7 +24,12 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         server = try keys.value(.server, or: Server())
         distributor = try keys.value(.distributor, or: Distributor())
         metricsGenerator = try keys.value(.metricsGenerator, or: MetricsGeneratorSection())
-        overrides = try keys.value(.overrides, or: OverridesSection())
+        // The defaults block's processor keys replace the main file's one by one (spec §6).
+        var base = metricsGenerator.processor.base
+        base.isOverride = true
+        overrides = try ProcessorSectionBase.$current.withValue(base) {
+            try keys.value(.overrides, or: OverridesSection())
+        }
     }
 
     /// `server`: the admin HTTP listener (`/ready`, `/metrics`, `/metrics/generated`).

@@ -23,25 +23,14 @@ public final class Distributor: Sendable {
 
     /// The tenants, whose generators take the batches.
     let tenants: Tenants
-    private let slackNanos: UInt64
-    private let rateLimiter: IngestionRateLimiter
+    private let rateLimiter = IngestionRateLimiter()
     /// The bytes of requests in flight, shared by every receiver.
     let inflight: InflightBudget
     private let logger: Logger
 
-    /// - Parameters:
-    ///   - rateLimits: each tenant's ingestion rate limit.
-    ///   - maxInflightBytes: the bytes of requests receivers may hold at once.
-    init(
-        tenants: Tenants,
-        slackMs: Int64,
-        rateLimits: IngestionRateLimiter.Configuration = .init(),
-        maxInflightBytes: Int = Int.max,
-        logger: Logger
-    ) {
+    /// - Parameter maxInflightBytes: the bytes of requests receivers may hold at once.
+    init(tenants: Tenants, maxInflightBytes: Int = Int.max, logger: Logger) {
         self.tenants = tenants
-        self.slackNanos = UInt64(max(0, slackMs)) * 1_000_000
-        self.rateLimiter = IngestionRateLimiter(configuration: rateLimits)
         self.inflight = InflightBudget(limit: maxInflightBytes)
         self.logger = logger
     }
@@ -60,12 +49,12 @@ public final class Distributor: Sendable {
     /// under `distributor.max_tenants`, and the bytes must fit its ingestion rate limit (Tempo's `RATE_LIMITED`).
     /// - Throws: ``Refusal`` saying which limit, and when a retry may succeed.
     func admit(_ bytes: Int, tenant: TenantID) throws(Refusal) {
-        let exists = try tenants.admit(tenant)
-        if let retryAfter = rateLimiter.take(bytes, tenant: tenant, remember: exists) {
+        let (exists, limit) = try tenants.admit(tenant)
+        if let retryAfter = rateLimiter.take(bytes, tenant: tenant, configuration: limit, remember: exists) {
             throw Refusal(
                 reason: .rateLimited,
                 description:
-                    "RATE_LIMITED: ingestion rate limit (\(rateLimiter.configuration.rateLimitBytes) bytes) exceeded while adding \(bytes) bytes for tenant \(tenant)",
+                    "RATE_LIMITED: ingestion rate limit (\(limit.rateLimitBytes) bytes) exceeded while adding \(bytes) bytes for tenant \(tenant)",
                 retryAfterSeconds: retryAfter
             )
         }
@@ -77,7 +66,13 @@ public final class Distributor: Sendable {
         -> Outcome
     {
         let nowMs = Int64(nowNanos / 1_000_000)
-        let tenant = try tenants.tenant(tenant, nowMs: nowMs)
+        return try tenants.withTenant(tenant, nowMs: nowMs) { tenant in push(batch, to: tenant, nowNanos: nowNanos) }
+    }
+
+    private func push(_ batch: SpanBatch, to tenant: Tenant, nowNanos: UInt64) -> Outcome {
+        let nowMs = Int64(nowNanos / 1_000_000)
+        let generator = tenant.generator
+        let slackNanos = UInt64(max(0, generator.configuration.ingestionTimeRangeSlackMs)) * 1_000_000
         tenant.metrics.spansReceived.increment(by: batch.spanCount)
         tenant.metrics.bytesReceived.increment(by: batch.bytes.count)
 
@@ -94,7 +89,7 @@ public final class Distributor: Sendable {
                 "\(outside) span(s) ended more than \(slackNanos / 1_000_000_000)s away from now and were not counted"
         }
         guard batch.spanCount > 0 else { return outcome }
-        tenant.metrics.record(tenant.generator.push(batch, nowMs: nowMs), logger: logger)
+        tenant.metrics.record(generator.push(batch, nowMs: nowMs), logger: logger)
         return outcome
     }
 

@@ -64,3 +64,13 @@ extension ServiceGraphsProcessor {
         }
     }
 }
+
+extension ServiceGraphsProcessor.Configuration {
+    /// Checks that the processor can be made from these settings.
+    /// - Throws: ``ConfigurationProblem`` naming what is wrong.
+    public func validate() throws(ConfigurationProblem) {
+        try HistogramBounds.validate(histogramBuckets)
+        guard maxItems > 0 else { throw ConfigurationProblem("must be positive", key: "max_items") }
+        guard waitMs > 0 else { throw ConfigurationProblem("must be positive", key: "wait") }
+    }
+}

@@ -30,8 +30,14 @@ public final class ServiceGraphsProcessor: Processor {
     private let messagingOffset: Int
     private let connectionInfoOffset: Int
 
-    public init(configuration: Configuration, registry: RegistryConfiguration, limiter: SeriesLimiter = SeriesLimiter())
-    {
+    /// - Parameter previous: the processor this one replaces after a reconfiguration: its series (and the half-edges
+    ///   waiting for their other half) continue when the series' identity is unchanged.
+    public init(
+        configuration: Configuration,
+        registry: RegistryConfiguration,
+        limiter: SeriesLimiter = SeriesLimiter(),
+        continuing previous: ServiceGraphsProcessor? = nil
+    ) {
         self.configuration = configuration
         labels = EdgeLabels(configuration: configuration, maxValueLength: registry.maxLabelValueLength)
         locator = SpanSideLocator(configuration: configuration)
@@ -67,12 +73,18 @@ public final class ServiceGraphsProcessor: Processor {
         clientOffset = offset("traces_service_graph_request_client_seconds")
         messagingOffset = offset("traces_service_graph_request_messaging_system_seconds")
         connectionInfoOffset = offset("traces_service_graph_connection_info")
-        store = SeriesStore(columnNames: labels.names, layout: layout, registry: registry, limiter: limiter)
-        edges = EdgeStore(
-            labels: labels,
-            maxItems: configuration.maxItems,
-            maxBytes: configuration.maxPendingBytes
+        store = SeriesStore.continuing(
+            previous?.store,
+            columnNames: labels.names,
+            layout: layout,
+            registry: registry,
+            limiter: limiter
         )
+        if let previous, previous.store === store {
+            edges = previous.edges
+        } else {
+            edges = EdgeStore(labels: labels, maxItems: configuration.maxItems, maxBytes: configuration.maxPendingBytes)
+        }
     }
 
     /// What a push or an expiry pass did, for self-metrics (Tempo's `…_service_graphs_*` counters).
@@ -93,13 +105,21 @@ public final class ServiceGraphsProcessor: Processor {
         public var invalidUTF8 = 0
     }
 
-    static func make(_ configuration: Generator.Configuration, limiter: SeriesLimiter, nowMs: Int64)
-        -> ServiceGraphsProcessor?
-    {
+    static func make(
+        _ configuration: Generator.Configuration,
+        limiter: SeriesLimiter,
+        nowMs: Int64,
+        continuing previous: ServiceGraphsProcessor?
+    ) -> ServiceGraphsProcessor? {
         var own = configuration.serviceGraphs
         own.metrics = .enabled(by: configuration.processors)
         guard !own.metrics.isEmpty else { return nil }
-        return ServiceGraphsProcessor(configuration: own, registry: configuration.registry, limiter: limiter)
+        return ServiceGraphsProcessor(
+            configuration: own,
+            registry: configuration.registry,
+            limiter: limiter,
+            continuing: previous
+        )
     }
 
     var stores: ProcessorStores { ProcessorStores(series: [(Self.name, store)]) }

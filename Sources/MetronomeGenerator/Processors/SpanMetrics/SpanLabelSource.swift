@@ -54,39 +54,4 @@ extension SpanMetricsProcessor.Configuration {
         }
         return kept
     }
-
-    /// Checks what Tempo checks when it creates the processor (`validation.ValidateDimensions`): a mapping may not
-    /// produce the label of a dimension or of another mapping.
-    /// - Throws: ``ValidationError`` naming the colliding mapping and label.
-    public func validate() throws(ValidationError) {
-        var dimensionLabels = Set<String>()
-        for dimension in dimensions { dimensionLabels.insert(LabelNames.dimensionLabel(dimension)) }
-        var mappingLabels: [String: String] = [:]
-        for mapping in dimensionMappings {
-            let label = LabelNames.dimensionLabel(mapping.name)
-            if dimensionLabels.contains(label) {
-                let dimension = dimensions.first { LabelNames.dimensionLabel($0) == label } ?? label
-                throw ValidationError(
-                    message:
-                        "dimension_mapping \"\(mapping.name)\" produces label \"\(label)\" which collides with dimension \"\(dimension)\""
-                )
-            }
-            if let other = mappingLabels[label] {
-                throw ValidationError(
-                    message:
-                        "dimension_mapping \"\(mapping.name)\" produces label \"\(label)\" which collides with dimension_mapping \"\(other)\""
-                )
-            }
-            mappingLabels[label] = mapping.name
-        }
-        for bucket in histogramBuckets where !bucket.isFinite {
-            throw ValidationError(message: "histogram bucket \(bucket) is not finite")
-        }
-    }
-
-    /// Why a span-metrics configuration cannot be used.
-    public struct ValidationError: Error, Equatable, CustomStringConvertible {
-        public let message: String
-        public var description: String { message }
-    }
 }

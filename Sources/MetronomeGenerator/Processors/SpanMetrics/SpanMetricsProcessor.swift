@@ -28,12 +28,15 @@ public final class SpanMetricsProcessor: Processor {
 
     /// Makes the processor; `configuration` should have passed ``Configuration/validate()`` (the configuration loader
     /// does that), though nothing breaks if it did not.
+    /// - Parameter previous: the processor this one replaces after a reconfiguration: its series continue where
+    ///   their identity is unchanged.
     public init(
         configuration: Configuration,
         registry: RegistryConfiguration,
         limiter: SeriesLimiter = SeriesLimiter(),
         maxCardinalityPerLabel: Int = 0,
-        nowMs: Int64 = 0
+        nowMs: Int64 = 0,
+        continuing previous: SpanMetricsProcessor? = nil
     ) {
         self.configuration = configuration
         let columns = configuration.columns
@@ -55,28 +58,49 @@ public final class SpanMetricsProcessor: Processor {
         callsOffset = offset("traces_spanmetrics_calls_total")
         sizeOffset = offset("traces_spanmetrics_size_total")
         latencyOffset = offset("traces_spanmetrics_latency")
-        store = SeriesStore(columnNames: columns.map(\.name), layout: layout, registry: registry, limiter: limiter)
-        cardinality = CardinalityGuard(
-            columns: columns.count,
-            maxPerLabel: maxCardinalityPerLabel,
-            windowMs: registry.staleDurationMs,
-            nowMs: nowMs
+        store = SeriesStore.continuing(
+            previous?.store,
+            columnNames: columns.map(\.name),
+            layout: layout,
+            registry: registry,
+            limiter: limiter
         )
-        targetInfo =
-            configuration.enableTargetInfo
-            ? (
-                TargetInfoLabels(
-                    excludedKeys: configuration.targetInfoExcludedDimensions,
-                    instanceLabel: configuration.enableInstanceLabel,
-                    registry: registry
-                ),
-                InfoStore(metricName: "traces_target_info", registry: registry, limiter: limiter)
-            ) : nil
+        if let previous, previous.store === store, previous.cardinality.maxPerLabel == maxCardinalityPerLabel {
+            cardinality = previous.cardinality
+        } else {
+            cardinality = CardinalityGuard(
+                columns: columns.count,
+                maxPerLabel: maxCardinalityPerLabel,
+                windowMs: registry.staleDurationMs,
+                nowMs: nowMs
+            )
+        }
+        if configuration.enableTargetInfo {
+            let labels = TargetInfoLabels(
+                excludedKeys: configuration.targetInfoExcludedDimensions,
+                instanceLabel: configuration.enableInstanceLabel,
+                registry: registry
+            )
+            // target_info's series keep their identity while the keys they leave out stay the same.
+            let kept = previous.flatMap { previous in
+                previous.configuration.targetInfoExcludedDimensions == configuration.targetInfoExcludedDimensions
+                    && previous.configuration.enableInstanceLabel == configuration.enableInstanceLabel
+                    ? previous.targetInfo?.store : nil
+            }
+            targetInfo = (
+                labels, kept ?? InfoStore(metricName: "traces_target_info", registry: registry, limiter: limiter)
+            )
+        } else {
+            targetInfo = nil
+        }
     }
 
-    static func make(_ configuration: Generator.Configuration, limiter: SeriesLimiter, nowMs: Int64)
-        -> SpanMetricsProcessor?
-    {
+    static func make(
+        _ configuration: Generator.Configuration,
+        limiter: SeriesLimiter,
+        nowMs: Int64,
+        continuing previous: SpanMetricsProcessor?
+    ) -> SpanMetricsProcessor? {
         var own = configuration.spanMetrics
         own.metrics = .enabled(by: configuration.processors)
         guard !own.metrics.isEmpty else { return nil }
@@ -85,7 +109,8 @@ public final class SpanMetricsProcessor: Processor {
             registry: configuration.registry,
             limiter: limiter,
             maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
-            nowMs: nowMs
+            nowMs: nowMs,
+            continuing: previous
         )
     }
 

@@ -1,0 +1,57 @@
+import MetronomeWire
+import Synchronization
+
+extension SeriesStore {
+    /// The store a reconfigured processor keeps its series in: `previous` when its series have the same identity
+    /// (metric names, kinds, buckets and label names), so their cumulative values continue, else a new, empty store.
+    static func continuing(
+        _ previous: SeriesStore?,
+        columnNames: [String],
+        layout: MetricLayout,
+        registry: RegistryConfiguration,
+        limiter: SeriesLimiter
+    ) -> SeriesStore {
+        let store = SeriesStore(columnNames: columnNames, layout: layout, registry: registry, limiter: limiter)
+        guard let previous, previous.signature == store.signature, previous.limiter === limiter else { return store }
+        previous.exemplarLabel.withLock { $0 = registry.traceIDLabelName }
+        return previous
+    }
+
+    /// Ends every series of a store its processor no longer uses (the processor was removed, or its series changed
+    /// identity): each gets one staleness marker at `timestampMs`, then the store is emptied and its room in the
+    /// limiter given back. Series never collected have no samples to end and are dropped silently.
+    /// - Returns: the number of entries ended.
+    @discardableResult
+    func end(timestampMs: Int64, into sink: inout some SampleSink) -> Int {
+        var scratch = CollectionScratch(exemplarLabel: "")
+        var ended = 0
+        for shard in 0..<Self.shardCount {
+            withShard(shard) { table in
+                do {
+                    let table = table
+                    table.values.withUnsafeBufferPointer { values in
+                        table.forEachEntry { entry, column in
+                            guard !table.isNew[entry] else { return }
+                            let start = entry * layout.width
+                            layout.emit(
+                                values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
+                                plan: plan,
+                                timestampMs: timestampMs,
+                                initialZeroMs: nil,
+                                stale: true,
+                                scratch: &scratch,
+                                column: column,
+                                exemplar: { _ in nil },
+                                into: &sink
+                            )
+                        }
+                    }
+                }
+                ended += table.removeEntries { _ in true }
+            }
+        }
+        limiter.release(ended * entryCost)
+        endOverflow(timestampMs: timestampMs, scratch: &scratch, into: &sink)
+        return ended
+    }
+}

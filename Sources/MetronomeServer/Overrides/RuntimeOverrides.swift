@@ -1,0 +1,92 @@
+import Logging
+import Metrics
+import MetronomeGenerator
+import MetronomeSelfMetrics
+import Synchronization
+
+/// Each tenant's overrides: `overrides.defaults` from the main file, replaced for a tenant by its block (or the `*`
+/// block) of the per-tenant overrides file, which ``reload()`` re-reads. A file that cannot be read or is invalid
+/// keeps the last good overrides in force.
+final class RuntimeOverrides: Sendable {
+    /// The main file's generator settings, before any overrides.
+    let base: Generator.Configuration
+    /// `overrides.defaults`.
+    let defaults: TenantOverrides
+    /// The overrides file, if any.
+    let path: String?
+    private let processor: MetricsGeneratorSection.Processor
+    private let file = Mutex(OverridesFile())
+    /// Keys already logged as not applied, so each is logged once.
+    private let reportedNotApplied = Mutex<Set<String>>([])
+    private let failures = SelfMetric.overridesReloadFailures.counter()
+    private let lastSuccess = SelfMetric.overridesLastReloadSuccess.gauge()
+    private let logger: Logger
+
+    init(
+        base: Generator.Configuration,
+        defaults: TenantOverrides,
+        path: String?,
+        processor: MetricsGeneratorSection.Processor,
+        logger: Logger
+    ) {
+        self.base = base
+        self.defaults = defaults
+        self.path = path
+        self.processor = processor
+        self.logger = logger
+        reportNotApplied(defaults.notApplied, in: "overrides.defaults")
+    }
+
+    /// The settings of `tenant` now.
+    func settings(for tenant: TenantID) -> TenantSettings {
+        let (source, block) = file.withLock { file -> (String, TenantOverrides) in
+            if let own = file.tenants[tenant.value] { return (tenant.value, own) }
+            if let wildcard = file.tenants[OverridesFile.wildcard] { return (OverridesFile.wildcard, wildcard) }
+            return ("defaults", defaults)
+        }
+        return TenantSettings(
+            generator: block.generator.apply(to: base),
+            ingestion: block.ingestion,
+            remoteWriteHeaders: block.generator.remoteWriteHeaders,
+            // Spec §6: these fall back to the defaults block when a tenant's block leaves them unset.
+            notYetApplied: defaults.generator.notYetApplied.merging(block.generator.notYetApplied) { $1 },
+            source: source
+        )
+    }
+
+    /// Re-reads the overrides file. An unreadable or invalid file is logged with its line, counted, and changes
+    /// nothing.
+    /// - Returns: whether the overrides changed.
+    @discardableResult
+    func reload() -> Bool {
+        guard let path else { return false }
+        let loaded: OverridesFile
+        do {
+            loaded = try OverridesFile.load(path: path, processor: processor)
+        } catch {
+            failures.increment()
+            lastSuccess.record(0)
+            logger.error(
+                "overrides file invalid; keeping the last good overrides",
+                metadata: ["file": "\(path)", "error": "\(error)"]
+            )
+            return false
+        }
+        lastSuccess.record(1)
+        for (tenant, block) in loaded.tenants { reportNotApplied(block.notApplied, in: "overrides.\(tenant)") }
+        return file.withLock { file in
+            defer { file = loaded }
+            return file != loaded
+        }
+    }
+
+    /// Logs, once per key, the keys of Tempo's schema that were accepted and are not applied.
+    private func reportNotApplied(_ keys: [String], in block: String) {
+        let new = reportedNotApplied.withLock { reported in keys.filter { reported.insert($0).inserted } }
+        guard !new.isEmpty else { return }
+        logger.notice(
+            "overrides keys accepted but not applied by Metronome",
+            metadata: ["block": "\(block)", "keys": "\(new.joined(separator: ", "))"]
+        )
+    }
+}

@@ -1,0 +1,15 @@
+import MetronomeGenerator
+
+/// Everything decided per tenant: the main file's settings with the tenant's overrides block applied.
+struct TenantSettings: Sendable, Equatable {
+    /// The tenant's generator configuration.
+    var generator: Generator.Configuration
+    /// Its ingestion rate limit.
+    var ingestion: IngestionRateLimiter.Configuration
+    /// Extra headers on its remote-write requests.
+    var remoteWriteHeaders: [String: String]
+    /// Settings of features not built yet, as written (tenant's block, else `overrides.defaults`).
+    var notYetApplied: [String: String]
+    /// Which block they come from: the tenant's own, `*`, or `defaults`.
+    var source: String
+}
