@@ -33,45 +33,13 @@ public struct MetronomeApplication: Sendable {
     static let implementedProcessors = Set(ProcessorRegistry.enablingNames)
     static let plannedProcessors: Set<String> = ["host-info"]
 
-    /// The generator settings of the main file, before any overrides.
-    func generatorBase() -> Generator.Configuration {
-        let section = configuration.metricsGenerator
-        var generator = Generator.Configuration()
-        generator.registry = section.registry.configuration
-        generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
-        generator.limits.mode = section.limiterType
-        generator.ingestionTimeRangeSlackMs = section.metricsIngestionTimeRangeSlack.milliseconds
-        generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
-        generator.serviceGraphs = section.processor.serviceGraphs.processorConfiguration
-        return generator
-    }
-
-    /// The overrides: `overrides.defaults`, and the per-tenant overrides file read once now.
-    /// - Throws: ``ConfigurationError`` when the overrides file cannot be read or is invalid at start.
-    func runtimeOverrides() throws(ConfigurationError) -> RuntimeOverrides {
-        let section = configuration.overrides
-        let path = section.perTenantOverrideConfig.isEmpty ? nil : section.perTenantOverrideConfig
-        if let path {
-            _ = try OverridesFile.load(path: path, processor: configuration.metricsGenerator.processor)
-        }
-        let overrides = RuntimeOverrides(
-            base: generatorBase(),
-            defaults: section.defaults,
-            path: path,
-            processor: configuration.metricsGenerator.processor,
-            logger: logger
-        )
-        overrides.reload()
-        return overrides
-    }
-
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
         let section = configuration.metricsGenerator
         let protocols = configuration.distributor.receivers.otlp.protocols
         reportProcessors()
 
-        let overrides = try runtimeOverrides()
+        let overrides = try RuntimeOverrides.load(configuration, logger: logger)
         let tenants = Tenants(
             overrides: overrides,
             limit: configuration.distributor.maxTenants,

@@ -189,15 +189,8 @@ struct SeriesStoreTests {
                 hash = SeriesHash.combine(hash, SeriesHash.hash(second), column: 1)
                 var byShard = [[UInt64]](repeating: [], count: SeriesStore.shardCount)
                 byShard[SeriesStore.shard(of: hash)].append(hash)
-                _ = store.record(
-                    byShard,
-                    nowMs: 1,
-                    labels: { hash, values in
-                        values = [first, second]
-                        return hash
-                    },
-                    observe: { _, values, _ in values[offset] = value }
-                )
+                var recorder = Setter(columns: [first, second], offset: offset, value: value)
+                _ = store.record(byShard, nowMs: 1, &recorder)
             }
         }
     }
@@ -241,5 +234,25 @@ struct InjectedTenantTests {
         let sink = Fixtures.collect(generator)
         #expect(!sink.series.isEmpty)
         #expect(sink.series.allSatisfy { $0.labels["__tempo_tenant"] == "test" })
+    }
+}
+
+/// Sets one double of the entry for fixed label values.
+private struct Setter: SeriesRecorder {
+    let columns: [UnsafeRawBufferPointer]
+    let offset: Int
+    let value: Double
+
+    func labels(of hash: UInt64, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>) -> UInt64 {
+        for index in columns.indices { columns[index] = self.columns[index] }
+        return hash
+    }
+
+    func observe(
+        _ hash: UInt64,
+        into values: UnsafeMutableBufferPointer<Double>,
+        exemplars: inout SeriesStore.Exemplars
+    ) {
+        values[offset] = value
     }
 }

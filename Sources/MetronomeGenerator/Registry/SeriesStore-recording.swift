@@ -1,5 +1,33 @@
+import MetronomeWire
+
+/// What a processor records in a ``SeriesStore``: for each of its observations, the label values and their hash,
+/// and what the observation adds to its series' doubles.
+///
+/// A concrete type per processor, so ``SeriesStore/record(_:nowMs:_:)`` is specialized for it and its methods are
+/// inlined into the loop: no closure context and no reference counting per observation (ARCHITECTURE.md, hot-path
+/// rules).
+protocol SeriesRecorder {
+    associatedtype Observation
+    /// Writes the observation's label values (one per column) into `columns` and returns their hash.
+    func labels(of observation: Observation, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>)
+        -> UInt64
+    /// Adds the observation to an entry's doubles (laid out as the store's ``MetricLayout`` says), and names the
+    /// exemplars it leaves.
+    func observe(
+        _ observation: Observation,
+        into values: UnsafeMutableBufferPointer<Double>,
+        exemplars: inout SeriesStore.Exemplars
+    )
+    /// Hears of each observation recorded in an entry of its own (not in overflow, not dropped).
+    mutating func admitted(_ observation: Observation)
+}
+
+extension SeriesRecorder {
+    mutating func admitted(_ observation: Observation) {}
+}
+
 extension SeriesStore {
-    /// What ``record(_:nowMs:labels:observe:)`` did with a batch's observations.
+    /// What ``record(_:nowMs:_:)`` did with a batch's observations.
     struct Recorded: Equatable {
         /// Observations counted in the `{metric_overflow="true"}` series: their label set was new and the limiter
         /// had no room (spec §5.6).
@@ -9,56 +37,67 @@ extension SeriesStore {
     }
 
     /// The exemplars one observation leaves: the value slots of the histogram buckets it fell in, with the observed
-    /// values, and the trace id they carry. Reused from one observation to the next.
+    /// values, and the trace id they carry. Reused from one observation to the next, in storage the store owns for
+    /// the call.
     struct Exemplars {
         /// The 16-byte trace id as big-endian halves; nil leaves no exemplar.
         var traceID: (high: UInt64, low: UInt64)?
-        fileprivate(set) var slots: [(slot: Int, value: Double)] = []
+        fileprivate let storage: UnsafeMutableBufferPointer<(slot: Int, value: Double)>
+        fileprivate var count = 0
 
-        /// Keeps `value` as the latest exemplar of value slot `slot` (spec §5.3).
+        /// Keeps `value` as the latest exemplar of value slot `slot` (spec §5.3); one per histogram at most.
         @inline(__always)
-        mutating func add(slot: Int, value: Double) { slots.append((slot, value)) }
+        mutating func add(slot: Int, value: Double) {
+            guard count < storage.count else { return }
+            storage[count] = (slot, value)
+            count += 1
+        }
 
         fileprivate mutating func reset() {
             traceID = nil
-            slots.removeAll(keepingCapacity: true)
+            count = 0
         }
     }
 
     /// Records a batch's observations, grouped by the shard of their label set (`byShard[s]` for shard `s`), taking
     /// each shard's lock once (ARCHITECTURE.md, hot-path rule 5).
     ///
-    /// For each observation, `labels` fills in its label values (one per column) and returns their hash; the label
-    /// set's entry is found, or created when its values are valid UTF-8 and the limiter has room; then `observe` adds
-    /// the observation to the entry's doubles (laid out as ``layout`` says) and names its exemplars. When the
-    /// limiter has no room, `observe` adds to the overflow series instead, which keeps no exemplars. `admitted` hears
-    /// of each observation recorded in an entry of its own (not in overflow, not dropped).
+    /// For each observation, the recorder gives its label values and their hash; the label set's entry is found, or
+    /// created when its values are valid UTF-8 and the limiter has room; then the recorder adds the observation to the
+    /// entry's doubles and names its exemplars. When the limiter has no room, the observation goes to the overflow
+    /// series instead, which keeps no exemplars.
     @inline(__always)
-    func record<Observation>(
-        _ byShard: [[Observation]],
+    func record<Recorder: SeriesRecorder>(
+        _ byShard: [[Recorder.Observation]],
         nowMs: Int64,
-        labels: (Observation, inout [UnsafeRawBufferPointer]) -> UInt64,
-        observe: (Observation, UnsafeMutableBufferPointer<Double>, inout Exemplars) -> Void,
-        admitted: (Observation) -> Void = { _ in }
+        _ recorder: inout Recorder
     ) -> Recorded {
         var recorded = Recorded()
-        var columns = [UnsafeRawBufferPointer](
-            repeating: UnsafeRawBufferPointer(start: nil, count: 0),
-            count: columnCount
+        let columns = UnsafeMutableBufferPointer<UnsafeRawBufferPointer>.allocate(capacity: columnCount)
+        columns.initialize(repeating: UnsafeRawBufferPointer(start: nil, count: 0))
+        let exemplarStorage = UnsafeMutableBufferPointer<(slot: Int, value: Double)>.allocate(
+            capacity: max(1, layout.metrics.count)
         )
-        var exemplars = Exemplars()
+        defer {
+            columns.deallocate()
+            exemplarStorage.deallocate()
+        }
+        var exemplars = Exemplars(storage: exemplarStorage)
         var overflow: [Double] = []
         for (shard, observations) in byShard.enumerated() where !observations.isEmpty {
             withShard(shard) { table in
                 for observation in observations {
-                    let hash = labels(observation, &columns)
+                    let hash = recorder.labels(of: observation, into: columns)
                     exemplars.reset()
-                    switch admit(columns, hash: hash, into: &table, nowMs: nowMs) {
+                    switch admit(UnsafeBufferPointer(columns), hash: hash, into: &table, nowMs: nowMs) {
                     case .entry(let entry):
-                        table.updateEntry(entry, nowMs: nowMs) { values in observe(observation, values, &exemplars) }
-                        admitted(observation)
+                        table.updateEntry(entry, nowMs: nowMs) { values in
+                            recorder.observe(observation, into: values, exemplars: &exemplars)
+                        }
+                        recorder.admitted(observation)
                         if let traceID = exemplars.traceID {
-                            for (slot, value) in exemplars.slots {
+                            for index in 0..<exemplars.count {
+                                let (slot, value) = exemplarStorage[index]
                                 table.setExemplar(
                                     StoredExemplar(traceIDHigh: traceID.high, traceIDLow: traceID.low, value: value),
                                     entry: entry,
@@ -68,7 +107,9 @@ extension SeriesStore {
                         }
                     case .overLimit:
                         if overflow.isEmpty { overflow = Array(repeating: 0, count: layout.width) }
-                        overflow.withUnsafeMutableBufferPointer { observe(observation, $0, &exemplars) }
+                        overflow.withUnsafeMutableBufferPointer {
+                            recorder.observe(observation, into: $0, exemplars: &exemplars)
+                        }
                         recorded.overflowed += 1
                     case .invalidUTF8:
                         recorded.invalidUTF8 += 1

@@ -69,18 +69,14 @@ final class SeriesStore: Sendable {
     /// created when new and the limiter grants room.
     @inline(__always)
     func admit(
-        _ columns: [UnsafeRawBufferPointer],
+        _ columns: UnsafeBufferPointer<UnsafeRawBufferPointer>,
         hash: UInt64,
         into table: inout SeriesTable,
         nowMs: Int64
     ) -> Admission {
         do {
-            return .entry(
-                try columns.withUnsafeBufferPointer {
-                    try table.entry(hash: hash, columns: $0, nowMs: nowMs) { limiter.reserve(entryCost) }
-                }
-            )
-        } catch SeriesTable.Rejection.overLimit {
+            return .entry(try table.entry(hash: hash, columns: columns, nowMs: nowMs) { limiter.reserve(entryCost) })
+        } catch .overLimit {
             return .overLimit
         } catch {
             return .invalidUTF8

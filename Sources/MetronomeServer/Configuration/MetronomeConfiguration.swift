@@ -1,4 +1,5 @@
 import Foundation
+import MetronomeGenerator
 import MetronomeWire
 
 /// The whole configuration file, in Tempo's layout (so a Tempo user's generator section works unchanged).
@@ -30,6 +31,19 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         overrides = try ProcessorSectionBase.$current.withValue(base) {
             try keys.value(.overrides, or: OverridesSection())
         }
+    }
+
+    /// The generator settings of the main file, before any overrides: what every tenant starts from.
+    var generatorBase: Generator.Configuration {
+        let section = metricsGenerator
+        var generator = Generator.Configuration()
+        generator.registry = section.registry.configuration
+        generator.registry.instanceLabel = ProcessInfo.processInfo.hostName
+        generator.limits.mode = section.limiterType
+        generator.ingestionTimeRangeSlackMs = section.metricsIngestionTimeRangeSlack.milliseconds
+        generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
+        generator.serviceGraphs = section.processor.serviceGraphs.processorConfiguration
+        return generator
     }
 
     /// `server`: the admin HTTP listener (`/ready`, `/metrics`, `/metrics/generated`).

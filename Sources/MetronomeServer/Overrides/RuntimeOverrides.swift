@@ -37,6 +37,27 @@ final class RuntimeOverrides: Sendable {
         reportNotApplied(defaults.notApplied, in: "overrides.defaults")
     }
 
+    /// The overrides of a configuration: its `overrides.defaults`, and its per-tenant overrides file, read now.
+    /// - Throws: ``ConfigurationError`` when the overrides file cannot be read or is invalid (at start, that stops the
+    ///   server; later reloads keep the last good file instead).
+    static func load(_ configuration: MetronomeConfiguration, logger: Logger) throws(ConfigurationError)
+        -> RuntimeOverrides
+    {
+        let section = configuration.overrides
+        let path = section.perTenantOverrideConfig.isEmpty ? nil : section.perTenantOverrideConfig
+        let processor = configuration.metricsGenerator.processor
+        if let path { _ = try OverridesFile.load(path: path, processor: processor) }
+        let overrides = RuntimeOverrides(
+            base: configuration.generatorBase,
+            defaults: section.defaults,
+            path: path,
+            processor: processor,
+            logger: logger
+        )
+        overrides.reload()
+        return overrides
+    }
+
     /// The settings of `tenant` now.
     func settings(for tenant: TenantID) -> TenantSettings {
         let (source, block) = file.withLock { file -> (String, TenantOverrides) in

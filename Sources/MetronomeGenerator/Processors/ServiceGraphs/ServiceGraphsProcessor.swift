@@ -22,13 +22,7 @@ public final class ServiceGraphsProcessor: Processor {
     private let locator: SpanSideLocator
     private let selection: SpanSelection
     private let bounds: HistogramBounds
-    /// Where each metric keeps its values in an entry; -1 for a disabled one.
-    private let requestOffset: Int
-    private let failedOffset: Int
-    private let serverOffset: Int
-    private let clientOffset: Int
-    private let messagingOffset: Int
-    private let connectionInfoOffset: Int
+    private let offsets: Offsets
 
     /// - Parameter previous: the processor this one replaces after a reconfiguration: its series (and the half-edges
     ///   waiting for their other half) continue when the series' identity is unchanged.
@@ -67,12 +61,14 @@ public final class ServiceGraphsProcessor: Processor {
         }
         let layout = MetricLayout(metrics)
         func offset(_ name: String) -> Int { layout.metrics.first { $0.name == name }?.offset ?? -1 }
-        requestOffset = offset("traces_service_graph_request_total")
-        failedOffset = offset("traces_service_graph_request_failed_total")
-        serverOffset = offset("traces_service_graph_request_server_seconds")
-        clientOffset = offset("traces_service_graph_request_client_seconds")
-        messagingOffset = offset("traces_service_graph_request_messaging_system_seconds")
-        connectionInfoOffset = offset("traces_service_graph_connection_info")
+        offsets = Offsets(
+            request: offset("traces_service_graph_request_total"),
+            failed: offset("traces_service_graph_request_failed_total"),
+            server: offset("traces_service_graph_request_server_seconds"),
+            client: offset("traces_service_graph_request_client_seconds"),
+            messaging: offset("traces_service_graph_request_messaging_system_seconds"),
+            connectionInfo: offset("traces_service_graph_connection_info")
+        )
         store = SeriesStore.continuing(
             previous?.store,
             columnNames: labels.names,
@@ -276,55 +272,77 @@ public final class ServiceGraphsProcessor: Processor {
         guard !completed.edges.isEmpty else { return }
         var byShard = [[Int]](repeating: [], count: SeriesStore.shardCount)
         for (index, edge) in completed.edges.enumerated() { byShard[SeriesStore.shard(of: edge.hash)].append(index) }
-        let columnCount = labels.names.count
         let recorded = completed.arena.withUnsafeBytes { arena in
-            store.record(
-                byShard,
-                nowMs: nowMs,
-                labels: { index, columns in
-                    let edge = completed.edges[index]
-                    for column in 0..<columnCount {
-                        let ref = completed.refs[edge.refsStart + column]
-                        columns[column] = UnsafeRawBufferPointer(
-                            rebasing: arena[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
-                        )
-                    }
-                    return edge.hash
-                },
-                observe: { index, values, exemplars in observe(completed.edges[index], into: values, &exemplars) }
-            )
+            completed.edges.withUnsafeBufferPointer { edges in
+                completed.refs.withUnsafeBufferPointer { refs in
+                    var recorder = Recorder(
+                        edges: edges,
+                        refs: refs,
+                        arena: arena,
+                        bounds: bounds,
+                        offsets: offsets
+                    )
+                    return store.record(byShard, nowMs: nowMs, &recorder)
+                }
+            }
         }
         report.serviceGraphs.completedEdges += completed.edges.count - recorded.overflowed - recorded.invalidUTF8
         report.serviceGraphs.invalidUTF8 += recorded.invalidUTF8
         report.overflowed[Self.name, default: 0] += recorded.overflowed
     }
 
-    /// Adds one edge to an entry's doubles (spec §3.7: counters, then server, client and messaging histograms, then
-    /// connection info), naming each observed histogram bucket's exemplar.
-    @inline(__always)
-    private func observe(
-        _ edge: CompletedEdges.Edge,
-        into values: UnsafeMutableBufferPointer<Double>,
-        _ exemplars: inout SeriesStore.Exemplars
-    ) {
-        let weight = edge.multiplier
-        exemplars.traceID = (edge.traceHigh, edge.traceLow)
-        if requestOffset >= 0 { values[requestOffset] += weight }
-        if failedOffset >= 0 && edge.failed { values[failedOffset] += weight }
-        func histogram(_ offset: Int, _ latency: Double) {
-            guard offset >= 0 else { return }
-            let slot = bounds.observe(
-                latency,
-                weight: weight,
-                bucket: bounds.bucket(of: latency),
-                into: values,
-                at: offset
-            )
-            exemplars.add(slot: slot, value: latency)
+    /// Where each metric keeps its values in an entry; -1 for a disabled one.
+    struct Offsets {
+        var request: Int
+        var failed: Int
+        var server: Int
+        var client: Int
+        var messaging: Int
+        var connectionInfo: Int
+    }
+
+    /// Records completed edges (by index): label values from the completed edges' arena; spec §3.7's counters,
+    /// then the server, client and messaging histograms, then connection info.
+    private struct Recorder: SeriesRecorder {
+        let edges: UnsafeBufferPointer<CompletedEdges.Edge>
+        let refs: UnsafeBufferPointer<ArenaRef>
+        let arena: UnsafeRawBufferPointer
+        let bounds: HistogramBounds
+        let offsets: Offsets
+
+        @inline(__always)
+        func labels(of index: Int, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>) -> UInt64 {
+            let edge = edges[index]
+            for column in columns.indices {
+                let ref = refs[edge.refsStart + column]
+                columns[column] = UnsafeRawBufferPointer(
+                    rebasing: arena[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
+                )
+            }
+            return edge.hash
         }
-        histogram(serverOffset, edge.serverLatency)
-        histogram(clientOffset, edge.clientLatency)
-        if edge.messagingLatency > 0 { histogram(messagingOffset, edge.messagingLatency) }
-        if connectionInfoOffset >= 0 { values[connectionInfoOffset] = 1 }
+
+        @inline(__always)
+        func observe(
+            _ index: Int,
+            into values: UnsafeMutableBufferPointer<Double>,
+            exemplars: inout SeriesStore.Exemplars
+        ) {
+            let edge = edges[index]
+            let weight = edge.multiplier
+            exemplars.traceID = (edge.traceHigh, edge.traceLow)
+            if offsets.request >= 0 { values[offsets.request] += weight }
+            if offsets.failed >= 0 && edge.failed { values[offsets.failed] += weight }
+            func histogram(_ offset: Int, _ latency: Double) {
+                guard offset >= 0 else { return }
+                let bucket = bounds.bucket(of: latency)
+                let slot = bounds.observe(latency, weight: weight, bucket: bucket, into: values, at: offset)
+                exemplars.add(slot: slot, value: latency)
+            }
+            histogram(offsets.server, edge.serverLatency)
+            histogram(offsets.client, edge.clientLatency)
+            if edge.messagingLatency > 0 { histogram(offsets.messaging, edge.messagingLatency) }
+            if offsets.connectionInfo >= 0 { values[offsets.connectionInfo] = 1 }
+        }
     }
 }

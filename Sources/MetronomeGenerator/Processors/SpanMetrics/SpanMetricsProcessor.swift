@@ -246,47 +246,80 @@ public final class SpanMetricsProcessor: Processor {
         nowMs: Int64,
         accepted acceptedPerResource: inout [Int]
     ) -> SeriesStore.Recorded {
-        let columnCount = locator.columns.count
-        return store.record(
-            work.pending,
-            nowMs: nowMs,
-            labels: { update, columns in
-                for column in 0..<columnCount {
-                    let ref = work.refs[Int(update.refStart) + column]
-                    let base = ref.inScratch ? scratchBytes : batchBytes
-                    columns[column] = UnsafeRawBufferPointer(
-                        rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
-                    )
-                }
-                return update.hash
-            },
-            observe: { update, values, exemplars in
-                // Spec §2.7: the multiplier weighs calls and latency, not size.
-                if callsOffset >= 0 { values[callsOffset] += update.weight }
-                if sizeOffset >= 0 { values[sizeOffset] += update.size }
-                if latencyOffset >= 0 {
-                    let slot = bounds.observe(
-                        update.latency,
-                        weight: update.weight,
-                        bucket: Int(update.bucket),
-                        into: values,
-                        at: latencyOffset
-                    )
-                    if update.traceID != UInt32.max {
-                        // Spec §5.3: the latest observation per bucket is its exemplar.
-                        let offset = Int(update.traceID)
-                        exemplars.traceID = (
-                            UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
-                            UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
-                        )
-                        exemplars.add(slot: slot, value: update.latency)
-                    }
-                }
-            },
-            admitted: { update in
-                if !acceptedPerResource.isEmpty { acceptedPerResource[Int(update.resource)] += 1 }
+        work.refs.withUnsafeBufferPointer { refs in
+            acceptedPerResource.withUnsafeMutableBufferPointer { accepted in
+                var recorder = Recorder(
+                    refs: refs,
+                    batchBytes: batchBytes,
+                    scratchBytes: scratchBytes,
+                    accepted: accepted,
+                    bounds: bounds,
+                    callsOffset: callsOffset,
+                    sizeOffset: sizeOffset,
+                    latencyOffset: latencyOffset
+                )
+                return store.record(work.pending, nowMs: nowMs, &recorder)
             }
-        )
+        }
+    }
+
+    /// Records queued span updates: label values from the request or the scratch buffer, calls, size and latency.
+    private struct Recorder: SeriesRecorder {
+        let refs: UnsafeBufferPointer<ValueRef>
+        let batchBytes: UnsafeRawBufferPointer
+        let scratchBytes: UnsafeRawBufferPointer
+        /// Accepted spans per resource (for target_info); empty without it.
+        let accepted: UnsafeMutableBufferPointer<Int>
+        let bounds: HistogramBounds
+        let callsOffset: Int
+        let sizeOffset: Int
+        let latencyOffset: Int
+
+        @inline(__always)
+        func labels(of update: PendingUpdate, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>)
+            -> UInt64
+        {
+            for column in columns.indices {
+                let ref = refs[Int(update.refStart) + column]
+                let base = ref.inScratch ? scratchBytes : batchBytes
+                columns[column] = UnsafeRawBufferPointer(
+                    rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
+                )
+            }
+            return update.hash
+        }
+
+        @inline(__always)
+        func observe(
+            _ update: PendingUpdate,
+            into values: UnsafeMutableBufferPointer<Double>,
+            exemplars: inout SeriesStore.Exemplars
+        ) {
+            // Spec §2.7: the multiplier weighs calls and latency, not size.
+            if callsOffset >= 0 { values[callsOffset] += update.weight }
+            if sizeOffset >= 0 { values[sizeOffset] += update.size }
+            guard latencyOffset >= 0 else { return }
+            let slot = bounds.observe(
+                update.latency,
+                weight: update.weight,
+                bucket: Int(update.bucket),
+                into: values,
+                at: latencyOffset
+            )
+            guard update.traceID != UInt32.max else { return }
+            // Spec §5.3: the latest observation per bucket is its exemplar.
+            let offset = Int(update.traceID)
+            exemplars.traceID = (
+                UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+            )
+            exemplars.add(slot: slot, value: update.latency)
+        }
+
+        @inline(__always)
+        func admitted(_ update: PendingUpdate) {
+            if !accepted.isEmpty { accepted[Int(update.resource)] += 1 }
+        }
     }
 }
 
