@@ -88,7 +88,7 @@ public struct MetronomeApplication: Sendable {
         )
 
         let adminRouter = Router()
-        AdminRoutes(tenants: tenants, selfMetrics: selfMetrics).addRoutes(to: adminRouter)
+        AdminRoutes(tenants: tenants, selfMetrics: selfMetrics, configuration: configuration).addRoutes(to: adminRouter)
         let adminAddress = try ListenAddress(
             parsing: "\(configuration.server.httpListenAddress):\(configuration.server.httpListenPort)",
             key: "server.http_listen_address"

@@ -45,22 +45,37 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// `metronome validate-config FILE`.
+/// `metronome validate-config FILE [--overrides FILE]`.
 struct ValidateConfig: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate-config",
-        abstract: "Check a configuration file without starting."
+        abstract: "Check a configuration file, and an overrides file, without starting."
     )
 
     @Argument(help: "YAML configuration file.")
     var file: String
 
+    @Option(
+        help:
+            "A per-tenant overrides file (Tempo's runtime format) to check against the configuration; by default the one the configuration names, if any."
+    )
+    var overrides: String?
+
     func run() throws {
+        let configuration: MetronomeConfiguration
         do {
-            _ = try ConfigurationLoader.load(path: file)
+            configuration = try ConfigurationLoader.load(path: file)
             print("\(file): configuration is valid")
         } catch {
             throw ValidationError("\(file): \(error)")
+        }
+        let named = configuration.overrides.perTenantOverrideConfig
+        guard let path = overrides ?? (named.isEmpty ? nil : named) else { return }
+        do {
+            let file = try OverridesFile.load(path: path, processor: configuration.metricsGenerator.processor)
+            print("\(path): overrides are valid (\(file.tenants.count) tenant blocks)")
+        } catch {
+            throw ValidationError("\(error)")
         }
     }
 }

@@ -99,7 +99,8 @@ class Prometheus:
 class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
                  span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None,
-                 server=None, distributor=None, http_listener=None, grpc_listener=None, ingestion=None):
+                 server=None, distributor=None, http_listener=None, grpc_listener=None, ingestion=None,
+                 overrides_file=None, override_period="1s"):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         # Each instance gets its own state directory unless a test restarts on the same one.
         self.data_dir = data_dir or workdir / f"data-{self.admin_port}"
@@ -113,6 +114,9 @@ class Metronome:
         headers: {{X-Extra: value}}{self._indent(remote_write_settings or {}, 8)}"""
         overrides = dict(overrides or {})
         processors = overrides.pop("processors", ["span-metrics"])
+        per_tenant = ""
+        if overrides_file:
+            per_tenant = f"\n  per_tenant_override_config: {overrides_file}\n  per_tenant_override_period: {override_period}"
         self.config = workdir / f"metronome-{uuid.uuid4().hex[:6]}.yaml"
         self.config.write_text(f"""
 server:
@@ -137,7 +141,7 @@ metrics_generator:
       histogram_buckets: [0.002, 0.004, 0.008]
       intrinsic_dimensions: {{status_message: true}}{self._indent(span_metrics or {}, 6)}
     service_graphs:{self._indent(service_graphs, 6) if service_graphs else " {{}}"}
-overrides:
+overrides:{per_tenant}
   defaults:
     ingestion: {json.dumps(ingestion or {})}
     metrics_generator:
@@ -180,6 +184,9 @@ overrides:
             if all(f'{key}="{wanted}"' in label_text for key, wanted in labels.items()):
                 total += float(value)
         return total
+
+    def status(self, path):
+        return requests.get(f"{self.admin}/status/{path}", timeout=5).text
 
     def terminate(self, timeout=30):
         self.process.send_signal(signal.SIGTERM)

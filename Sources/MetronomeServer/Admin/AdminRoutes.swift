@@ -4,14 +4,18 @@ import MetronomeWire
 import NIOCore
 import Prometheus
 
-/// The admin endpoints on `server.http_listen_port`: `/ready`, `/metrics` (Metronome's own metrics) and
-/// `/metrics/generated` (the generated series in Prometheus text format, for setups without remote write).
+/// The admin endpoints on `server.http_listen_port`: `/ready`, `/metrics` (Metronome's own metrics),
+/// `/metrics/generated` (the generated series in Prometheus text format, for setups without remote write),
+/// `/status/overrides` (each tenant's effective settings) and `/status/config` (the running configuration).
 struct AdminRoutes: Sendable {
     let tenants: Tenants
     let selfMetrics: PrometheusCollectorRegistry
+    let configuration: MetronomeConfiguration
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/ready") { _, _ in "ready\n" }
+        router.get("/status/overrides") { _, _ in Self.yaml(StatusDocument.overrides(tenants)) }
+        router.get("/status/config") { _, _ in Self.yaml(StatusDocument.configuration(configuration)) }
         router.get("/metrics") { _, _ in
             var bytes: [UInt8] = []
             selfMetrics.emit(into: &bytes)
@@ -63,6 +67,14 @@ struct AdminRoutes: Sendable {
             status: .ok,
             headers: [.contentType: textContentType],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes))
+        )
+    }
+
+    private static func yaml(_ text: String) -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text))
         )
     }
 }

@@ -31,7 +31,11 @@ public enum ConfigurationLoader {
         do {
             node = try Yams.compose(yaml: yaml)
         } catch {
-            throw ConfigurationError(path: "", message: "invalid YAML: \(error)")
+            throw ConfigurationError(
+                path: "",
+                message: "invalid YAML: \(Self.problem(of: error))",
+                line: Self.line(of: error)
+            )
         }
         guard let node, node.mapping != nil || node.scalar?.string.isEmpty == false else { return nil }
         do {
@@ -49,6 +53,24 @@ public enum ConfigurationLoader {
             throw located(context.debugDescription, context, in: node)
         } catch {
             throw ConfigurationError(path: "", message: "\(error)")
+        }
+    }
+
+    /// The line a YAML syntax error is on.
+    private static func line(of error: any Error) -> Int? {
+        switch error as? YamlError {
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _), .composer(_, _, let mark, _): mark.line
+        default: nil
+        }
+    }
+
+    /// A YAML syntax error without the document excerpt Yams appends.
+    private static func problem(of error: any Error) -> String {
+        switch error as? YamlError {
+        case .scanner(let context, let problem, _, _), .parser(let context, let problem, _, _),
+            .composer(let context, let problem, _, _):
+            (context.map { "\($0.text) " } ?? "") + problem
+        default: "\(error)"
         }
     }
 

@@ -75,6 +75,9 @@ final class RuntimeOverrides: Sendable {
         )
     }
 
+    /// The tenants (and `*`) the overrides file has a block for.
+    var blockNames: [String] { file.withLock { $0.tenants.keys.sorted() } }
+
     /// Re-reads the overrides file. An unreadable or invalid file is logged with its line, counted, and changes
     /// nothing.
     /// - Returns: whether the overrides changed.

@@ -1,0 +1,115 @@
+"""Per-tenant overrides in Tempo's runtime format, edited while spans flow (issue 10)."""
+
+import signal
+import threading
+import time
+
+import requests
+
+from conftest import wait_until
+from otel_clients import CLIENT, SERVER, send
+
+# Main file buckets [0.002, 0.004, 0.008]: a span-metrics label set is 1 calls + 1 size + 6 latency = 8 series.
+BEFORE = """
+overrides:
+  team-a:
+    metrics_generator:
+      processors: [span-metrics, service-graphs]
+  team-b:
+    metrics_generator:
+      processors: [span-metrics]
+      max_active_series: 16
+"""
+
+AFTER = """
+overrides:
+  team-a:
+    metrics_generator:
+      processors: [span-metrics]
+      processor:
+        span_metrics:
+          filter_policies: [{exclude: {match_type: strict, attributes: [{key: name, value: never-sent}]}}]
+  team-b:
+    metrics_generator:
+      processors: [span-metrics]
+      max_active_series: 100
+      collection_interval: 2s
+"""
+
+
+def traffic(metronome, services, stop):
+    """Sends, until `stop` is set, a client/server pair for team-a and three span names for team-b."""
+    while not stop.is_set():
+        send(metronome, "http", services["a"], [("call", CLIENT, 0.001, False)], headers={"X-Scope-OrgID": "team-a"})
+        send(metronome, "grpc", services["a-server"], [("call", SERVER, 0.001, False)],
+             headers={"x-scope-orgid": "team-a"})
+        send(metronome, "grpc", services["b"], [("one", SERVER, 0.001, False), ("two", SERVER, 0.001, False),
+                                                ("three", SERVER, 0.001, False)], headers={"x-scope-orgid": "team-b"})
+        time.sleep(0.2)
+
+
+def test_an_overrides_file_drives_tenants_live_without_resets(prometheus, metronome_factory, service, tmp_path):
+    path = tmp_path / "overrides.yaml"
+    path.write_text(BEFORE)
+    metronome = metronome_factory(overrides_file=path)
+    services = {"a": f"{service}-a", "a-server": f"{service}-a-server", "b": f"{service}-b"}
+    stop = threading.Event()
+    sender = threading.Thread(target=traffic, args=(metronome, services, stop))
+    sender.start()
+    try:
+        calls_a = f'traces_spanmetrics_calls_total{{service="{services["a"]}"}}'
+        calls_b = f'traces_spanmetrics_calls_total{{service="{services["b"]}"}}'
+        wait_until(lambda: prometheus.query(calls_a), timeout=30, what="team-a span metrics")
+        # team-a has service graphs; team-b has none and room for two label sets, the third overflows.
+        edges = f'traces_service_graph_request_total{{client="{services["a"]}"}}'
+        wait_until(lambda: prometheus.query(edges), timeout=30, what="team-a service-graph edges")
+        wait_until(lambda: len(prometheus.query(calls_b)) == 2, timeout=30, what="team-b's two label sets")
+        assert prometheus.query('traces_spanmetrics_calls_total{metric_overflow="true"}')
+        assert not prometheus.query(f'traces_service_graph_request_total{{client="{services["b"]}"}}')
+        time.sleep(2)
+
+        path.write_text(AFTER)
+        # Within one period and one collection: service graphs end at once, team-b's third name gets its series.
+        wait_until(lambda: not prometheus.query(edges), timeout=10, what="team-a's edges ended by a staleness marker")
+        wait_until(lambda: len(prometheus.query(calls_b)) == 3, timeout=10, what="team-b's raised limit")
+        time.sleep(3)
+        assert not prometheus.query(edges), "no sample after the staleness marker"
+        assert "tenant settings changed" in metronome.logs()
+        assert "removed=service-graphs" in metronome.logs()
+    finally:
+        stop.set()
+        sender.join()
+    time.sleep(3)
+    # No counter went back: untouched series continued across the reload.
+    for selector in (calls_a, f'traces_spanmetrics_calls_total{{service="{services["b"]}",span_name="one"}}'):
+        result = prometheus.query(f"resets({selector}[10m])")
+        assert result and all(float(series["value"][1]) == 0 for series in result), (selector, result)
+    assert prometheus.value(f'increase({calls_a}[10m])') > 0
+
+
+def test_a_broken_edit_keeps_the_last_good_overrides_and_sighup_applies_at_once(
+        prometheus, metronome_factory, service, tmp_path):
+    path = tmp_path / "overrides.yaml"
+    path.write_text("overrides:\n  team-c:\n    metrics_generator: {processors: [span-metrics], max_active_series: 8}\n")
+    metronome = metronome_factory(overrides_file=path, override_period="1h")
+    assert "max_active_series: 8" in metronome.status("overrides")
+    assert "per_tenant_override_config" in metronome.status("config")
+
+    path.write_text("overrides:\n  team-c:\n    metrics_generator: {max_active_series: [\n")
+    metronome.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: metronome.self_metric("metronome_overrides_reload_failures_total") == 1, what="failed reload")
+    assert metronome.self_metric("metronome_overrides_last_reload_success") == 0
+    assert requests.get(f"{metronome.admin}/ready", timeout=5).status_code == 200
+    assert "max_active_series: 8" in metronome.status("overrides")
+    assert f"{path}: line " in metronome.logs()
+
+    # The period is an hour: only SIGHUP can apply this edit.
+    path.write_text("overrides:\n  team-c:\n    metrics_generator: {processors: [span-metrics], max_active_series: 24}\n")
+    metronome.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: "max_active_series: 24" in metronome.status("overrides"), timeout=5, what="SIGHUP reload")
+    assert metronome.self_metric("metronome_overrides_last_reload_success") == 1
+    spans = [(f"name-{i}", SERVER, 0.001, False) for i in range(4)]
+    send(metronome, "http", service, spans, headers={"X-Scope-OrgID": "team-c"})
+    # 24 series: three label sets of 8, the fourth overflows.
+    calls = f'traces_spanmetrics_calls_total{{service="{service}"}}'
+    wait_until(lambda: len(prometheus.query(calls)) == 3, timeout=15, what="three label sets under the new limit")
