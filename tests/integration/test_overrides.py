@@ -5,9 +5,13 @@ import threading
 import time
 
 import requests
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from conftest import wait_until
-from otel_clients import CLIENT, SERVER, send
+from otel_clients import CLIENT, SERVER, _with_headers, exporter, send
 
 # Main file buckets [0.002, 0.004, 0.008]: a span-metrics label set is 1 calls + 1 size + 6 latency = 8 series.
 BEFORE = """
@@ -37,15 +41,31 @@ overrides:
 """
 
 
+def tracer(metronome, service, tenant):
+    """A tracer of its own service (its own resource, as a real service has) sending for `tenant`."""
+    inner = exporter(metronome, "http")
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(
+        SimpleSpanProcessor(type(inner)(**_with_headers(metronome, "http", {"X-Scope-OrgID": tenant}))))
+    return provider
+
+
 def traffic(metronome, services, stop):
-    """Sends, until `stop` is set, a client/server pair for team-a and three span names for team-b."""
+    """Sends, until `stop` is set, a client → server call for team-a and three span names for team-b."""
+    client = tracer(metronome, services["a"], "team-a")
+    server = tracer(metronome, services["a-server"], "team-a")
     while not stop.is_set():
-        send(metronome, "http", services["a"], [("call", CLIENT, 0.001, False)], headers={"X-Scope-OrgID": "team-a"})
-        send(metronome, "grpc", services["a-server"], [("call", SERVER, 0.001, False)],
-             headers={"x-scope-orgid": "team-a"})
+        end = time.time_ns()
+        call = client.get_tracer("it").start_span("call", kind=CLIENT, start_time=end - 2_000_000)
+        served = server.get_tracer("it").start_span(
+            "call", context=trace.set_span_in_context(call), kind=SERVER, start_time=end - 1_000_000)
+        served.end(end_time=end)
+        call.end(end_time=end)
         send(metronome, "grpc", services["b"], [("one", SERVER, 0.001, False), ("two", SERVER, 0.001, False),
                                                 ("three", SERVER, 0.001, False)], headers={"x-scope-orgid": "team-b"})
         time.sleep(0.2)
+    client.shutdown()
+    server.shutdown()
 
 
 def test_an_overrides_file_drives_tenants_live_without_resets(prometheus, metronome_factory, service, tmp_path):

@@ -1,3 +1,5 @@
+import MetronomeWire
+
 /// Stores each distinct label value once and names it by a small integer id.
 ///
 /// Series keep ids, not strings (ARCHITECTURE.md, hot-path rule 3): a service name shared by ten thousand series is
@@ -42,13 +44,9 @@ struct LabelValueInterner {
     /// Whether value `id` equals `value`, byte for byte.
     @inline(__always)
     func matches(_ id: UInt32, _ value: UnsafeRawBufferPointer) -> Bool {
-        let length = Int(lengths[Int(id)])
-        guard length == value.count else { return false }
-        if length == 0 { return true }
-        let start = Int(offsets[Int(id)])
-        return arena.withUnsafeBytes { arena in
-            memcmp(arena.baseAddress! + start, value.baseAddress!, length) == 0
-        }
+        let stored = ByteRange(offset: offsets[Int(id)], count: lengths[Int(id)])
+        guard Int(stored.count) == value.count else { return false }
+        return arena.withUnsafeBytes { $0.bytes(at: stored, equal: value) }
     }
 
     /// Approximate heap bytes held.
@@ -67,11 +65,3 @@ struct LabelValueInterner {
         slots = newSlots
     }
 }
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#elseif canImport(Darwin)
-    import Darwin
-#endif

@@ -29,8 +29,7 @@ final class TenantSelfMetrics: Sendable {
     let pendingEdges: Gauge
     let pendingBytes: Gauge
     /// Handles whose label values are known only when they occur: made on first use, then kept.
-    private let labelled = Mutex<[LabelledKey: Counter]>([:])
-    private let labelledGauges = Mutex<[LabelledKey: Gauge]>([:])
+    private let labelled = Mutex<[LabelledKey: any Sendable]>([:])
 
     private struct LabelledKey: Hashable {
         let metric: String
@@ -63,21 +62,23 @@ final class TenantSelfMetrics: Sendable {
 
     /// The tenant's counter of `metric` whose other labels (after `tenant`) are `values`.
     func counter(_ metric: SelfMetric, _ values: String...) -> Counter {
-        let key = LabelledKey(metric: metric.name, values: values)
-        return labelled.withLock { handles in
-            if let handle = handles[key] { return handle }
-            let handle = Counter(label: metric.name, dimensions: Array(zip(metric.labels, [tenant] + values)))
-            handles[key] = handle
-            return handle
-        }
+        handle(metric, values) { Counter(label: metric.name, dimensions: $0) }
     }
 
     /// The tenant's gauge of `metric` whose other labels (after `tenant`) are `values`.
     func gauge(_ metric: SelfMetric, _ values: String...) -> Gauge {
+        handle(metric, values) { Gauge(label: metric.name, dimensions: $0) }
+    }
+
+    private func handle<Handle: Sendable>(
+        _ metric: SelfMetric,
+        _ values: [String],
+        make: ([(String, String)]) -> Handle
+    ) -> Handle {
         let key = LabelledKey(metric: metric.name, values: values)
-        return labelledGauges.withLock { handles in
-            if let handle = handles[key] { return handle }
-            let handle = Gauge(label: metric.name, dimensions: Array(zip(metric.labels, [tenant] + values)))
+        return labelled.withLock { handles in
+            if let handle = handles[key] as? Handle { return handle }
+            let handle = make(Array(zip(metric.labels, [tenant] + values)))
             handles[key] = handle
             return handle
         }

@@ -16,6 +16,12 @@ extension UnsafeRawBufferPointer {
         return memcmp(baseAddress! + Int(range.offset), other.baseAddress!, other.count) == 0
     }
 
+    /// The `count` bytes from `offset`, borrowed.
+    @inlinable
+    public func bytes(offset: UInt32, count: UInt32) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: self[Int(offset)..<(Int(offset) + Int(count))])
+    }
+
     /// Whether the bytes at `range` equal `other`.
     @inlinable
     public func bytes(at range: ByteRange, equal other: [UInt8]) -> Bool {

@@ -315,9 +315,7 @@ public final class ServiceGraphsProcessor: Processor {
             let edge = edges[index]
             for column in columns.indices {
                 let ref = refs[edge.refsStart + column]
-                columns[column] = UnsafeRawBufferPointer(
-                    rebasing: arena[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
-                )
+                columns[column] = arena.bytes(offset: ref.offset, count: ref.count)
             }
             return edge.hash
         }

@@ -281,9 +281,9 @@ public final class SpanMetricsProcessor: Processor {
         {
             for column in columns.indices {
                 let ref = refs[Int(update.refStart) + column]
-                let base = ref.inScratch ? scratchBytes : batchBytes
-                columns[column] = UnsafeRawBufferPointer(
-                    rebasing: base[Int(ref.offset)..<(Int(ref.offset) + Int(ref.count))]
+                columns[column] = (ref.inScratch ? scratchBytes : batchBytes).bytes(
+                    offset: ref.offset,
+                    count: ref.count
                 )
             }
             return update.hash
