@@ -21,8 +21,10 @@ overrides:
       processors: [span-metrics, service-graphs]
   team-b:
     metrics_generator:
-      processors: [span-metrics]
+      processors: [span-metrics, host-info]
       max_active_series: 16
+      processor:
+        span_metrics: {dimensions: [tier]}
 """
 
 AFTER = """
@@ -35,16 +37,18 @@ overrides:
           filter_policies: [{exclude: {match_type: strict, attributes: [{key: name, value: never-sent}]}}]
   team-b:
     metrics_generator:
-      processors: [span-metrics]
+      processors: [span-metrics, host-info]
       max_active_series: 100
       collection_interval: 2s
+      processor:
+        span_metrics: {dimensions: [tier]}
 """
 
 
-def tracer(metronome, service, tenant):
+def tracer(metronome, service, tenant, **resource):
     """A tracer of its own service (its own resource, as a real service has) sending for `tenant`."""
     inner = exporter(metronome, "http")
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider = TracerProvider(resource=Resource.create({"service.name": service, **resource}))
     provider.add_span_processor(
         SimpleSpanProcessor(type(inner)(**_with_headers(metronome, "http", {"X-Scope-OrgID": tenant}))))
     return provider
@@ -52,8 +56,10 @@ def tracer(metronome, service, tenant):
 
 def traffic(metronome, services, stop):
     """Sends, until `stop` is set, a client → server call for team-a and three span names for team-b."""
-    client = tracer(metronome, services["a"], "team-a")
+    client = tracer(metronome, services["a"], "team-a", tier="gold")
     server = tracer(metronome, services["a-server"], "team-a")
+    team_b_provider = tracer(metronome, services["b"], "team-b", tier="gold")
+    team_b = team_b_provider.get_tracer("it")
     while not stop.is_set():
         end = time.time_ns()
         call = client.get_tracer("it").start_span("call", kind=CLIENT, start_time=end - 2_000_000)
@@ -61,11 +67,11 @@ def traffic(metronome, services, stop):
             "call", context=trace.set_span_in_context(call), kind=SERVER, start_time=end - 1_000_000)
         served.end(end_time=end)
         call.end(end_time=end)
-        send(metronome, "grpc", services["b"], [("one", SERVER, 0.001, False), ("two", SERVER, 0.001, False),
-                                                ("three", SERVER, 0.001, False)], headers={"x-scope-orgid": "team-b"})
+        for name in ("one", "two", "three"):
+            team_b.start_span(name, kind=SERVER, start_time=end - 1_000_000).end(end_time=end)
         time.sleep(0.2)
-    client.shutdown()
-    server.shutdown()
+    for provider in (client, server, team_b_provider):
+        provider.shutdown()
 
 
 def test_an_overrides_file_drives_tenants_live_without_resets(prometheus, metronome_factory, service, tmp_path):
@@ -86,6 +92,10 @@ def test_an_overrides_file_drives_tenants_live_without_resets(prometheus, metron
         wait_until(lambda: len(prometheus.query(calls_b)) == 2, timeout=30, what="team-b's two label sets")
         assert prometheus.query('traces_spanmetrics_calls_total{metric_overflow="true"}')
         assert not prometheus.query(f'traces_service_graph_request_total{{client="{services["b"]}"}}')
+        # Dimensions per tenant: team-b's series carry `tier`, team-a's do not.
+        assert all(series["metric"].get("tier") == "gold" for series in prometheus.query(calls_b))
+        assert all("tier" not in series["metric"] for series in prometheus.query(calls_a))
+        assert "processors: host-info" in metronome.logs()
         time.sleep(2)
 
         path.write_text(AFTER)

@@ -78,6 +78,8 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         let keys = try decoder.strictContainer(CodingKeys.self)
         let path = { (key: CodingKeys) in ConfigurationError.path(decoder.codingPath + [key]) }
         processors = try keys.value(.processors, or: processors)
+        let implemented = Set(ProcessorRegistry.enablingNames)
+        notApplied += processors.filter { !implemented.contains($0) }.map { "processors: \($0)" }
         maxActiveSeries = try keys.value(.maxActiveSeries, or: 0)
         maxActiveEntities = try keys.value(.maxActiveEntities, or: 0)
         maxCardinalityPerLabel = try keys.value(.maxCardinalityPerLabel, or: 0)
