@@ -51,6 +51,10 @@ struct MetricLayout: Sendable {
         self.nameIndex = nameIndex
     }
 
+    /// Where the metric named `name` keeps its values in an entry, or -1 when the layout has no such metric (a
+    /// disabled sub-processor).
+    func offset(of name: String) -> Int { metrics.first { $0.name == name }?.offset ?? -1 }
+
     /// The number of Prometheus series one entry emits (Tempo's series cost: 1 per counter or gauge, buckets + 3
     /// per histogram, spec §5.3).
     var seriesPerEntry: Int {

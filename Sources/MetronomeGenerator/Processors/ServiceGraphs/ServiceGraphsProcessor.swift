@@ -60,14 +60,13 @@ public final class ServiceGraphsProcessor: Processor {
             metrics.append(("traces_service_graph_connection_info", .gauge))
         }
         let layout = MetricLayout(metrics)
-        func offset(_ name: String) -> Int { layout.metrics.first { $0.name == name }?.offset ?? -1 }
         offsets = Offsets(
-            request: offset("traces_service_graph_request_total"),
-            failed: offset("traces_service_graph_request_failed_total"),
-            server: offset("traces_service_graph_request_server_seconds"),
-            client: offset("traces_service_graph_request_client_seconds"),
-            messaging: offset("traces_service_graph_request_messaging_system_seconds"),
-            connectionInfo: offset("traces_service_graph_connection_info")
+            request: layout.offset(of: "traces_service_graph_request_total"),
+            failed: layout.offset(of: "traces_service_graph_request_failed_total"),
+            server: layout.offset(of: "traces_service_graph_request_server_seconds"),
+            client: layout.offset(of: "traces_service_graph_request_client_seconds"),
+            messaging: layout.offset(of: "traces_service_graph_request_messaging_system_seconds"),
+            connectionInfo: layout.offset(of: "traces_service_graph_connection_info")
         )
         store = SeriesStore.continuing(
             previous?.store,

@@ -54,10 +54,9 @@ public final class SpanMetricsProcessor: Processor {
             metrics.append(("traces_spanmetrics_latency", .histogram(bounds: bounds.upperBounds)))
         }
         let layout = MetricLayout(metrics)
-        func offset(_ name: String) -> Int { layout.metrics.first { $0.name == name }?.offset ?? -1 }
-        callsOffset = offset("traces_spanmetrics_calls_total")
-        sizeOffset = offset("traces_spanmetrics_size_total")
-        latencyOffset = offset("traces_spanmetrics_latency")
+        callsOffset = layout.offset(of: "traces_spanmetrics_calls_total")
+        sizeOffset = layout.offset(of: "traces_spanmetrics_size_total")
+        latencyOffset = layout.offset(of: "traces_spanmetrics_latency")
         store = SeriesStore.continuing(
             previous?.store,
             columnNames: columns.map(\.name),
