@@ -266,4 +266,12 @@ struct OverridesTests {
         #expect(tenant.generator.limiter === before.limiter && tenant.generator.limiter.maximum == 99)
         #expect(tenant.generator.continuation.kept == [SpanMetricsProcessor.name])
     }
+
+    @Test func theExampleOverridesFileLoads() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("config/overrides.example.yaml")
+        let file = try OverridesFile.load(path: url.path, processor: .init())
+        #expect(file.tenants.keys.sorted() == ["*", "team-payments"])
+        #expect(file.tenants["team-payments"]?.generator.maxActiveSeries == 200_000)
+    }
 }
