@@ -11,6 +11,8 @@ final class InfoStore: Sendable {
     private let registry: RegistryConfiguration
     private let limiter: SeriesLimiter
     private let series = Mutex<[[UInt8]: InfoSeries]>([:])
+    /// Set, under the lock, once ``end(timestampMs:into:)`` ended every series: no series is made after that.
+    private let isEnded = Atomic<Bool>(false)
 
     init(metricName: String, registry: RegistryConfiguration, limiter: SeriesLimiter) {
         self.metricName = metricName
@@ -33,6 +35,7 @@ final class InfoStore: Sendable {
             key += Array(label.name.utf8) + [0] + Array(label.value.utf8) + [0]
         }
         return series.withLock { series in
+            guard !isEnded.load(ordering: .relaxed) else { return true }
             if series[key] != nil {
                 series[key]!.lastUpdatedMs = nowMs
                 return true
@@ -74,6 +77,7 @@ final class InfoStore: Sendable {
     func end(timestampMs: Int64, into sink: inout some SampleSink) -> Int {
         let constants = registry.constantLabels
         return series.withLock { series in
+            isEnded.store(true, ordering: .relaxed)
             for entry in series.values where !entry.isNew {
                 emit(entry, value: Sample.staleMarkerValue, constants, timestampMs, into: &sink)
             }

@@ -23,6 +23,8 @@ extension SeriesStore {
     /// - Returns: the number of entries ended.
     @discardableResult
     func end(timestampMs: Int64, into sink: inout some SampleSink) -> Int {
+        // Before any shard is ended: a recording that takes a shard's lock after this sees it (see `record`).
+        isEnded.store(true, ordering: .relaxed)
         var scratch = CollectionScratch(exemplarLabel: "")
         var ended = 0
         for shard in 0..<Self.shardCount {

@@ -1,4 +1,5 @@
 import MetronomeWire
+import Synchronization
 
 /// What a processor records in a ``SeriesStore``: for each of its observations, the label values and their hash,
 /// and what the observation adds to its series' doubles.
@@ -86,6 +87,8 @@ extension SeriesStore {
         var overflow: [Double] = []
         for (shard, observations) in byShard.enumerated() where !observations.isEmpty {
             withShard(shard) { table in
+                // Checked under the shard's lock: either this shard's entries are still to be ended, or none is made.
+                guard !isEnded.load(ordering: .relaxed) else { return }
                 for observation in observations {
                     let hash = recorder.labels(of: observation, into: columns)
                     exemplars.reset()

@@ -27,6 +27,9 @@ final class SeriesStore: Sendable {
     private let overflow: Mutex<OverflowEntry>
     private let overflowPlan: LabelPlan
     private static let overflowValue = StaticBytes(["true"])
+    /// Set once the store's series were ended (``end(timestampMs:into:)``): a push still holding the store from
+    /// before a reconfiguration then records nothing, so no entry is left holding limiter room.
+    let isEnded = Atomic<Bool>(false)
     /// The exemplar label (`trace_id_label_name`), which a tenant's overrides may change while it runs.
     let exemplarLabel: Mutex<String>
     private let shards: [Shard]
