@@ -3,8 +3,9 @@ import Synchronization
 
 /// One tenant's metrics generator: its processors and their series (spec §1.2, "instance").
 ///
-/// Created by the distributor on a tenant's first spans; `push` is called concurrently from receivers, `collect`
-/// from the collection loop. Both are safe together: state lives in the processors' sharded, locked stores.
+/// Created for a tenant's first spans, and again, continuing the previous one, when the tenant's settings change;
+/// `push` is called concurrently from receivers, `collect` from the collection loop. Both are safe together: state
+/// lives in the processors' sharded, locked stores.
 public final class Generator: Sendable {
     public let tenant: TenantID
     public let configuration: Configuration
@@ -48,7 +49,12 @@ public final class Generator: Sendable {
         reportedLimited = Atomic(previous.map { $0.reportedLimited.load(ordering: .relaxed) } ?? 0)
         let continuation = Continuation(from: previous?.processors ?? [], to: processors)
         self.continuation = continuation
-        retired = Mutex((previous?.retired.withLock { $0 } ?? []) + continuation.retired)
+        // The previous generator's stores still to be ended move here.
+        let inherited = previous?.retired.withLock { stores in
+            defer { stores = [] }
+            return stores
+        }
+        retired = Mutex((inherited ?? []) + continuation.retired)
     }
 
     /// The processor of type `type`, if enabled.
