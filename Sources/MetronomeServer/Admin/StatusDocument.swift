@@ -1,5 +1,6 @@
 import MetronomeGenerator
 import MetronomeRemoteWrite
+import MetronomeWire
 import Yams
 
 /// The YAML documents of `/status/overrides` (each tenant's effective generator settings) and `/status/config`
@@ -141,7 +142,7 @@ enum StatusDocument {
     private static func spanMetrics(_ configuration: SpanMetricsProcessor.Configuration) -> [String: Any] {
         let intrinsics = configuration.intrinsicDimensions
         return [
-            "histogram_buckets": configuration.histogramBuckets,
+            "histogram_buckets": configuration.histogramBuckets.map(PlainNumber.init),
             "intrinsic_dimensions": [
                 "service": intrinsics.service, "span_name": intrinsics.spanName, "span_kind": intrinsics.spanKind,
                 "status_code": intrinsics.statusCode, "status_message": intrinsics.statusMessage,
@@ -162,7 +163,8 @@ enum StatusDocument {
     private static func serviceGraphs(_ configuration: ServiceGraphsProcessor.Configuration) -> [String: Any] {
         [
             "wait": duration(configuration.waitMs), "max_items": configuration.maxItems,
-            "max_pending_bytes": configuration.maxPendingBytes, "histogram_buckets": configuration.histogramBuckets,
+            "max_pending_bytes": configuration.maxPendingBytes,
+            "histogram_buckets": configuration.histogramBuckets.map(PlainNumber.init),
             "dimensions": configuration.dimensions,
             "enable_client_server_prefix": configuration.enableClientServerPrefix,
             "enable_messaging_system_latency_histogram": configuration.enableMessagingSystemLatencyHistogram,
@@ -185,7 +187,7 @@ enum StatusDocument {
                         switch attribute.value {
                         case .string(let value): ["key": attribute.key, "value": value]
                         case .int(let value): ["key": attribute.key, "value": Int(value)]
-                        case .double(let value): ["key": attribute.key, "value": value]
+                        case .double(let value): ["key": attribute.key, "value": PlainNumber(value)]
                         case .bool(let value): ["key": attribute.key, "value": value]
                         }
                     },
@@ -237,4 +239,13 @@ enum StatusDocument {
         }
         return document
     }
+}
+
+/// A number written as Prometheus and the configuration write it (`0.1`, not `1e-1`).
+private struct PlainNumber: NodeRepresentable {
+    let value: Double
+
+    init(_ value: Double) { self.value = value }
+
+    func represented() throws -> Node { Node(DecimalFormatter.string(value)) }
 }
