@@ -29,9 +29,8 @@ public struct MetronomeApplication: Sendable {
         self.logger = logger
     }
 
-    /// The processors this build implements; other known Tempo processor names are accepted and reported.
+    /// The processors this build implements; other names are accepted and reported.
     static let implementedProcessors = Set(ProcessorRegistry.enablingNames)
-    static let plannedProcessors: Set<String> = ["host-info"]
 
     /// Runs until SIGTERM or SIGINT, then shuts down gracefully.
     public func run() async throws {
@@ -219,14 +218,7 @@ public struct MetronomeApplication: Sendable {
     private func reportProcessors() {
         for name in configuration.overrides.defaults.generator.processors
         where !Self.implementedProcessors.contains(name) {
-            if Self.plannedProcessors.contains(name) {
-                logger.warning(
-                    "processor is not implemented in this version yet; ignoring it",
-                    metadata: ["processor": "\(name)"]
-                )
-            } else {
-                logger.warning("unknown processor name; ignoring it", metadata: ["processor": "\(name)"])
-            }
+            logger.warning("unknown processor name; ignoring it", metadata: ["processor": "\(name)"])
         }
     }
 }

@@ -166,6 +166,9 @@ struct OverridesTests {
         #expect(serviceGraphs.spanMultiplierKey == "ratio")
         // Not overridable per tenant: the main file's.
         #expect(serviceGraphs.waitMs == 5_000)
+        #expect(
+            generator.hostInfo.hostIdentifiers == ["host.id"] && generator.hostInfo.metricName == "traces_host_info"
+        )
     }
 
     @Test func tempoExceptionsHold() throws {

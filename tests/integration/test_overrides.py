@@ -21,7 +21,7 @@ overrides:
       processors: [span-metrics, service-graphs]
   team-b:
     metrics_generator:
-      processors: [span-metrics, host-info]
+      processors: [span-metrics, local-blocks]
       max_active_series: 16
       processor:
         span_metrics: {dimensions: [tier]}
@@ -37,7 +37,7 @@ overrides:
           filter_policies: [{exclude: {match_type: strict, attributes: [{key: name, value: never-sent}]}}]
   team-b:
     metrics_generator:
-      processors: [span-metrics, host-info]
+      processors: [span-metrics, local-blocks]
       max_active_series: 100
       collection_interval: 2s
       processor:
@@ -95,7 +95,7 @@ def test_an_overrides_file_drives_tenants_live_without_resets(prometheus, metron
         # Dimensions per tenant: team-b's series carry `tier`, team-a's do not.
         assert all(series["metric"].get("tier") == "gold" for series in prometheus.query(calls_b))
         assert all("tier" not in series["metric"] for series in prometheus.query(calls_a))
-        assert "processors: host-info" in metronome.logs()
+        assert "processors: local-blocks" in metronome.logs()
         time.sleep(2)
 
         path.write_text(AFTER)

@@ -45,7 +45,9 @@ struct ProcessorStores: Sendable {
 
 /// Every processor Metronome implements, in collection order. A new processor is its folder plus one line here.
 public enum ProcessorRegistry {
-    static let all: [any Processor.Type] = [SpanMetricsProcessor.self, ServiceGraphsProcessor.self]
+    static let all: [any Processor.Type] = [
+        SpanMetricsProcessor.self, ServiceGraphsProcessor.self, HostInfoProcessor.self,
+    ]
 
     /// Every name a `processors` list may use for a processor Metronome implements.
     public static var enablingNames: [String] { all.flatMap { $0.enablingNames } }

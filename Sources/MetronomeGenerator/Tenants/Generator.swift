@@ -227,6 +227,7 @@ extension Generator {
         public var registry = RegistryConfiguration()
         public var spanMetrics = SpanMetricsProcessor.Configuration()
         public var serviceGraphs = ServiceGraphsProcessor.Configuration()
+        public var hostInfo = HostInfoProcessor.Configuration()
         public var limits = Limits()
         /// Dry run (`disable_collection`): series are kept and limited, but nothing is sent (spec §1.4).
         public var disableCollection = false

@@ -74,6 +74,7 @@ enum StatusDocument {
                 "processor": [
                     "span_metrics": spanMetrics(generator.processor.spanMetrics.processorConfiguration),
                     "service_graphs": serviceGraphs(generator.processor.serviceGraphs.processorConfiguration),
+                    "host_info": hostInfo(generator.processor.hostInfo.processorConfiguration),
                 ],
             ] as [String: Any],
             "overrides": [
@@ -113,6 +114,7 @@ enum StatusDocument {
                 "processor": [
                     "span_metrics": spanMetrics(generator.spanMetrics),
                     "service_graphs": serviceGraphs(generator.serviceGraphs),
+                    "host_info": hostInfo(generator.hostInfo),
                 ],
             ] as [String: Any],
             "not_applied": settings.notYetApplied,
@@ -176,6 +178,10 @@ enum StatusDocument {
             "filter_policies": configuration.filterPolicies.map(filterPolicy),
             "enable_server_to_server_edges": configuration.enableServerToServerEdges,
         ]
+    }
+
+    private static func hostInfo(_ configuration: HostInfoProcessor.Configuration) -> [String: Any] {
+        ["host_identifiers": configuration.hostIdentifiers, "metric_name": configuration.metricName]
     }
 
     private static func filterPolicy(_ policy: FilterPolicy) -> [String: Any] {

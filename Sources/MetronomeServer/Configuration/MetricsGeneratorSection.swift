@@ -181,25 +181,29 @@ public struct MetricsGeneratorSection: Decodable, Sendable, Equatable {
     public struct Processor: Decodable, Sendable, Equatable {
         public var spanMetrics = SpanMetrics()
         public var serviceGraphs = ServiceGraphs()
+        public var hostInfo = HostInfo()
 
         public init() {}
 
         enum CodingKeys: String, CodingKey, CaseIterable {
             case spanMetrics = "span_metrics"
             case serviceGraphs = "service_graphs"
+            case hostInfo = "host_info"
         }
 
         public init(from decoder: any Decoder) throws {
             let keys = try decoder.strictContainer(CodingKeys.self)
             spanMetrics = try keys.value(.spanMetrics, or: SpanMetrics())
             serviceGraphs = try keys.value(.serviceGraphs, or: ServiceGraphs())
+            hostInfo = try keys.value(.hostInfo, or: HostInfo())
         }
 
         /// The settings every tenant's processors start from, for the overrides' processor sections.
         var base: ProcessorSectionBase {
             ProcessorSectionBase(
                 spanMetrics: spanMetrics.processorConfiguration,
-                serviceGraphs: serviceGraphs.processorConfiguration
+                serviceGraphs: serviceGraphs.processorConfiguration,
+                hostInfo: hostInfo.processorConfiguration
             )
         }
     }

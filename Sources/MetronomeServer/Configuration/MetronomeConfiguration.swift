@@ -43,6 +43,7 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         generator.ingestionTimeRangeSlackMs = section.metricsIngestionTimeRangeSlack.milliseconds
         generator.spanMetrics = section.processor.spanMetrics.processorConfiguration
         generator.serviceGraphs = section.processor.serviceGraphs.processorConfiguration
+        generator.hostInfo = section.processor.hostInfo.processorConfiguration
         return generator
     }
 

@@ -10,6 +10,7 @@ import MetronomeGenerator
 struct ProcessorSectionBase: Sendable {
     var spanMetrics = SpanMetricsProcessor.Configuration()
     var serviceGraphs = ServiceGraphsProcessor.Configuration()
+    var hostInfo = HostInfoProcessor.Configuration()
     /// Whether an overrides block is being decoded.
     var isOverride = false
     /// Whether it is a tenant's (or `*`'s) block of the overrides file, which replaces `overrides.defaults`

@@ -24,6 +24,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
     public var remoteWriteHeaders: [String: String] = [:]
     public var spanMetrics: SpanMetricsProcessor.Configuration
     public var serviceGraphs: ServiceGraphsProcessor.Configuration
+    public var hostInfo: HostInfoProcessor.Configuration
     /// Keys of features not built yet, kept so the same file works as they land; they fall back to
     /// `overrides.defaults` when unset in a tenant's block (spec §6).
     public var notYetApplied: [String: String] = [:]
@@ -36,6 +37,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         processors = base.isTenantBlock ? [] : [SpanMetricsProcessor.name, ServiceGraphsProcessor.name]
         spanMetrics = base.spanMetrics
         serviceGraphs = base.serviceGraphs
+        hostInfo = base.hostInfo
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
@@ -125,9 +127,8 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
             .serviceGraphs,
             or: MetricsGeneratorSection.ServiceGraphs(serviceGraphs)
         ).processorConfiguration
-        for key in [ProcessorKeys.hostInfo, .localBlocks] where processor.contains(key) {
-            notApplied.append("processor.\(key.stringValue)")
-        }
+        hostInfo = try processor.value(.hostInfo, or: MetricsGeneratorSection.HostInfo(hostInfo)).processorConfiguration
+        if processor.contains(.localBlocks) { notApplied.append("processor.local_blocks") }
     }
 
     /// Whether `name` is a Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
@@ -155,6 +156,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         if ingestionTimeRangeSlackMs > 0 { configuration.ingestionTimeRangeSlackMs = ingestionTimeRangeSlackMs }
         configuration.spanMetrics = spanMetrics
         configuration.serviceGraphs = serviceGraphs
+        configuration.hostInfo = hostInfo
         return configuration
     }
 }
