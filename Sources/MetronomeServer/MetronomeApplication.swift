@@ -39,6 +39,7 @@ public struct MetronomeApplication: Sendable {
         reportProcessors()
 
         let overrides = try RuntimeOverrides.load(configuration, logger: logger)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         let tenants = Tenants(
             overrides: overrides,
             limit: configuration.distributor.maxTenants,
@@ -110,16 +111,15 @@ public struct MetronomeApplication: Sendable {
         services.append(output)
         services.append(collector)
         services.append(EdgeExpiryLoop(tenants: tenants, logger: logger))
-        if overrides.path != nil {
-            services.append(
-                OverridesReloadLoop(
-                    overrides: overrides,
-                    tenants: tenants,
-                    periodMs: configuration.overrides.perTenantOverridePeriodMs,
-                    logger: logger
-                )
+        services.append(
+            OverridesReloadLoop(
+                overrides: overrides,
+                tenants: tenants,
+                periodMs: configuration.overrides.perTenantOverridePeriodMs,
+                hangups: hangups,
+                logger: logger
             )
-        }
+        )
         if protocols.grpc.enabled {
             let address = try ListenAddress(
                 parsing: protocols.grpc.endpoint,

@@ -143,3 +143,12 @@ def test_a_broken_edit_keeps_the_last_good_overrides_and_sighup_applies_at_once(
     # 24 series: three label sets of 8, the fourth overflows.
     calls = f'traces_spanmetrics_calls_total{{service="{service}"}}'
     wait_until(lambda: len(prometheus.query(calls)) == 3, timeout=15, what="three label sets under the new limit")
+
+
+def test_sighup_without_an_overrides_file_is_ignored(metronome_factory):
+    metronome = metronome_factory(remote_write_url=None)
+    metronome.process.send_signal(signal.SIGHUP)
+    wait_until(lambda: "nothing to re-read" in metronome.logs(), timeout=5, what="SIGHUP logged")
+    assert metronome.process.poll() is None
+    assert requests.get(f"{metronome.admin}/ready", timeout=5).status_code == 200
+    assert metronome.terminate() == 0
