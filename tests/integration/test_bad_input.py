@@ -36,8 +36,8 @@ def status_of(response):
     return status
 
 
-def post(metronome, body, headers=PROTOBUF):
-    return requests.post(f"{metronome.otlp_http}/v1/traces", data=body, headers=headers, timeout=5)
+def post(metronome, body, headers=PROTOBUF, timeout=5):
+    return requests.post(f"{metronome.otlp_http}/v1/traces", data=body, headers=headers, timeout=timeout)
 
 
 def assert_still_serving(prometheus, metronome, service):

@@ -356,7 +356,9 @@ def test_collecting_a_million_series_streams_to_the_wal_in_bounded_chunks(metron
     for start in range(0, names, batch):
         body = request_with([attribute("service.name", string_value("storm"))],
                             [span_bytes(f"name-{i}", seed=i + 1) for i in range(start, start + batch)])
-        assert post(metronome, body).status_code == 200
+        # A push waits for the shards a collection holds: in a debug build, a collection of this many series can hold
+        # them for seconds (collections fall on multiples of the interval, so one may run while these arrive).
+        assert post(metronome, body, timeout=60).status_code == 200
     ingested = metronome.peak_rss_mib()
     # Two more collections: at least one of them started after every span was in.
     collections = metronome.self_metric("metronome_registry_collections_total")
