@@ -11,7 +11,7 @@ final class InfoStore: Sendable {
     private let registry: RegistryConfiguration
     private let limiter: SeriesLimiter
     private let series = Mutex<[[UInt8]: InfoSeries]>([:])
-    /// Set, under the lock, once ``end(timestampMs:into:)`` ended every series: no series is made after that.
+    /// Set, under the lock, once an end-mode collection ended every series: no series is made after that.
     private let isEnded = Atomic<Bool>(false)
 
     init(metricName: String, registry: RegistryConfiguration, limiter: SeriesLimiter) {
@@ -47,8 +47,10 @@ final class InfoStore: Sendable {
     }
 
     /// Emits every series with value 1, then (in collect mode) removes those idle longer than the stale duration,
-    /// which send a staleness marker instead.
+    /// which send a staleness marker instead; in end mode, every series collected before sends a staleness marker
+    /// and all are removed.
     /// - Returns: the number of series left and removed.
+    @discardableResult
     func collect(
         _ mode: CollectionMode,
         timestampMs: Int64,
@@ -57,35 +59,26 @@ final class InfoStore: Sendable {
     ) -> (entries: Int, removed: Int) {
         let constants = registry.constantLabels
         return series.withLock { series in
-            for entry in series.values {
-                let stale = mode == .collect && !entry.isNew && entry.lastUpdatedMs < staleBeforeMs
+            // Under the lock: no series is made once the store is ended.
+            if mode == .end { isEnded.store(true, ordering: .relaxed) }
+            for entry in series.values where !(mode == .end && entry.isNew) {
+                let stale = mode == .end || (mode == .collect && !entry.isNew && entry.lastUpdatedMs < staleBeforeMs)
                 emit(entry, value: stale ? Sample.staleMarkerValue : 1, constants, timestampMs, into: &sink)
             }
-            guard mode == .collect else { return (series.count, 0) }
+            guard mode != .snapshot else { return (series.count, 0) }
             let before = series.count
-            series = series.filter { $0.value.isNew || $0.value.lastUpdatedMs >= staleBeforeMs }
+            series = series.filter { mode != .end && ($0.value.isNew || $0.value.lastUpdatedMs >= staleBeforeMs) }
             for key in series.keys { series[key]!.isNew = false }
             limiter.release(before - series.count)
             return (series.count, before - series.count)
         }
     }
 
-    /// Ends every series (their processor no longer makes them): one staleness marker each for those collected
-    /// before, then the store is emptied and its room in the limiter given back.
+    /// Ends every series (their processor no longer makes them): see ``collect(_:timestampMs:staleBeforeMs:into:)``.
     /// - Returns: the number of series ended.
     @discardableResult
     func end(timestampMs: Int64, into sink: inout some SampleSink) -> Int {
-        let constants = registry.constantLabels
-        return series.withLock { series in
-            isEnded.store(true, ordering: .relaxed)
-            for entry in series.values where !entry.isNew {
-                emit(entry, value: Sample.staleMarkerValue, constants, timestampMs, into: &sink)
-            }
-            let ended = series.count
-            limiter.release(ended)
-            series = [:]
-            return ended
-        }
+        collect(.end, timestampMs: timestampMs, staleBeforeMs: .max, into: &sink).removed
     }
 
     /// Whether the store holds no series.

@@ -25,35 +25,6 @@ extension SeriesStore {
     func end(timestampMs: Int64, into sink: inout some SampleSink) -> Int {
         // Before any shard is ended: a recording that takes a shard's lock after this sees it (see `record`).
         isEnded.store(true, ordering: .relaxed)
-        var scratch = CollectionScratch(exemplarLabel: "")
-        var ended = 0
-        for shard in 0..<Self.shardCount {
-            withShard(shard) { table in
-                do {
-                    let table = table
-                    table.values.withUnsafeBufferPointer { values in
-                        table.forEachEntry { entry, column in
-                            guard !table.isNew[entry] else { return }
-                            let start = entry * layout.width
-                            layout.emit(
-                                values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
-                                plan: plan,
-                                timestampMs: timestampMs,
-                                initialZeroMs: nil,
-                                stale: true,
-                                scratch: &scratch,
-                                column: column,
-                                exemplar: { _ in nil },
-                                into: &sink
-                            )
-                        }
-                    }
-                }
-                ended += table.removeEntries { _ in true }
-            }
-        }
-        limiter.release(ended * entryCost)
-        endOverflow(timestampMs: timestampMs, scratch: &scratch, into: &sink)
-        return ended
+        return collect(.end, timestampMs: timestampMs, staleBeforeMs: .max, into: &sink).removed
     }
 }

@@ -93,7 +93,7 @@ final class SeriesStore: Sendable {
     }
 
     /// Emits every series into `sink`; a ``CollectionMode/collect`` run then settles initial zeros and removes
-    /// entries idle for longer than the stale duration.
+    /// entries idle for longer than the stale duration, an ``CollectionMode/end`` run removes them all.
     /// - Parameter shardRange: the shards to emit (a snapshot may go shard by shard); the overflow series comes with
     ///   the last shard. A collection takes them all.
     /// - Returns: the number of entries left and the number removed.
@@ -116,24 +116,29 @@ final class SeriesStore: Sendable {
                     let table = table
                     table.values.withUnsafeBufferPointer { values in
                         table.forEachEntry { entry, column in
+                            // A series never collected has no samples for `.end` to end.
+                            if mode == .end && table.isNew[entry] { return }
                             let start = entry * layout.width
                             layout.emit(
                                 values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
                                 plan: plan,
                                 timestampMs: timestampMs,
                                 initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
-                                stale: mode == .collect && Self.isStale(table, entry, before: staleBeforeMs),
+                                stale: mode == .end
+                                    || (mode == .collect && Self.isStale(table, entry, before: staleBeforeMs)),
                                 scratch: &scratch,
                                 column: column,
-                                exemplar: { slot in table.exemplar(entry: entry, slot: slot) },
+                                exemplar: { slot in mode == .end ? nil : table.exemplar(entry: entry, slot: slot) },
                                 into: &sink
                             )
                         }
                     }
                 }
-                if mode == .collect {
+                if mode != .snapshot {
                     let snapshot = table
-                    removed += table.removeEntries { Self.isStale(snapshot, $0, before: staleBeforeMs) }
+                    removed += table.removeEntries {
+                        mode == .end || Self.isStale(snapshot, $0, before: staleBeforeMs)
+                    }
                     table.markCollected()
                     table.clearExemplars()
                 }
@@ -188,39 +193,15 @@ final class SeriesStore: Sendable {
     ) {
         overflow.withLock { overflow in
             guard overflow.used else { return }
-            overflow.values.withUnsafeBufferPointer { values in
-                layout.emit(
-                    values: values,
-                    plan: overflowPlan,
-                    timestampMs: timestampMs,
-                    initialZeroMs: mode == .collect && overflow.isNew ? initialZeroMs : nil,
-                    stale: mode == .collect && !overflow.isNew && overflow.lastUpdatedMs < staleBeforeMs,
-                    scratch: &scratch,
-                    column: { _ in Self.overflowValue[0] },
-                    exemplar: { _ in nil },
-                    into: &sink
-                )
-            }
-            guard mode == .collect else { return }
             let stale = !overflow.isNew && overflow.lastUpdatedMs < staleBeforeMs
-            overflow.isNew = false
-            if stale {
-                overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
-            }
-        }
-    }
-
-    /// Ends the overflow series, if it was ever collected, with a staleness marker, and empties it.
-    func endOverflow(timestampMs: Int64, scratch: inout CollectionScratch, into sink: inout some SampleSink) {
-        overflow.withLock { overflow in
-            if overflow.used && !overflow.isNew {
+            if !(mode == .end && overflow.isNew) {
                 overflow.values.withUnsafeBufferPointer { values in
                     layout.emit(
                         values: values,
                         plan: overflowPlan,
                         timestampMs: timestampMs,
-                        initialZeroMs: nil,
-                        stale: true,
+                        initialZeroMs: mode == .collect && overflow.isNew ? initialZeroMs : nil,
+                        stale: mode == .end || (mode == .collect && stale),
                         scratch: &scratch,
                         column: { _ in Self.overflowValue[0] },
                         exemplar: { _ in nil },
@@ -228,7 +209,11 @@ final class SeriesStore: Sendable {
                     )
                 }
             }
-            overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
+            guard mode != .snapshot else { return }
+            overflow.isNew = false
+            if mode == .end || stale {
+                overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
+            }
         }
     }
 
@@ -255,6 +240,9 @@ public enum CollectionMode: Sendable {
     case collect
     /// Emits current values only and changes nothing.
     case snapshot
+    /// Ends every series: one staleness marker for each series collected before, then all are removed (a store
+    /// whose processor was removed or whose series changed identity).
+    case end
 }
 
 /// The overflow series of a store: one entry's values, outside the tables and the limit.
