@@ -26,15 +26,21 @@ public struct SelfMetric: Sendable, Hashable {
     }
 
     /// The counter of the label set `values` (one per label name, in order).
-    public func counter(_ values: String...) -> Counter {
+    public func counter(_ values: String...) -> Counter { counter(labelValues: values) }
+
+    /// The counter of the label set `labelValues` (one per label name, in order).
+    public func counter(labelValues: [String]) -> Counter {
         precondition(kind == .counter, "\(name) is a \(kind)")
-        return Counter(label: name, dimensions: dimensions(values))
+        return Counter(label: name, dimensions: dimensions(labelValues))
     }
 
     /// The gauge of the label set `values` (one per label name, in order).
-    public func gauge(_ values: String...) -> Gauge {
+    public func gauge(_ values: String...) -> Gauge { gauge(labelValues: values) }
+
+    /// The gauge of the label set `labelValues` (one per label name, in order).
+    public func gauge(labelValues: [String]) -> Gauge {
         precondition(kind == .gauge, "\(name) is a \(kind)")
-        return Gauge(label: name, dimensions: dimensions(values))
+        return Gauge(label: name, dimensions: dimensions(labelValues))
     }
 
     /// The timer (a histogram of seconds) of this unlabelled metric.

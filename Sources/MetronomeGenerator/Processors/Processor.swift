@@ -73,6 +73,12 @@ public struct ProcessorReport: Sendable, Equatable {
         discardedSpans[SpanDiscard(processor: processor, reason: reason), default: 0] += count
     }
 
+    /// Counts `count` spans (or edges) `processor` sent to its overflow series.
+    mutating func overflow(_ count: Int, processor: String) {
+        guard count > 0 else { return }
+        overflowed[processor, default: 0] += count
+    }
+
     /// The spans `processor` left out for `reason`.
     public func discarded(by processor: String, _ reason: String) -> Int {
         discardedSpans[SpanDiscard(processor: processor, reason: reason)] ?? 0

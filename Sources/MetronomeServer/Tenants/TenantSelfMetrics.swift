@@ -62,23 +62,23 @@ final class TenantSelfMetrics: Sendable {
 
     /// The tenant's counter of `metric` whose other labels (after `tenant`) are `values`.
     func counter(_ metric: SelfMetric, _ values: String...) -> Counter {
-        handle(metric, values) { Counter(label: metric.name, dimensions: $0) }
+        handle(metric, values) { metric.counter(labelValues: $0) }
     }
 
     /// The tenant's gauge of `metric` whose other labels (after `tenant`) are `values`.
     func gauge(_ metric: SelfMetric, _ values: String...) -> Gauge {
-        handle(metric, values) { Gauge(label: metric.name, dimensions: $0) }
+        handle(metric, values) { metric.gauge(labelValues: $0) }
     }
 
     private func handle<Handle: Sendable>(
         _ metric: SelfMetric,
         _ values: [String],
-        make: ([(String, String)]) -> Handle
+        make: ([String]) -> Handle
     ) -> Handle {
         let key = LabelledKey(metric: metric.name, values: values)
         return labelled.withLock { handles in
             if let handle = handles[key] as? Handle { return handle }
-            let handle = make(Array(zip(metric.labels, [tenant] + values)))
+            let handle = make([tenant] + values)
             handles[key] = handle
             return handle
         }

@@ -15,20 +15,9 @@ extension HostInfoProcessor {
             guard !hostIdentifiers.isEmpty else {
                 throw ConfigurationProblem("must name at least one resource attribute", key: "host_identifiers")
             }
-            guard Self.isMetricName(metricName) else {
+            guard PrometheusName.isMetricName(metricName) else {
                 throw ConfigurationProblem("'\(metricName)' is not a valid metric name", key: "metric_name")
             }
-        }
-
-        /// Whether `name` matches `[a-zA-Z_:][a-zA-Z0-9_:]*`.
-        static func isMetricName(_ name: String) -> Bool {
-            func isLetter(_ byte: UInt8) -> Bool {
-                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
-                    || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
-                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
-            }
-            guard let first = name.utf8.first, isLetter(first) else { return false }
-            return name.utf8.allSatisfy { isLetter($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }
         }
     }
 }

@@ -72,7 +72,7 @@ public final class HostInfoProcessor: Processor {
             }
         }
         report.discard(recorded.invalidUTF8, processor: Self.name, reason: "invalid_utf8")
-        report.overflowed[Self.name, default: 0] += recorded.overflowed
+        report.overflow(recorded.overflowed, processor: Self.name)
     }
 
     /// A resource's host: its value's bytes in the request, the identifier that named it, and the label set's hash.

@@ -55,13 +55,16 @@ extension ServiceGraphsProcessor {
         /// The metrics a processor list enables: `service-graphs` means request and latency; each sub-processor name
         /// adds its own. Empty when service graphs are off.
         public static func enabled(by processors: [String]) -> Metrics {
-            var metrics: Metrics = []
-            if processors.contains(ServiceGraphsProcessor.name) { metrics.formUnion([.request, .latency]) }
-            if processors.contains("service-graphs-request") { metrics.insert(.request) }
-            if processors.contains("service-graphs-latency") { metrics.insert(.latency) }
-            if processors.contains("service-graphs-connection-info") { metrics.insert(.connectionInfo) }
+            var metrics: Metrics = processors.contains(ServiceGraphsProcessor.name) ? [.request, .latency] : []
+            for sub in subProcessors where processors.contains(sub.name) { metrics.insert(sub.metrics) }
             return metrics
         }
+
+        /// The sub-processor names and the metrics each enables.
+        static let subProcessors: [(name: String, metrics: Metrics)] = [
+            ("service-graphs-request", .request), ("service-graphs-latency", .latency),
+            ("service-graphs-connection-info", .connectionInfo),
+        ]
     }
 }
 

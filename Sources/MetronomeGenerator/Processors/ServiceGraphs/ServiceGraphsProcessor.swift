@@ -11,9 +11,7 @@ import MetronomeWire
 public final class ServiceGraphsProcessor: Processor {
     /// The processor's name in `overrides…processors`.
     public static let name = "service-graphs"
-    static let enablingNames = [
-        name, "service-graphs-request", "service-graphs-latency", "service-graphs-connection-info",
-    ]
+    static let enablingNames = [name] + Metrics.subProcessors.map(\.name)
 
     public let configuration: Configuration
     let store: SeriesStore
@@ -191,6 +189,7 @@ public final class ServiceGraphsProcessor: Processor {
             return true
         }
 
+        /// Only spans with a side take part, so `filteredOut` and `visit` always find one.
         func takesPart(_ span: SpanRecord) -> Bool { SpanSideLocator.side(of: span.kind) != nil }
 
         mutating func filteredOut(_ span: SpanRecord, bytes: UnsafeRawBufferPointer) {
@@ -287,7 +286,7 @@ public final class ServiceGraphsProcessor: Processor {
         }
         report.serviceGraphs.completedEdges += completed.edges.count - recorded.overflowed - recorded.invalidUTF8
         report.serviceGraphs.invalidUTF8 += recorded.invalidUTF8
-        report.overflowed[Self.name, default: 0] += recorded.overflowed
+        report.overflow(recorded.overflowed, processor: Self.name)
     }
 
     /// Where each metric keeps its values in an entry; -1 for a disabled one.

@@ -51,12 +51,15 @@ extension SpanMetricsProcessor {
         /// buckets apply here.
         public static func enabled(by processors: [String]) -> Metrics {
             if processors.contains(SpanMetricsProcessor.name) { return .all }
-            var metrics: Metrics = []
-            if processors.contains("span-metrics-count") { metrics.insert(.calls) }
-            if processors.contains("span-metrics-latency") { metrics.insert(.latency) }
-            if processors.contains("span-metrics-size") { metrics.insert(.size) }
-            return metrics
+            return subProcessors.reduce(into: []) { metrics, sub in
+                if processors.contains(sub.name) { metrics.insert(sub.metrics) }
+            }
         }
+
+        /// The sub-processor names and the metric each enables.
+        static let subProcessors: [(name: String, metrics: Metrics)] = [
+            ("span-metrics-count", .calls), ("span-metrics-latency", .latency), ("span-metrics-size", .size),
+        ]
     }
 
     /// A `dimension_mappings` entry: label `name` = the present values of `sourceLabels`, joined by `join`.

@@ -10,11 +10,13 @@ import MetronomeWire
 public final class SpanMetricsProcessor: Processor {
     /// The processor's name in `overrides…processors`.
     public static let name = "span-metrics"
-    static let enablingNames = [name, "span-metrics-count", "span-metrics-latency", "span-metrics-size"]
+    static let enablingNames = [name] + Metrics.subProcessors.map(\.name)
 
     public let configuration: Configuration
     let store: SeriesStore
     private let locator: SpanLabelLocator
+    /// The names of the labels, in column order (for per-label self-metrics).
+    let labelNames: [String]
     private let selection: SpanSelection
     /// Per-label cardinality limits and demand estimates.
     let cardinality: CardinalityGuard
@@ -41,6 +43,7 @@ public final class SpanMetricsProcessor: Processor {
         self.configuration = configuration
         let columns = configuration.columns
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
+        labelNames = columns.map(\.name)
         selection = SpanSelection(
             filterPolicies: configuration.filterPolicies,
             spanMultiplierKey: configuration.spanMultiplierKey,
@@ -59,7 +62,7 @@ public final class SpanMetricsProcessor: Processor {
         latencyOffset = layout.offset(of: "traces_spanmetrics_latency")
         store = SeriesStore.continuing(
             previous?.store,
-            columnNames: columns.map(\.name),
+            columnNames: labelNames,
             layout: layout,
             registry: registry,
             limiter: limiter
@@ -117,9 +120,6 @@ public final class SpanMetricsProcessor: Processor {
         ProcessorStores(series: [(Self.name, store)], info: targetInfo.map { [$0.store] } ?? [])
     }
 
-    /// The names of the labels, in column order (for per-label self-metrics).
-    var labelNames: [String] { locator.columns.map(\.name) }
-
     func addDemand(to result: inout Generator.CollectionResult) {
         let demand = cardinality.demand
         result.activeSeriesDemand += demand.labelSets * store.layout.seriesPerEntry
@@ -159,7 +159,7 @@ public final class SpanMetricsProcessor: Processor {
                 record(work, batchBytes: bytes, scratchBytes: scratch, nowMs: nowMs, accepted: &acceptedPerResource)
             }
         }
-        report.overflowed[Self.name, default: 0] += recorded.overflowed
+        report.overflow(recorded.overflowed, processor: Self.name)
         var invalidUTF8 = recorded.invalidUTF8
         if let targetInfo {
             batch.withBytes { bytes in

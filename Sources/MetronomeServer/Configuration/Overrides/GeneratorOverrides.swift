@@ -100,7 +100,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         }
         disableCollection = try keys.value(.disableCollection, or: false)
         traceIDLabelName = try keys.value(.traceIDLabelName, or: "")
-        guard traceIDLabelName.isEmpty || Self.isLabelName(traceIDLabelName) else {
+        guard traceIDLabelName.isEmpty || PrometheusName.isLabelName(traceIDLabelName) else {
             throw ConfigurationError(
                 path: path(.traceIDLabelName),
                 message: "'\(traceIDLabelName)' is not a valid label name"
@@ -129,18 +129,6 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         ).processorConfiguration
         hostInfo = try processor.value(.hostInfo, or: MetricsGeneratorSection.HostInfo(hostInfo)).processorConfiguration
         if processor.contains(.localBlocks) { notApplied.append("processor.local_blocks") }
-    }
-
-    /// Whether `name` is a Prometheus label name (`[a-zA-Z_][a-zA-Z0-9_]*`).
-    static func isLabelName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
-            return false
-        }
-        return name.utf8.allSatisfy {
-            $0 == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0)
-                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0)
-        }
     }
 
     /// The tenant's generator configuration: the main file's (`base`), with this block's settings.
