@@ -4,7 +4,8 @@ extension SelfMetric {
         spansReceived, bytesReceived, spansDiscarded, requestsRejected, inflightBytes, inflightBytesLimit, tenants,
         connections, connectionsRefused, connectionsTimedOut,
         activeSeries, seriesRemoved, limiterActive, limiterMax, limited, activeSeriesDemand, labelValuesLimited,
-        labelCardinalityDemand, collections, samplesCollected, collectionDuration,
+        labelCardinalityDemand, spansSanitized, postSanitizationDemand, drainPatternsDetected, drainPatternsEvicted,
+        drainLinesSkipped, collections, samplesCollected, collectionDuration,
         checkpointWriteFailures, checkpointLoadFailures, overridesReloadFailures, overridesLastReloadSuccess,
         tenantsReconfigured, tenantsRemoved,
         remoteWriteSamplesSent, remoteWriteRequestsSent, remoteWriteRequestsFailed, remoteWriteSamplesDropped,
@@ -126,6 +127,37 @@ extension SelfMetric {
         "metronome_registry_label_cardinality_demand_estimate",
         labels: ["tenant", "label_name"],
         "Estimated distinct values of a label over the stale window, with a per-label limit set."
+    )
+    public static let spansSanitized = SelfMetric(
+        .counter,
+        "metronome_spans_sanitized_total",
+        labels: ["tenant"],
+        "Spans whose span_name span_name_sanitization replaced by its DRAIN template (in dry_run: would replace)."
+    )
+    public static let postSanitizationDemand = SelfMetric(
+        .gauge,
+        "metronome_registry_post_sanitization_demand_estimate",
+        labels: ["tenant"],
+        "With span_name_sanitization on, the estimated span-metrics series after sanitizing span names."
+    )
+    public static let drainPatternsDetected = SelfMetric(
+        .counter,
+        "metronome_drain_patterns_detected_total",
+        labels: ["tenant"],
+        "Span-name clusters (patterns) made by span_name_sanitization."
+    )
+    public static let drainPatternsEvicted = SelfMetric(
+        .counter,
+        "metronome_drain_patterns_evicted_total",
+        labels: ["tenant", "reason"],
+        "Span-name clusters evicted, least recently used first, by reason: max_clusters (100,000), max_bytes "
+            + "(64 MiB), leaf_full (64 clusters on one prefix-tree leaf)."
+    )
+    public static let drainLinesSkipped = SelfMetric(
+        .counter,
+        "metronome_drain_lines_skipped_total",
+        labels: ["tenant", "reason"],
+        "Span names span_name_sanitization leaves alone: too_few_tokens (under 3), too_many_tokens (over 80)."
     )
     public static let collections = SelfMetric(
         .counter,

@@ -64,6 +64,8 @@ public struct ProcessorReport: Sendable, Equatable {
     public var labelValuesLimited: [String: Int] = [:]
     /// What the service-graph pairing did.
     public var serviceGraphs = ServiceGraphsProcessor.Result()
+    /// What span-name sanitization did.
+    public var spanNames = SpanNameSanitization.Counts()
 
     public init() {}
 

@@ -98,6 +98,8 @@ public final class Generator: Sendable {
         public var activeSeriesDemand = 0
         /// Estimated distinct values per label, with a per-label limit set.
         public var labelCardinalityDemand: [String: Int] = [:]
+        /// With span-name sanitization on (either mode), the estimated series after it (spec §5.7).
+        public var postSanitizationDemand: Int? = nil
     }
 
     /// Emits every series at `timestampMs` into `sink`; in ``CollectionMode/collect`` mode, then drops series idle
@@ -233,6 +235,8 @@ extension Generator {
         public var disableCollection = false
         /// Spans ending further than this from now are not counted (spec §1.3; `ingestion_time_range_slack`).
         public var ingestionTimeRangeSlackMs: Int64 = 30_000
+        /// `span_name_sanitization`: DRAIN clustering of span metrics' `span_name` label (spec §5.7).
+        public var spanNameSanitization = SpanNameSanitization.disabled
 
         public init() {}
     }

@@ -111,6 +111,7 @@ enum StatusDocument {
                 "trace_id_label_name": generator.registry.traceIDLabelName,
                 "ingestion_time_range_slack": duration(generator.ingestionTimeRangeSlackMs),
                 "remote_write_headers": settings.remoteWriteHeaders.mapValues { _ in secret },
+                "span_name_sanitization": generator.spanNameSanitization.rawValue,
                 "processor": [
                     "span_metrics": spanMetrics(generator.spanMetrics),
                     "service_graphs": serviceGraphs(generator.serviceGraphs),
@@ -136,6 +137,7 @@ enum StatusDocument {
                 "trace_id_label_name": generator.traceIDLabelName,
                 "ingestion_time_range_slack": duration(generator.ingestionTimeRangeSlackMs),
                 "remote_write_headers": generator.remoteWriteHeaders.mapValues { _ in secret },
+                "span_name_sanitization": generator.spanNameSanitization.rawValue,
             ] as [String: Any],
             "not_applied": block.notApplied,
         ]

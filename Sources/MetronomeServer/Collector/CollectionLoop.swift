@@ -95,6 +95,7 @@ final class CollectionLoop: Service, Sendable {
         sink.finish()
         metrics.activeSeries.record(result.activeSeries)
         metrics.activeSeriesDemand.record(result.activeSeriesDemand)
+        if let demand = result.postSanitizationDemand { metrics.gauge(.postSanitizationDemand).record(demand) }
         for (label, estimate) in result.labelCardinalityDemand {
             metrics.gauge(.labelCardinalityDemand, label).record(estimate)
         }

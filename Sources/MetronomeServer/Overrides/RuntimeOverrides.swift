@@ -65,8 +65,13 @@ final class RuntimeOverrides: Sendable {
             if let wildcard = file.tenants[OverridesFile.wildcard] { return (OverridesFile.wildcard, wildcard) }
             return ("defaults", defaults)
         }
+        var generator = block.generator
+        // Spec §6: unset in a tenant's block, the sanitization mode is the defaults block's.
+        if generator.spanNameSanitization == .disabled {
+            generator.spanNameSanitization = defaults.generator.spanNameSanitization
+        }
         return TenantSettings(
-            generator: block.generator.apply(to: base),
+            generator: generator.apply(to: base),
             ingestion: block.ingestion,
             remoteWriteHeaders: block.generator.remoteWriteHeaders,
             // Spec §6: these fall back to the defaults block when a tenant's block leaves them unset.

@@ -101,6 +101,22 @@ final class TenantSelfMetrics: Sendable {
             )
         }
         record(report.serviceGraphs, logger: logger)
+        record(report.spanNames, logger: logger)
+    }
+
+    /// Tempo's `spans_sanitized_total` and `drain_*` counters.
+    private func record(_ counts: SpanNameSanitization.Counts, logger: Logger) {
+        if counts.sanitized > 0 { counter(.spansSanitized).increment(by: counts.sanitized) }
+        if counts.patternsDetected > 0 { counter(.drainPatternsDetected).increment(by: counts.patternsDetected) }
+        for (reason, count) in counts.skipped { counter(.drainLinesSkipped, reason).increment(by: count) }
+        for (reason, count) in counts.patternsEvicted { counter(.drainPatternsEvicted, reason).increment(by: count) }
+        let evicted = counts.patternsEvicted.values.reduce(0, +)
+        if evicted > 0 && LogThrottle.perPush.allows("\(tenant)/drain_patterns_evicted") {
+            logger.warning(
+                "span-name cluster cache full; least recently used clusters evicted (logged at most every 10 s)",
+                metadata: ["tenant": "\(tenant)", "evicted": "\(evicted)"]
+            )
+        }
     }
 
     /// Tempo's `tempo_metrics_generator_processor_service_graphs_*` counters, prefixed `metronome_service_graph_`.

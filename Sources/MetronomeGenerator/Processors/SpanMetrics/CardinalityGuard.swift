@@ -18,6 +18,8 @@ final class CardinalityGuard: Sendable {
     private struct State {
         var labels: [SlidingHyperLogLog]
         var series: SlidingHyperLogLog
+        /// Label sets after span-name sanitization (spec §5.7).
+        var sanitizedSeries: SlidingHyperLogLog
         var overLimit: [Bool]
         var lastCheckMs: Int64
         var estimates: [Int]
@@ -29,6 +31,7 @@ final class CardinalityGuard: Sendable {
             State(
                 labels: Array(repeating: SlidingHyperLogLog(windowMs: windowMs, nowMs: nowMs), count: columns),
                 series: SlidingHyperLogLog(windowMs: windowMs, nowMs: nowMs),
+                sanitizedSeries: SlidingHyperLogLog(windowMs: windowMs, nowMs: nowMs),
                 overLimit: Array(repeating: false, count: columns),
                 lastCheckMs: nowMs,
                 estimates: Array(repeating: 0, count: columns)
@@ -42,9 +45,9 @@ final class CardinalityGuard: Sendable {
         return state.withLock { $0.overLimit }
     }
 
-    /// Feeds a batch's value hashes (`columns` per span, span-major) and series hashes, and every 15 s re-checks
-    /// the limit.
-    func record(valueHashes: [UInt64], seriesHashes: [UInt64], nowMs: Int64) {
+    /// Feeds a batch's value hashes (`columns` per span, span-major), series hashes and label-set hashes after
+    /// span-name sanitization, and every 15 s re-checks the limit.
+    func record(valueHashes: [UInt64], seriesHashes: [UInt64], sanitizedHashes: [UInt64] = [], nowMs: Int64) {
         state.withLock { state in
             let columns = state.labels.count
             if maxPerLabel > 0 && columns > 0 {
@@ -59,6 +62,8 @@ final class CardinalityGuard: Sendable {
             }
             state.series.rotate(nowMs: nowMs)
             for hash in seriesHashes { state.series.insert(hash, nowMs: nowMs) }
+            state.sanitizedSeries.rotate(nowMs: nowMs)
+            for hash in sanitizedHashes { state.sanitizedSeries.insert(hash, nowMs: nowMs) }
             if maxPerLabel > 0 && nowMs - state.lastCheckMs >= Self.checkIntervalMs {
                 check(&state, nowMs: nowMs)
             }
@@ -73,9 +78,11 @@ final class CardinalityGuard: Sendable {
         }
     }
 
-    /// Per-label estimates as of the last check (empty without a per-label limit) and the estimated number of
-    /// distinct label sets.
-    var demand: (labels: [Int], labelSets: Int) {
-        state.withLock { state in (maxPerLabel > 0 ? state.estimates : [], state.series.estimate) }
+    /// Per-label estimates as of the last check (empty without a per-label limit), and the estimated number of
+    /// distinct label sets, before and after span-name sanitization.
+    var demand: (labels: [Int], labelSets: Int, sanitizedLabelSets: Int) {
+        state.withLock { state in
+            (maxPerLabel > 0 ? state.estimates : [], state.series.estimate, state.sanitizedSeries.estimate)
+        }
     }
 }

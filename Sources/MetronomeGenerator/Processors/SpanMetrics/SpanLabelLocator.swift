@@ -119,50 +119,62 @@ struct SpanLabelLocator: Sendable {
         var hash = SeriesHash.seed
         var mappingKey = 0
         for index in columns.indices {
-            let value: LocatedValue
-            if let resourceValue = work.resourceValues[index] {
-                value = resourceValue
-            } else {
-                switch columns[index].source {
-                case .spanName: value = located(span.name, bytes)
-                case .statusMessage: value = located(span.statusMessage, bytes)
-                case .spanKind: value = enumValue(span.kind, kindValues, &work.scratch)
-                case .statusCode: value = enumValue(span.statusCode, statusValues, &work.scratch)
-                case .attribute:
-                    let found = find(
-                        key: keys[keyRanges[index].lowerBound],
-                        in: span.attributes,
-                        batch: batch,
-                        bytes: bytes
-                    )
-                    value =
-                        found.map { self.value(of: batch.attributes[$0], bytes: bytes, scratch: &work.scratch) }
-                        ?? .absent
-                case .mapping:
-                    value = joined(
-                        column: index,
-                        firstKey: mappingKey,
-                        span: span,
-                        batch: batch,
-                        bytes: bytes,
-                        work: &work
-                    )
-                    mappingKey += keyRanges[index].count
-                case .service, .job, .instance: value = .absent  // always resolved per resource
-                }
-            }
-            if work.tracksValueHashes { work.valueHashes.append(value.hash) }
-            let labelValue: LocatedValue
-            if !work.overLimit.isEmpty && work.overLimit[index] && value.ref.count > 0 {
-                labelValue = overflowValue
-                work.labelValuesLimited[index] += 1
-            } else {
-                labelValue = value
-            }
-            work.refs.append(labelValue.ref)
-            hash = SeriesHash.combine(hash, labelValue.hash, column: index)
+            let value = self.value(ofColumn: index, span, batch: batch, bytes: bytes, mappingKey: &mappingKey, &work)
+            hash = label(value, column: index, hash: hash, work: &work)
         }
         return hash
+    }
+
+    /// Appends the span's label values to `work.deferredValues`, to be sanitized before they become labels.
+    @inline(__always)
+    func locateValues(_ span: SpanRecord, batch: SpanBatch, bytes: UnsafeRawBufferPointer, work: inout BatchWork) {
+        var mappingKey = 0
+        for index in columns.indices {
+            let value = self.value(ofColumn: index, span, batch: batch, bytes: bytes, mappingKey: &mappingKey, &work)
+            work.deferredValues.append(value)
+        }
+    }
+
+    /// Makes `value` the label of `column` (or `__cardinality_overflow__` while that label is over its limit),
+    /// appending its reference to `work.refs`, and returns `hash` with it folded in.
+    @inline(__always)
+    func label(_ value: LocatedValue, column: Int, hash: UInt64, work: inout BatchWork) -> UInt64 {
+        if work.tracksValueHashes { work.valueHashes.append(value.hash) }
+        let labelValue: LocatedValue
+        if !work.overLimit.isEmpty && work.overLimit[column] && value.ref.count > 0 {
+            labelValue = overflowValue
+            work.labelValuesLimited[column] += 1
+        } else {
+            labelValue = value
+        }
+        work.refs.append(labelValue.ref)
+        return SeriesHash.combine(hash, labelValue.hash, column: column)
+    }
+
+    /// The value of one column for `span`.
+    @inline(__always)
+    private func value(
+        ofColumn index: Int,
+        _ span: SpanRecord,
+        batch: SpanBatch,
+        bytes: UnsafeRawBufferPointer,
+        mappingKey: inout Int,
+        _ work: inout BatchWork
+    ) -> LocatedValue {
+        if let resourceValue = work.resourceValues[index] { return resourceValue }
+        switch columns[index].source {
+        case .spanName: return located(span.name, bytes)
+        case .statusMessage: return located(span.statusMessage, bytes)
+        case .spanKind: return enumValue(span.kind, kindValues, &work.scratch)
+        case .statusCode: return enumValue(span.statusCode, statusValues, &work.scratch)
+        case .attribute:
+            let found = find(key: keys[keyRanges[index].lowerBound], in: span.attributes, batch: batch, bytes: bytes)
+            return found.map { self.value(of: batch.attributes[$0], bytes: bytes, scratch: &work.scratch) } ?? .absent
+        case .mapping:
+            defer { mappingKey += keyRanges[index].count }
+            return joined(column: index, firstKey: mappingKey, span: span, batch: batch, bytes: bytes, work: &work)
+        case .service, .job, .instance: return .absent  // always resolved per resource
+        }
     }
 
     /// A mapping's value: the present, non-empty source values joined (spec §2.4); absent when none is present.

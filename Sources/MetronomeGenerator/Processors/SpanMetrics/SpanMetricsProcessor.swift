@@ -20,6 +20,11 @@ public final class SpanMetricsProcessor: Processor {
     private let selection: SpanSelection
     /// Per-label cardinality limits and demand estimates.
     let cardinality: CardinalityGuard
+    /// `span_name_sanitization` (spec §5.7), and its DRAIN state while it is on and there is a `span_name` label.
+    let sanitization: SpanNameSanitization
+    let sanitizer: SpanNameSanitizer?
+    /// The `span_name` label's column, or -1.
+    private let spanNameColumn: Int
     /// `traces_target_info`, when enabled.
     let targetInfo: (labels: TargetInfoLabels, store: InfoStore)?
     private let bounds: HistogramBounds
@@ -37,11 +42,17 @@ public final class SpanMetricsProcessor: Processor {
         registry: RegistryConfiguration,
         limiter: SeriesLimiter = SeriesLimiter(),
         maxCardinalityPerLabel: Int = 0,
+        sanitization: SpanNameSanitization = .disabled,
         nowMs: Int64 = 0,
         continuing previous: SpanMetricsProcessor? = nil
     ) {
         self.configuration = configuration
         let columns = configuration.columns
+        spanNameColumn = columns.firstIndex { $0.source == .spanName } ?? -1
+        self.sanitization = sanitization
+        // The clusters outlive a change of mode or of labels: they are about names, not series.
+        sanitizer =
+            sanitization == .disabled || spanNameColumn < 0 ? nil : previous?.sanitizer ?? SpanNameSanitizer()
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
         labelNames = columns.map(\.name)
         selection = SpanSelection(
@@ -111,6 +122,7 @@ public final class SpanMetricsProcessor: Processor {
             registry: configuration.registry,
             limiter: limiter,
             maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
+            sanitization: configuration.spanNameSanitization,
             nowMs: nowMs,
             continuing: previous
         )
@@ -126,6 +138,7 @@ public final class SpanMetricsProcessor: Processor {
         for (column, estimate) in demand.labels.enumerated() {
             result.labelCardinalityDemand[labelNames[column]] = estimate
         }
+        if sanitizer != nil { result.postSanitizationDemand = demand.sanitizedLabelSets * store.layout.seriesPerEntry }
     }
 
     /// Updates the series of every span in `batch`.
@@ -142,11 +155,16 @@ public final class SpanMetricsProcessor: Processor {
         visitor.work.tracksValueHashes = cardinality.maxPerLabel > 0
         visitor.work.overLimit = cardinality.overLimitLabels()
         visitor.work.labelValuesLimited = Array(repeating: 0, count: visitor.work.overLimit.count)
+        visitor.work.defersLabels = sanitizer != nil
         batch.withBytes { bytes in selection.walk(batch, bytes: bytes, &visitor) }
-        let work = visitor.work
+        var work = visitor.work
+        if let sanitizer {
+            report.spanNames = batch.withBytes { bytes in sanitizeNames(&work, sanitizer: sanitizer, bytes: bytes) }
+        }
         cardinality.record(
             valueHashes: work.valueHashes,
             seriesHashes: work.pending.flatMap { $0.map(\.hash) },
+            sanitizedHashes: work.sanitizedHashes,
             nowMs: nowMs
         )
         report.discard(work.filtered, processor: Self.name, reason: "span_metrics_filtered")
@@ -219,10 +237,15 @@ public final class SpanMetricsProcessor: Processor {
         @inline(__always)
         mutating func visit(_ span: SpanRecord, weight: Double, batch: SpanBatch, bytes: UnsafeRawBufferPointer) {
             let refStart = Int32(work.refs.count)
-            let hash = locator.locate(span, batch: batch, bytes: bytes, work: &work)
+            let hash: UInt64
+            if work.defersLabels {
+                locator.locateValues(span, batch: batch, bytes: bytes, work: &work)
+                hash = 0
+            } else {
+                hash = locator.locate(span, batch: batch, bytes: bytes, work: &work)
+            }
             let latency = span.durationSeconds
-            work.enqueue(
-                PendingUpdate(
+            let update = PendingUpdate(
                     hash: hash,
                     refStart: refStart,
                     bucket: Int32(bounds.bucket(of: latency)),
@@ -232,8 +255,45 @@ public final class SpanMetricsProcessor: Processor {
                     traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max,
                     resource: span.resourceIndex
                 )
-            )
+            if work.defersLabels { work.deferredUpdates.append(update) } else { work.enqueue(update) }
         }
+    }
+
+    // MARK: - Phase 1b: sanitize span names, then make the labels
+
+    /// Sanitizes the deferred spans' names under the sanitizer's lock, once for the batch, then makes each span's
+    /// labels — with the sanitized name when enabled, the original in dry run — and queues its update. Either way
+    /// the label set after sanitization feeds the post-sanitization demand estimate.
+    private func sanitizeNames(_ work: inout BatchWork, sanitizer: SpanNameSanitizer, bytes: UnsafeRawBufferPointer)
+        -> SpanNameSanitization.Counts
+    {
+        let columnCount = locator.columns.count
+        let names = stride(from: spanNameColumn, to: work.deferredValues.count, by: columnCount).map {
+            work.deferredValues[$0]
+        }
+        let (sanitized, counts) = sanitizer.sanitize(names, bytes: bytes, scratch: &work.scratch)
+        let replaces = sanitization == .enabled
+        work.sanitizedHashes.reserveCapacity(work.deferredUpdates.count)
+        for (span, var update) in work.deferredUpdates.enumerated() {
+            let first = span * columnCount
+            var hash = SeriesHash.seed
+            var demandHash = SeriesHash.seed
+            update.refStart = Int32(work.refs.count)
+            for column in 0..<columnCount {
+                var value = work.deferredValues[first + column]
+                if column == spanNameColumn, let name = sanitized[span] {
+                    demandHash = SeriesHash.combine(demandHash, name.hash, column: column)
+                    if replaces { value = name }
+                } else {
+                    demandHash = SeriesHash.combine(demandHash, value.hash, column: column)
+                }
+                hash = locator.label(value, column: column, hash: hash, work: &work)
+            }
+            update.hash = hash
+            work.sanitizedHashes.append(demandHash)
+            work.enqueue(update)
+        }
+        return counts
     }
 
     // MARK: - Phase 2: record per shard, one lock each
@@ -366,6 +426,13 @@ struct BatchWork {
     var overLimit: [Bool] = []
     /// Per column, how many values were replaced.
     var labelValuesLimited: [Int] = []
+    /// Whether labels wait for span-name sanitization: the walk locates values into ``deferredValues`` (columns
+    /// per span, span-major) and queues updates in ``deferredUpdates``, without hash or label references yet.
+    var defersLabels = false
+    var deferredValues: [SpanLabelLocator.LocatedValue] = []
+    var deferredUpdates: [PendingUpdate] = []
+    /// Per deferred span, the hash of its label set after sanitization.
+    var sanitizedHashes: [UInt64] = []
 
     init(constants: [UInt8], spanCount: Int, columnCount: Int) {
         scratch = constants

@@ -22,6 +22,8 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
     public var ingestionTimeRangeSlackMs: Int64 = 0
     /// Extra headers on this tenant's remote-write requests.
     public var remoteWriteHeaders: [String: String] = [:]
+    /// `span_name_sanitization`; `.disabled` (`""`) in a tenant's block falls back to `overrides.defaults` (spec §6).
+    public var spanNameSanitization = SpanNameSanitization.disabled
     public var spanMetrics: SpanMetricsProcessor.Configuration
     public var serviceGraphs: ServiceGraphsProcessor.Configuration
     public var hostInfo: HostInfoProcessor.Configuration
@@ -62,7 +64,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         /// Features not built yet: stored and reported as not applied.
         static let notYetBuilt: [Self] = [
             .generateNativeHistograms, .nativeHistogramBucketFactor, .nativeHistogramMaxBucketNumber,
-            .nativeHistogramMinResetDuration, .spanNameSanitization,
+            .nativeHistogramMinResetDuration,
         ]
         /// Keys with no meaning for a single-instance generator.
         static let ignored: [Self] = [.ringSize, .forwarder]
@@ -112,6 +114,14 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
             throw ConfigurationError(path: path(.ingestionTimeRangeSlack), message: "must be between 0 and 12h")
         }
         remoteWriteHeaders = try keys.value(.remoteWriteHeaders, or: [:])
+        let sanitization = try keys.value(.spanNameSanitization, or: "")
+        guard let mode = SpanNameSanitization(rawValue: sanitization) else {
+            throw ConfigurationError(
+                path: path(.spanNameSanitization),
+                message: "'\(sanitization)' is not a mode; use \"\" (off), dry_run or enabled"
+            )
+        }
+        spanNameSanitization = mode
         for key in CodingKeys.notYetBuilt where keys.contains(key) {
             notYetApplied[key.stringValue] = try keys.decode(ScalarText.self, forKey: key).text
             notApplied.append(key.stringValue)
@@ -145,6 +155,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         configuration.spanMetrics = spanMetrics
         configuration.serviceGraphs = serviceGraphs
         configuration.hostInfo = hostInfo
+        configuration.spanNameSanitization = spanNameSanitization
         return configuration
     }
 }
