@@ -20,6 +20,8 @@ struct SpanMetricsBenchmark: ParsableCommand {
         help: "Processor configuration: default, dimensions, or prod (7 dimensions, target_info, filters, buckets)."
     )
     var profile = Profile.default
+    @Flag(help: "Span names with ids, with span_name_sanitization off, dry_run and enabled (spec §5.7).")
+    var sanitize = false
 
     /// Configurations shaped like Tempo's benchmarks of the same names.
     enum Profile: String, ExpressibleByArgument {
@@ -70,6 +72,13 @@ struct SpanMetricsBenchmark: ParsableCommand {
     }
 
     func run() throws {
+        if sanitize {
+            return try SanitizeBenchmark.run(
+                resources: resources,
+                spansPerResource: spansPerResource,
+                iterations: min(iterations, 500)
+            )
+        }
         let now: UInt64 = 1_700_000_000_000_000_000
         let batch = try SpanBatch(
             protobuf: OTLPFixtures.tempoShaped(

@@ -20,9 +20,12 @@ public final class SpanMetricsProcessor: Processor {
     private let selection: SpanSelection
     /// Per-label cardinality limits and demand estimates.
     let cardinality: CardinalityGuard
-    /// `span_name_sanitization` (spec §5.7), and its DRAIN state while it is on and there is a `span_name` label.
+    /// `span_name_sanitization` (spec §5.7), and its DRAIN state once it has been on, while there is a `span_name`
+    /// label.
     let sanitization: SpanNameSanitization
     let sanitizer: SpanNameSanitizer?
+    /// The sanitizer, while the mode is on.
+    private var activeSanitizer: SpanNameSanitizer? { sanitization == .disabled ? nil : sanitizer }
     /// The `span_name` label's column, or -1.
     private let spanNameColumn: Int
     /// `traces_target_info`, when enabled.
@@ -50,9 +53,13 @@ public final class SpanMetricsProcessor: Processor {
         let columns = configuration.columns
         spanNameColumn = columns.firstIndex { $0.source == .spanName } ?? -1
         self.sanitization = sanitization
-        // The clusters outlive a change of mode or of labels: they are about names, not series.
-        sanitizer =
-            sanitization == .disabled || spanNameColumn < 0 ? nil : previous?.sanitizer ?? SpanNameSanitizer()
+        // The clusters outlive a change of mode (as in Tempo, which keeps them while disabled) or of labels: they
+        // are about names, not series.
+        if spanNameColumn < 0 {
+            sanitizer = nil
+        } else {
+            sanitizer = previous?.sanitizer ?? (sanitization == .disabled ? nil : SpanNameSanitizer())
+        }
         locator = SpanLabelLocator(columns: columns, maxValueLength: registry.maxLabelValueLength)
         labelNames = columns.map(\.name)
         selection = SpanSelection(
@@ -138,7 +145,7 @@ public final class SpanMetricsProcessor: Processor {
         for (column, estimate) in demand.labels.enumerated() {
             result.labelCardinalityDemand[labelNames[column]] = estimate
         }
-        if sanitizer != nil { result.postSanitizationDemand = demand.sanitizedLabelSets * store.layout.seriesPerEntry }
+        if activeSanitizer != nil { result.postSanitizationDemand = demand.sanitizedLabelSets * store.layout.seriesPerEntry }
     }
 
     /// Updates the series of every span in `batch`.
@@ -155,10 +162,10 @@ public final class SpanMetricsProcessor: Processor {
         visitor.work.tracksValueHashes = cardinality.maxPerLabel > 0
         visitor.work.overLimit = cardinality.overLimitLabels()
         visitor.work.labelValuesLimited = Array(repeating: 0, count: visitor.work.overLimit.count)
-        visitor.work.defersLabels = sanitizer != nil
+        visitor.work.defersLabels = activeSanitizer != nil
         batch.withBytes { bytes in selection.walk(batch, bytes: bytes, &visitor) }
         var work = visitor.work
-        if let sanitizer {
+        if let sanitizer = activeSanitizer {
             report.spanNames = batch.withBytes { bytes in sanitizeNames(&work, sanitizer: sanitizer, bytes: bytes) }
         }
         cardinality.record(
