@@ -48,7 +48,12 @@ enum SanitizeBenchmark {
         let now: UInt64 = 1_700_000_000_000_000_000
         // Fresh ids in every batch (the cardinality problem sanitization is for), then one batch repeated (names
         // the memo has seen).
-        let fresh = try batches(max(1, iterations), resources: resources, spansPerResource: spansPerResource, nowNanos: now)
+        let fresh = try batches(
+            max(1, iterations),
+            resources: resources,
+            spansPerResource: spansPerResource,
+            nowNanos: now
+        )
         for mode in [SpanNameSanitization.disabled, .dryRun, .enabled] {
             var configuration = Generator.Configuration()
             configuration.processors = [SpanMetricsProcessor.name]

@@ -9,7 +9,9 @@ struct DrainTests {
         let bytes = Array(name.utf8)
         return bytes.withUnsafeBytes { raw in
             tokenizer.tokenize(raw, limit: Drain.maxTokens)
-            return zip(tokenizer.starts, tokenizer.ends).map { String(decoding: bytes[Int($0)..<Int($1)], as: UTF8.self) }
+            return zip(tokenizer.starts, tokenizer.ends).map {
+                String(decoding: bytes[Int($0)..<Int($1)], as: UTF8.self)
+            }
         }
     }
 
@@ -31,7 +33,10 @@ struct DrainTests {
         arguments: [
             ("GET /api/users/123", ["GET", " ", "/", "api", "/", "users", "/", "123"]),
             ("a  \t b", ["a", "  \t ", "b"]),
-            ("/orders/123e4567-e89b-12d3-a456-426614174000", ["/", "orders", "/", "123e4567-e89b-12d3-a456-426614174000"]),
+            (
+                "/orders/123e4567-e89b-12d3-a456-426614174000",
+                ["/", "orders", "/", "123e4567-e89b-12d3-a456-426614174000"]
+            ),
             // A hex run that meets a letter or digit becomes alphanumeric; on `-` it becomes UUID-like.
             ("deadbeef-x cafe42g abc", ["deadbeef-", "x", " ", "cafe42g", " ", "abc"]),
             ("q=a%20b%zz", ["q", "=", "a", "%20", "b", "%", "zz"]),

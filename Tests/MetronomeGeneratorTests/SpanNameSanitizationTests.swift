@@ -100,7 +100,11 @@ struct SpanNameSanitizationTests {
     @Test func theModeSwitchesAtRuntimeAndTheClustersSurviveIt() {
         let enabled = Self.generator(.enabled)
         _ = enabled.push(Self.batch(["GET /users/1", "GET /users/2"]), nowMs: Fixtures.nowMs)
-        let disabled = Generator(tenant: .singleTenant, configuration: Self.configuration(.disabled), continuing: enabled)
+        let disabled = Generator(
+            tenant: .singleTenant,
+            configuration: Self.configuration(.disabled),
+            continuing: enabled
+        )
         _ = disabled.push(Self.batch(["GET /users/3"]), nowMs: Fixtures.nowMs)
         #expect(Self.calls(disabled) == ["GET /users/1": 1, "GET /users/<_>": 1, "GET /users/3": 1])
         let dryRun = Generator(tenant: .singleTenant, configuration: Self.configuration(.dryRun), continuing: disabled)

@@ -145,7 +145,9 @@ public final class SpanMetricsProcessor: Processor {
         for (column, estimate) in demand.labels.enumerated() {
             result.labelCardinalityDemand[labelNames[column]] = estimate
         }
-        if activeSanitizer != nil { result.postSanitizationDemand = demand.sanitizedLabelSets * store.layout.seriesPerEntry }
+        if activeSanitizer != nil {
+            result.postSanitizationDemand = demand.sanitizedLabelSets * store.layout.seriesPerEntry
+        }
     }
 
     /// Updates the series of every span in `batch`.
@@ -253,15 +255,15 @@ public final class SpanMetricsProcessor: Processor {
             }
             let latency = span.durationSeconds
             let update = PendingUpdate(
-                    hash: hash,
-                    refStart: refStart,
-                    bucket: Int32(bounds.bucket(of: latency)),
-                    latency: latency,
-                    size: Double(span.encodedSize),
-                    weight: weight,
-                    traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max,
-                    resource: span.resourceIndex
-                )
+                hash: hash,
+                refStart: refStart,
+                bucket: Int32(bounds.bucket(of: latency)),
+                latency: latency,
+                size: Double(span.encodedSize),
+                weight: weight,
+                traceID: span.traceID.count == 16 ? span.traceID.offset : UInt32.max,
+                resource: span.resourceIndex
+            )
             if work.defersLabels { work.deferredUpdates.append(update) } else { work.enqueue(update) }
         }
     }

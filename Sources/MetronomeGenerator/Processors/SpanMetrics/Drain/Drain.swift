@@ -156,7 +156,9 @@ struct Drain {
 
     @inline(__always)
     private func tokenHash(_ index: Int, _ name: UnsafeRawBufferPointer) -> UInt64 {
-        SeriesHash.hash(UnsafeRawBufferPointer(rebasing: name[Int(tokenizer.starts[index])..<Int(tokenizer.ends[index])]))
+        SeriesHash.hash(
+            UnsafeRawBufferPointer(rebasing: name[Int(tokenizer.starts[index])..<Int(tokenizer.ends[index])])
+        )
     }
 
     // MARK: - Insertion and eviction
