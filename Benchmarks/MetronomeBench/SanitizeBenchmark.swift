@@ -49,18 +49,14 @@ enum SanitizeBenchmark {
         // Fresh ids in every batch (the cardinality problem sanitization is for), then one batch repeated (names
         // the memo has seen).
         let fresh = try batches(
-            max(1, iterations),
+            min(max(4, iterations), 500),
             resources: resources,
             spansPerResource: spansPerResource,
             nowNanos: now
         )
         for mode in [SpanNameSanitization.disabled, .dryRun, .enabled] {
-            var configuration = Generator.Configuration()
-            configuration.processors = [SpanMetricsProcessor.name]
-            configuration.registry.instanceLabel = "bench"
-            configuration.spanNameSanitization = mode
             let label = mode == .disabled ? "off" : mode.rawValue
-            let generator = Generator(tenant: .singleTenant, configuration: configuration)
+            let generator = makeGenerator(mode)
             var index = 0
             Measurement.run(iterations: fresh.count - 3) {
                 let batch = fresh[index]
@@ -71,11 +67,23 @@ enum SanitizeBenchmark {
             var sink = CountingSink()
             let series = generator.collect(.snapshot, timestampMs: 0, into: &sink).activeSeries
             print("  series after \(index * fresh[0].spanCount) spans: \(series)")
-            let repeated = fresh[0]
+        }
+        // The same batch over and over, on a generator of its own: the cost of names the sanitizer has seen.
+        let repeated = fresh[0]
+        for mode in [SpanNameSanitization.disabled, .dryRun, .enabled] {
+            let generator = makeGenerator(mode)
             Measurement.run(iterations: iterations) {
                 _ = generator.push(repeated, nowMs: 1_700_000_000_000)
                 return repeated.spanCount
-            }.report("span-metrics, sanitization \(label), a batch of known names")
+            }.report("span-metrics, sanitization \(mode == .disabled ? "off" : mode.rawValue), a batch of known names")
         }
+    }
+
+    static func makeGenerator(_ mode: SpanNameSanitization) -> Generator {
+        var configuration = Generator.Configuration()
+        configuration.processors = [SpanMetricsProcessor.name]
+        configuration.registry.instanceLabel = "bench"
+        configuration.spanNameSanitization = mode
+        return Generator(tenant: .singleTenant, configuration: configuration)
     }
 }

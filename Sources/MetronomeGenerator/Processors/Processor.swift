@@ -28,12 +28,15 @@ protocol Processor: AnyObject, Sendable {
     var pending: (count: Int, bytes: Int) { get }
     /// Adds its estimate of the series it would have without limits to `result`; by default none.
     func addDemand(to result: inout Generator.CollectionResult)
+    /// Heap bytes of state it keeps beside its stores and pending state (span metrics' span-name clusters).
+    var auxiliaryBytes: Int { get }
 }
 
 extension Processor {
     func expire(nowMs: Int64, report: inout ProcessorReport) {}
     var pending: (count: Int, bytes: Int) { (0, 0) }
     func addDemand(to result: inout Generator.CollectionResult) {}
+    var auxiliaryBytes: Int { 0 }
 }
 
 /// A processor's stores: series with fixed label names, checkpointed under their names, then info series (label

@@ -215,9 +215,10 @@ public final class Generator: Sendable {
             }
     }
 
-    /// Approximate heap bytes held by this tenant's series and pending state.
+    /// Approximate heap bytes held by this tenant's series, pending and auxiliary state.
     public var memoryBytes: Int {
         checkpointedStores.reduce(pending.bytes) { $0 + $1.store.memoryBytes }
+            + processors.reduce(0) { $0 + $1.auxiliaryBytes }
     }
 }
 

@@ -16,6 +16,14 @@ extension UnsafeRawBufferPointer {
         return memcmp(baseAddress! + Int(range.offset), other.baseAddress!, other.count) == 0
     }
 
+    /// Whether these bytes equal `other`: a length check, then `memcmp`.
+    @inlinable
+    public func bytesEqual(_ other: UnsafeRawBufferPointer) -> Bool {
+        guard count == other.count else { return false }
+        guard count > 0 else { return true }
+        return memcmp(baseAddress!, other.baseAddress!, count) == 0
+    }
+
     /// The `count` bytes from `offset`, borrowed.
     @inlinable
     public func bytes(offset: UInt32, count: UInt32) -> UnsafeRawBufferPointer {

@@ -150,6 +150,8 @@ public final class SpanMetricsProcessor: Processor {
         }
     }
 
+    var auxiliaryBytes: Int { sanitizer?.statistics.bytes ?? 0 }
+
     /// Updates the series of every span in `batch`.
     func push(_ batch: SpanBatch, nowMs: Int64, report: inout ProcessorReport) {
         var visitor = LabelVisitor(
@@ -282,25 +284,31 @@ public final class SpanMetricsProcessor: Processor {
         }
         let (sanitized, counts) = sanitizer.sanitize(names, bytes: bytes, scratch: &work.scratch)
         let replaces = sanitization == .enabled
-        work.sanitizedHashes.reserveCapacity(work.deferredUpdates.count)
-        for (span, var update) in work.deferredUpdates.enumerated() {
-            let first = span * columnCount
-            var hash = SeriesHash.seed
-            var demandHash = SeriesHash.seed
-            update.refStart = Int32(work.refs.count)
-            for column in 0..<columnCount {
-                var value = work.deferredValues[first + column]
-                if column == spanNameColumn, let name = sanitized[span] {
-                    demandHash = SeriesHash.combine(demandHash, name.hash, column: column)
-                    if replaces { value = name }
-                } else {
-                    demandHash = SeriesHash.combine(demandHash, value.hash, column: column)
+        // Enabled and with no label over its limit, the labels are the sanitized label set: its hash is the series'.
+        let demandIsSeries = replaces && work.overLimit.isEmpty
+        let updates = work.deferredUpdates
+        let located = work.deferredValues
+        work.sanitizedHashes.reserveCapacity(updates.count)
+        located.withUnsafeBufferPointer { located in
+            for (span, var update) in updates.enumerated() {
+                let first = span * columnCount
+                var hash = SeriesHash.seed
+                var demandHash = SeriesHash.seed
+                update.refStart = Int32(work.refs.count)
+                for column in 0..<columnCount {
+                    var value = located[first + column]
+                    if column == spanNameColumn, let name = sanitized[span] {
+                        if replaces { value = name }
+                        if !demandIsSeries { demandHash = SeriesHash.combine(demandHash, name.hash, column: column) }
+                    } else if !demandIsSeries {
+                        demandHash = SeriesHash.combine(demandHash, value.hash, column: column)
+                    }
+                    hash = locator.label(value, column: column, hash: hash, work: &work)
                 }
-                hash = locator.label(value, column: column, hash: hash, work: &work)
+                update.hash = hash
+                work.sanitizedHashes.append(demandIsSeries ? hash : demandHash)
+                work.enqueue(update)
             }
-            update.hash = hash
-            work.sanitizedHashes.append(demandHash)
-            work.enqueue(update)
         }
         return counts
     }

@@ -87,6 +87,10 @@ struct Drain {
     /// The cluster in `slot` (which an ``Outcome`` named and whose version is current).
     func cluster(_ slot: Int32) -> DrainCluster { slots[Int(slot)]! }
 
+    /// Reads the cluster in `slot` in place.
+    @inline(__always)
+    func withCluster<R>(_ slot: Int32, _ body: (borrowing DrainCluster) -> R) -> R { body(slots[Int(slot)]!) }
+
     /// Clusters `name`.
     mutating func train(_ name: UnsafeRawBufferPointer) -> Outcome {
         tokenizer.tokenize(name, limit: Self.maxTokens)

@@ -75,7 +75,7 @@ struct DrainCluster {
 
     /// Whether `template` is `name`.
     func isTemplate(_ name: UnsafeRawBufferPointer) -> Bool {
-        template.withUnsafeBytes { $0.elementsEqual(name) }
+        template.withUnsafeBytes { $0.bytesEqual(name) }
     }
 
     /// Heap bytes held, for the sanitizer's memory budget.
@@ -94,6 +94,6 @@ struct DrainCluster {
         guard count == Int(token.count) else { return false }
         let ownStart = Int(token.start)
         return UnsafeRawBufferPointer(rebasing: own[ownStart..<ownStart + count])
-            .elementsEqual(UnsafeRawBufferPointer(rebasing: name[start..<start + count]))
+            .bytesEqual(UnsafeRawBufferPointer(rebasing: name[start..<start + count]))
     }
 }

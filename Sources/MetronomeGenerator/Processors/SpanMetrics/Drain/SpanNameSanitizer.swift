@@ -18,6 +18,9 @@ final class SpanNameSanitizer: Sendable {
         /// Tempo's `drain_patterns_detected_total` and `…_evicted_total` at the last report.
         var reportedDetected = 0
         var reportedEvicted: [Drain.Eviction: Int] = [:]
+        /// Per cluster slot, the batch (``batch``) and version whose scratch buffer holds its template, and where.
+        var copies: [(batch: UInt64, version: UInt32, value: SpanLabelLocator.LocatedValue)] = []
+        var batch: UInt64 = 0
     }
 
     init(limits: Drain.Limits = Drain.Limits()) {
@@ -35,9 +38,8 @@ final class SpanNameSanitizer: Sendable {
         var result = SpanNameSanitization.Counts()
         var tooFew = 0
         var tooMany = 0
-        /// Per cluster slot, its template in scratch and the version copied.
-        var copied: [Int32: (version: UInt32, value: SpanLabelLocator.LocatedValue)] = [:]
         state.withLock { state in
+            state.batch &+= 1
             for (index, located) in names.enumerated() {
                 let name = bytes.bytes(offset: located.ref.offset, count: located.ref.count)
                 let (outcome, changesName) = state.resolve(name, hash: located.hash)
@@ -47,20 +49,7 @@ final class SpanNameSanitizer: Sendable {
                 }
                 guard changesName else { continue }
                 result.sanitized += 1
-                let version = state.drain.versions[Int(slot)]
-                if let known = copied[slot], known.version == version {
-                    values[index] = known.value
-                    continue
-                }
-                let cluster = state.drain.cluster(slot)
-                let start = scratch.count
-                scratch.append(contentsOf: cluster.template)
-                let value = SpanLabelLocator.LocatedValue(
-                    ref: ValueRef(inScratch: true, offset: UInt32(start), count: UInt32(cluster.template.count)),
-                    hash: cluster.templateHash
-                )
-                copied[slot] = (version, value)
-                values[index] = value
+                values[index] = state.template(of: slot, in: &scratch)
             }
             result.patternsDetected = state.drain.detected - state.reportedDetected
             state.reportedDetected = state.drain.detected
@@ -81,6 +70,30 @@ final class SpanNameSanitizer: Sendable {
 }
 
 extension SpanNameSanitizer.State {
+    /// The template of the cluster in `slot` as a label value in this batch's `scratch`, copied there once per
+    /// batch and version.
+    @inline(__always)
+    mutating func template(of slot: Int32, in scratch: inout [UInt8]) -> SpanLabelLocator.LocatedValue {
+        let index = Int(slot)
+        let version = drain.versions[index]
+        if index < copies.count && copies[index].batch == batch && copies[index].version == version {
+            return copies[index].value
+        }
+        if index >= copies.count {
+            copies += repeatElement((0, 0, .absent), count: index + 1 - copies.count)
+        }
+        let start = scratch.count
+        let value = drain.withCluster(slot) { cluster in
+            scratch.append(contentsOf: cluster.template)
+            return SpanLabelLocator.LocatedValue(
+                ref: ValueRef(inScratch: true, offset: UInt32(start), count: UInt32(cluster.template.count)),
+                hash: cluster.templateHash
+            )
+        }
+        copies[index] = (batch, version, value)
+        return value
+    }
+
     /// The outcome for a name, from the memo while its cluster is unchanged, else from DRAIN; and whether the
     /// cluster's template differs from the name.
     @inline(__always)
@@ -100,7 +113,7 @@ extension SpanNameSanitizer.State {
         var changesName = false
         var version: UInt32 = 0
         if case .cluster(let slot) = outcome {
-            changesName = !drain.cluster(slot).isTemplate(name)
+            changesName = !drain.withCluster(slot) { $0.isTemplate(name) }
             version = drain.versions[Int(slot)]
         }
         memo.store(name, hash: hash, outcome: outcome, version: version, changesName: changesName)
@@ -142,7 +155,7 @@ private struct Memo {
 
     @inline(__always)
     private func holds(_ slot: Int, _ name: UnsafeRawBufferPointer, _ hash: UInt64) -> Bool {
-        used[slot] && hashes[slot] == hash && entries[slot].name.withUnsafeBytes { $0.elementsEqual(name) }
+        used[slot] && hashes[slot] == hash && entries[slot].name.withUnsafeBytes { $0.bytesEqual(name) }
     }
 
     /// Stores an outcome in the name's first slot, moving what was there to the second.
