@@ -137,6 +137,16 @@ struct SpanNameSanitizationTests {
         #expect(statistics.bytes < 4 << 20)
     }
 
+    @Test func aSanitizedSeriesContinuesAfterARestartOnceItsClusterIsRelearned() {
+        let before = Self.generator(.enabled)
+        _ = before.push(Self.batch(["GET /users/1", "GET /users/2", "GET /users/3"]), nowMs: Fixtures.nowMs)
+        let restored = Self.generator(.enabled)
+        #expect(restored.restore(Fixtures.checkpoint(before).decoded, nowMs: Fixtures.nowMs) == ["span-metrics"])
+        // The clusters are not checkpointed: the first name after the restart is a first occurrence again.
+        _ = restored.push(Self.batch(["GET /users/4", "GET /users/5"]), nowMs: Fixtures.nowMs + 1_000)
+        #expect(Self.calls(restored) == ["GET /users/1": 1, "GET /users/<_>": 3, "GET /users/4": 1])
+    }
+
     @Test func sanitizedNamesFeedThePerLabelLimiterAndTheExemplarsStay() {
         var configuration = Self.configuration(.enabled)
         configuration.limits.maxCardinalityPerLabel = 5
