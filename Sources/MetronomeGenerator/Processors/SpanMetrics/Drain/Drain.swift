@@ -109,6 +109,16 @@ struct Drain {
         return .cluster(insert(name))
     }
 
+    /// A count of uses, for ``touch(_:ifNotUsedSince:)``.
+    var currentTick: UInt64 { tick }
+
+    /// Marks the cluster in `slot` as just used, unless it was used after `since` already (once per batch is enough
+    /// for the least-recently-used order, and cheaper on the per-span path).
+    @inline(__always)
+    mutating func touch(_ slot: Int32, ifNotUsedSince since: UInt64) {
+        if lastUsed[Int(slot)] <= since { touch(slot) }
+    }
+
     /// Marks the cluster in `slot` as just used.
     mutating func touch(_ slot: Int32) {
         tick += 1

@@ -21,6 +21,8 @@ final class SpanNameSanitizer: Sendable {
         /// Per cluster slot, the batch (``batch``) and version whose scratch buffer holds its template, and where.
         var copies: [(batch: UInt64, version: UInt32, value: SpanLabelLocator.LocatedValue)] = []
         var batch: UInt64 = 0
+        /// The DRAIN use count when this batch began.
+        var batchStartTick: UInt64 = 0
     }
 
     init(limits: Drain.Limits = Drain.Limits()) {
@@ -40,6 +42,7 @@ final class SpanNameSanitizer: Sendable {
         var tooMany = 0
         state.withLock { state in
             state.batch &+= 1
+            state.batchStartTick = state.drain.currentTick
             for (index, located) in names.enumerated() {
                 let name = bytes.bytes(offset: located.ref.offset, count: located.ref.count)
                 let (outcome, changesName) = state.resolve(name, hash: located.hash)
@@ -101,7 +104,7 @@ extension SpanNameSanitizer.State {
         if let entry = memo.entry(for: name, hash: hash) {
             switch entry.outcome {
             case .cluster(let slot) where drain.versions[Int(slot)] == entry.version:
-                drain.touch(slot)
+                drain.touch(slot, ifNotUsedSince: batchStartTick)
                 return (entry.outcome, entry.changesName)
             case .tooFewTokens, .tooManyTokens:
                 return (entry.outcome, false)
