@@ -127,6 +127,20 @@ struct DrainTests {
         #expect(Self.train(&drain, "GET /\(word(5))/x") == "GET /<_>/x")
     }
 
+    @Test func aLearnedTemplateGathersNamesFromTheirFirstOccurrence() {
+        var drain = Drain()
+        for template in [
+            "GET /api/users/<_>", "POST /api/orders/<_>/items/<_>", "GET /files/<_>%20<_>", "GET /api/users/<_>",
+        ] {
+            Array(template.utf8).withUnsafeBytes { drain.learn($0) }
+        }
+        #expect(drain.clusterCount == 3)
+        #expect(Self.train(&drain, "GET /api/users/77") == "GET /api/users/<_>")
+        #expect(Self.train(&drain, "POST /api/orders/5/items/6") == "POST /api/orders/<_>/items/<_>")
+        #expect(Self.train(&drain, "GET /files/7%205") == "GET /files/<_>%20<_>")
+        #expect(drain.clusterCount == 3)
+    }
+
     @Test func theCacheEvictsTheLeastRecentlyUsedClusterAndPrunesTheTree() {
         var drain = Drain(limits: .init(maxClusters: 2))
         _ = Self.train(&drain, "GET /a/one")

@@ -137,14 +137,21 @@ struct SpanNameSanitizationTests {
         #expect(statistics.bytes < 4 << 20)
     }
 
-    @Test func aSanitizedSeriesContinuesAfterARestartOnceItsClusterIsRelearned() {
+    @Test func aSanitizedSeriesContinuesAfterARestartFromTheFirstSpan() {
         let before = Self.generator(.enabled)
-        _ = before.push(Self.batch(["GET /users/1", "GET /users/2", "GET /users/3"]), nowMs: Fixtures.nowMs)
+        let names = ["GET /users/1", "GET /users/2", "SELECT * FROM users_100", "SELECT * FROM users_200", "a/b/c"]
+        _ = before.push(Self.batch(names), nowMs: Fixtures.nowMs)
         let restored = Self.generator(.enabled)
         #expect(restored.restore(Fixtures.checkpoint(before).decoded, nowMs: Fixtures.nowMs) == ["span-metrics"])
-        // The clusters are not checkpointed: the first name after the restart is a first occurrence again.
-        _ = restored.push(Self.batch(["GET /users/4", "GET /users/5"]), nowMs: Fixtures.nowMs + 1_000)
-        #expect(Self.calls(restored) == ["GET /users/1": 1, "GET /users/<_>": 3, "GET /users/4": 1])
+        // The restored `<_>` names are clusters again: the first new names after the restart join them.
+        let report = restored.push(Self.batch(["GET /users/4", "SELECT * FROM users_300"]), nowMs: Fixtures.nowMs)
+        #expect(report.spanNames.sanitized == 2 && report.spanNames.patternsDetected == 0)
+        #expect(
+            Self.calls(restored) == [
+                "GET /users/1": 1, "GET /users/<_>": 2, "SELECT * FROM users_100": 1, "SELECT * FROM users_<_>": 2,
+                "a/b/c": 1,
+            ]
+        )
     }
 
     @Test func sanitizedNamesFeedThePerLabelLimiterAndTheExemplarsStay() {

@@ -30,6 +30,8 @@ protocol Processor: AnyObject, Sendable {
     func addDemand(to result: inout Generator.CollectionResult)
     /// Heap bytes of state it keeps beside its stores and pending state (span metrics' span-name clusters).
     var auxiliaryBytes: Int { get }
+    /// Rebuilds what it derives from its series after they were restored from a checkpoint; by default nothing.
+    func restored()
 }
 
 extension Processor {
@@ -37,6 +39,7 @@ extension Processor {
     var pending: (count: Int, bytes: Int) { (0, 0) }
     func addDemand(to result: inout Generator.CollectionResult) {}
     var auxiliaryBytes: Int { 0 }
+    func restored() {}
 }
 
 /// A processor's stores: series with fixed label names, checkpointed under their names, then info series (label

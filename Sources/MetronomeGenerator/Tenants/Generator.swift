@@ -199,10 +199,12 @@ public final class Generator: Sendable {
     /// - Returns: the names of the stores restored.
     @discardableResult
     public func restore(_ checkpoint: Checkpoint, nowMs: Int64) -> [String] {
-        checkpointedStores.compactMap { name, store in
+        let restored: [String] = checkpointedStores.compactMap { name, store in
             guard let snapshot = checkpoint.stores[name], store.restore(snapshot, nowMs: nowMs) else { return nil }
             return name
         }
+        for processor in processors { processor.restored() }
+        return restored
     }
 
     /// Whether the tenant holds nothing: no series, no series left to end, no half-edges waiting (after a collection

@@ -152,6 +152,22 @@ public final class SpanMetricsProcessor: Processor {
 
     var auxiliaryBytes: Int { sanitizer?.statistics.bytes ?? 0 }
 
+    /// Relearns the clusters of the restored series' sanitized span names (spec §5.7 has the tree rebuilt from
+    /// traffic, so each pattern's first span after a restart would get a series of its own).
+    func restored() {
+        guard let sanitizer else { return }
+        var templates = Set<[UInt8]>()
+        for shard in 0..<SeriesStore.shardCount {
+            store.withShard(shard) { table in
+                table.forEachEntry { _, value in
+                    let name = value(spanNameColumn)
+                    if name.containsWildcard { templates.insert(Array(name)) }
+                }
+            }
+        }
+        sanitizer.learn(templates.sorted { $0.lexicographicallyPrecedes($1) })
+    }
+
     /// Updates the series of every span in `batch`.
     func push(_ batch: SpanBatch, nowMs: Int64, report: inout ProcessorReport) {
         var visitor = LabelVisitor(
@@ -396,6 +412,20 @@ public final class SpanMetricsProcessor: Processor {
         func admitted(_ update: PendingUpdate) {
             if !accepted.isEmpty { accepted[Int(update.resource)] += 1 }
         }
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// Whether the bytes hold DRAIN's `<_>`.
+    fileprivate var containsWildcard: Bool {
+        guard count >= 3 else { return false }
+        for index in 0...(count - 3)
+        where self[index] == UInt8(ascii: "<") && self[index + 1] == UInt8(ascii: "_")
+            && self[index + 2] == UInt8(ascii: ">")
+        {
+            return true
+        }
+        return false
     }
 }
 

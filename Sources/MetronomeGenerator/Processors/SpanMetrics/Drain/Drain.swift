@@ -109,6 +109,16 @@ struct Drain {
         return .cluster(insert(name))
     }
 
+    /// Learns a template — a sanitized span name, such as a restored series' — as a cluster whose `<_>` are
+    /// wildcards, unless a cluster with that template is there.
+    mutating func learn(_ template: UnsafeRawBufferPointer) {
+        tokenizer.tokenize(template, limit: Self.maxTokens)
+        tokenizer.markWildcards(in: template)
+        guard (Self.minTokens...Self.maxTokens).contains(tokenizer.tokenCount) else { return }
+        if let slot = match(template), slots[Int(slot)]!.isTemplate(template) { return }
+        _ = insert(template)
+    }
+
     /// A count of uses, for ``touch(_:ifNotUsedSince:)``.
     var currentTick: UInt64 { tick }
 
@@ -190,7 +200,8 @@ struct Drain {
             let token = UnsafeRawBufferPointer(
                 rebasing: name[Int(tokenizer.starts[depth - 1])..<Int(tokenizer.ends[depth - 1])]
             )
-            var key = DrainTokenizer.isLikelyData(token) ? Self.wildcardKey : SeriesHash.hash(token)
+            let isWildcard = tokenizer.isWildcard(depth - 1) || DrainTokenizer.isLikelyData(token)
+            var key = isWildcard ? Self.wildcardKey : SeriesHash.hash(token)
             if nodes[Int(node)].children.count + 1 >= Self.maxChildren { key = Self.wildcardKey }
             node = child(of: node, key: key)
             depth += 1

@@ -21,10 +21,12 @@ struct DrainCluster {
     /// The prefix-tree leaf that lists it.
     let leaf: Int32
 
-    /// A cluster of one name, split into `tokenizer`'s tokens.
+    /// A cluster of one name (or template: its wildcard tokens stay wildcards), split into `tokenizer`'s tokens.
     init(name: UnsafeRawBufferPointer, tokenizer: DrainTokenizer, leaf: Int32) {
         bytes = Array(name)
-        tokens = zip(tokenizer.starts, tokenizer.ends).map { Token(start: $0, count: $1 - $0) }
+        tokens = zip(tokenizer.starts, tokenizer.ends).enumerated().map { index, token in
+            Token(start: token.0, count: tokenizer.isWildcard(index) ? -1 : token.1 - token.0)
+        }
         template = bytes
         templateHash = template.withUnsafeBytes { SeriesHash.hash($0) }
         self.leaf = leaf

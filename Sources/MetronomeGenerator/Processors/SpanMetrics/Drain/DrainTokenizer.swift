@@ -14,10 +14,39 @@ struct DrainTokenizer {
     /// The tokens of the last name, counting `<END>`.
     var tokenCount: Int { starts.count + 1 }
 
+    /// Per token, whether it is a `<_>` wildcard; empty unless ``markWildcards(in:)`` found one.
+    private(set) var wildcards: [Bool] = []
+
+    /// Whether token `index` is a wildcard.
+    @inline(__always)
+    func isWildcard(_ index: Int) -> Bool { !wildcards.isEmpty && wildcards[index] }
+
+    /// Makes each `<_>` of the last name tokenized, a template, one wildcard token.
+    mutating func markWildcards(in template: UnsafeRawBufferPointer) {
+        var flags: [Bool] = []
+        var kept = 0
+        var index = 0
+        while index < starts.count {
+            let start = Int(starts[index])
+            let isWildcard =
+                index + 2 < starts.count && template[start] == UInt8(ascii: "<")
+                && template[start + 1] == UInt8(ascii: "_") && template[start + 2] == UInt8(ascii: ">")
+            starts[kept] = starts[index]
+            ends[kept] = ends[isWildcard ? index + 2 : index]
+            flags.append(isWildcard)
+            index += isWildcard ? 3 : 1
+            kept += 1
+        }
+        starts.removeLast(starts.count - kept)
+        ends.removeLast(ends.count - kept)
+        wildcards = flags.contains(true) ? flags : []
+    }
+
     /// Splits `name` into tokens, stopping once there are more than `limit` (counting `<END>`).
     mutating func tokenize(_ name: UnsafeRawBufferPointer, limit: Int) {
         starts.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
+        wildcards.removeAll(keepingCapacity: true)
         var position = 0
         while position < name.count && starts.count < limit {
             let start = position

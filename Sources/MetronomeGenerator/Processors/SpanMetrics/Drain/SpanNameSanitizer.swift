@@ -66,6 +66,15 @@ final class SpanNameSanitizer: Sendable {
         return (values, result)
     }
 
+    /// Learns sanitized span names (with `<_>`) as clusters, so names they gather are sanitized from their first
+    /// occurrence: after a restart, the restored series' names.
+    func learn(_ templates: [[UInt8]]) {
+        state.withLock { state in
+            for template in templates { template.withUnsafeBytes { state.drain.learn($0) } }
+            state.reportedDetected = state.drain.detected
+        }
+    }
+
     /// Clusters alive and their heap bytes (with the memo's).
     var statistics: (clusters: Int, bytes: Int) {
         state.withLock { ($0.drain.clusterCount, $0.drain.heapBytes + $0.memo.heapBytes) }
