@@ -68,3 +68,24 @@ def test_the_overrides_file_switches_span_name_sanitization_while_spans_flow(
     # The sanitized series' latency histogram is there too, under the same label.
     assert prometheus.query(
         f'traces_spanmetrics_latency_count{{service="{service}",span_name="GET /users/<_>"}}')
+
+
+def test_a_sanitized_series_continues_from_the_first_span_after_a_restart(
+        prometheus, metronome_factory, service, tmp_path):
+    path = tmp_path / "overrides.yaml"
+    path.write_text(overrides("enabled"))
+    state = tmp_path / "state"
+    first = metronome_factory(overrides_file=path, data_dir=state)
+    headers = {"X-Scope-OrgID": TENANT}
+    send(first, "http", service, [(f"GET /users/{i}", SERVER, 0.001, False) for i in (1, 2, 3)], headers=headers)
+    assert first.terminate() == 0  # final collection and checkpoint
+
+    second = metronome_factory(overrides_file=path, data_dir=state)
+    send(second, "http", service, [("GET /users/4", SERVER, 0.001, False)], headers=headers)
+    # The clusters were relearned from the restored series: the first span after the restart is sanitized.
+    assert second.self_metric("metronome_spans_sanitized_total", tenant=TENANT) == 1
+    assert second.self_metric("metronome_drain_patterns_detected_total", tenant=TENANT) == 0
+    sanitized = f'traces_spanmetrics_calls_total{{service="{service}",span_name="GET /users/<_>"}}'
+    prometheus.wait_value(sanitized, 3.0, timeout=15)
+    assert not prometheus.query(f'traces_spanmetrics_calls_total{{service="{service}",span_name="GET /users/4"}}')
+    assert prometheus.value(f"resets({sanitized}[10m])") == 0
