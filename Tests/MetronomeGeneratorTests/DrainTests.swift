@@ -25,7 +25,7 @@ struct DrainTests {
     static func train(_ drain: inout Drain, _ name: String) -> String? {
         Array(name.utf8).withUnsafeBytes { raw in
             guard case .cluster(let slot) = drain.train(raw) else { return nil }
-            return String(decoding: drain.cluster(slot).template, as: UTF8.self)
+            return drain.withCluster(slot) { String(decoding: $0.template, as: UTF8.self) }
         }
     }
 

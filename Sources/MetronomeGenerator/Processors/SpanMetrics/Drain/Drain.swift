@@ -84,10 +84,7 @@ struct Drain {
     /// Heap bytes held by clusters and the tree.
     var heapBytes: Int { clusterBytes + (nodes.count - freeNodes.count) * Self.nodeBytes }
 
-    /// The cluster in `slot` (which an ``Outcome`` named and whose version is current).
-    func cluster(_ slot: Int32) -> DrainCluster { slots[Int(slot)]! }
-
-    /// Reads the cluster in `slot` in place.
+    /// Reads the cluster in `slot` (which an ``Outcome`` named and whose version is current) in place.
     @inline(__always)
     func withCluster<R>(_ slot: Int32, _ body: (borrowing DrainCluster) -> R) -> R { body(slots[Int(slot)]!) }
 
