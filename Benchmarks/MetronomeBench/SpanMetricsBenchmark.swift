@@ -152,4 +152,13 @@ struct CountingSink: SampleSink {
     ) {
         series += 1
     }
+
+    mutating func appendHistogram(
+        family: String,
+        labels: UnsafeBufferPointer<LabelRef>,
+        histograms: UnsafeBufferPointer<NativeHistogramSample>,
+        exemplars: UnsafeBufferPointer<ExemplarRef>
+    ) {
+        series += 1
+    }
 }

@@ -251,6 +251,7 @@ private struct Setter: SeriesRecorder {
     func observe(
         _ hash: UInt64,
         into values: UnsafeMutableBufferPointer<Double>,
+        natives: UnsafeMutableBufferPointer<NativeHistogram>,
         exemplars: inout SeriesStore.Exemplars
     ) {
         values[offset] = value

@@ -21,9 +21,43 @@ struct CollectedSeries: Equatable, CustomStringConvertible {
     var description: String { "\(labels) \(samples.map { "\($0.value)@\($0.timestampMs)" })" }
 }
 
+/// A native-histogram series as collected.
+struct CollectedHistogramSeries {
+    var labels: [String: String]
+    var histograms: [NativeHistogramSample]
+    /// (trace id, value, time) of each exemplar, in the order given.
+    var exemplars: [(traceID: String, value: Double, timestampMs: Int64)]
+}
+
 /// A sink that keeps everything it is given, for assertions.
 struct CapturingSink: SampleSink {
     var series: [CollectedSeries] = []
+    var histogramSeries: [CollectedHistogramSeries] = []
+
+    mutating func appendHistogram(
+        family: String,
+        labels: UnsafeBufferPointer<LabelRef>,
+        histograms: UnsafeBufferPointer<NativeHistogramSample>,
+        exemplars: UnsafeBufferPointer<ExemplarRef>
+    ) {
+        let pairs = labels.map {
+            (String(decoding: $0.name, as: UTF8.self), String(decoding: $0.value, as: UTF8.self))
+        }
+        histogramSeries.append(
+            CollectedHistogramSeries(
+                labels: Dictionary(uniqueKeysWithValues: pairs),
+                histograms: Array(histograms),
+                exemplars: exemplars.map { (String(decoding: $0.labelValue, as: UTF8.self), $0.value, $0.timestampMs) }
+            )
+        )
+    }
+
+    /// The native-histogram series named `name` whose labels include all of `matching`.
+    func histograms(_ name: String, _ matching: [String: String] = [:]) -> [CollectedHistogramSeries] {
+        histogramSeries.filter { series in
+            series.labels["__name__"] == name && matching.allSatisfy { series.labels[$0.key] == $0.value }
+        }
+    }
 
     mutating func append(
         family: String,

@@ -59,7 +59,7 @@ struct OverridesTests {
         #expect(a.generator.spanMetrics.dimensions == ["http.method"])
         #expect(a.generator.serviceGraphs.peerAttributes == ["peer.service"])
         #expect(a.generator.serviceGraphs.waitMs == 5_000)
-        #expect(a.notYetApplied["generate_native_histograms"] == "both")
+        #expect(a.generator.nativeHistograms.mode == .both)
         let b = overrides.settings(for: Self.tenant("team-b"))
         #expect(b.source == "*")
         #expect(b.generator.processors == ["span-metrics"] && b.generator.limits.maxActiveSeries == 10)
@@ -138,12 +138,10 @@ struct OverridesTests {
         #expect(generator.registry.traceIDLabelName == "trace_id")
         #expect(generator.ingestionTimeRangeSlackMs == 60_000)
         #expect(settings.remoteWriteHeaders == ["X-Team": "a"])
-        #expect(
-            settings.notYetApplied == [
-                "generate_native_histograms": "native", "native_histogram_bucket_factor": "1.2",
-                "native_histogram_max_bucket_number": "160", "native_histogram_min_reset_duration": "1h",
-            ]
-        )
+        #expect(generator.nativeHistograms.mode == .native && generator.nativeHistograms.bucketFactor == 1.2)
+        #expect(generator.nativeHistograms.maxBucketNumber == 160)
+        #expect(generator.nativeHistograms.minResetDurationMs == 3_600_000)
+        #expect(generator.nativeHistograms.schema == 2)
         #expect(generator.spanNameSanitization == .dryRun)
         let spanMetrics = generator.spanMetrics
         #expect(spanMetrics.histogramBuckets == [0.5, 2] && spanMetrics.dimensions == ["http.route"])

@@ -12,11 +12,12 @@ protocol SeriesRecorder {
     /// Writes the observation's label values (one per column) into `columns` and returns their hash.
     func labels(of observation: Observation, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>)
         -> UInt64
-    /// Adds the observation to an entry's doubles (laid out as the store's ``MetricLayout`` says), and names the
-    /// exemplars it leaves.
+    /// Adds the observation to an entry's doubles and native histograms (laid out as the store's ``MetricLayout``
+    /// says), and names the exemplars it leaves in the doubles' histogram buckets.
     func observe(
         _ observation: Observation,
         into values: UnsafeMutableBufferPointer<Double>,
+        natives: UnsafeMutableBufferPointer<NativeHistogram>,
         exemplars: inout SeriesStore.Exemplars
     )
     /// Hears of each observation recorded in an entry of its own (not in overflow, not dropped).
@@ -84,7 +85,7 @@ extension SeriesStore {
             exemplarStorage.deallocate()
         }
         var exemplars = Exemplars(storage: exemplarStorage)
-        var overflow: [Double] = []
+        var overflow: [Recorder.Observation] = []
         for (shard, observations) in byShard.enumerated() where !observations.isEmpty {
             withShard(shard) { table in
                 // Checked under the shard's lock: either this shard's entries are still to be ended, or none is made.
@@ -94,8 +95,8 @@ extension SeriesStore {
                     exemplars.reset()
                     switch admit(UnsafeBufferPointer(columns), hash: hash, into: &table, nowMs: nowMs) {
                     case .entry(let entry):
-                        table.updateEntry(entry, nowMs: nowMs) { values in
-                            recorder.observe(observation, into: values, exemplars: &exemplars)
+                        table.updateEntry(entry, nowMs: nowMs) { values, natives in
+                            recorder.observe(observation, into: values, natives: natives, exemplars: &exemplars)
                         }
                         recorder.admitted(observation)
                         if let traceID = exemplars.traceID {
@@ -109,10 +110,7 @@ extension SeriesStore {
                             }
                         }
                     case .overLimit:
-                        if overflow.isEmpty { overflow = Array(repeating: 0, count: layout.width) }
-                        overflow.withUnsafeMutableBufferPointer {
-                            recorder.observe(observation, into: $0, exemplars: &exemplars)
-                        }
+                        overflow.append(observation)
                         recorded.overflowed += 1
                     case .invalidUTF8:
                         recorded.invalidUTF8 += 1
@@ -120,7 +118,15 @@ extension SeriesStore {
                 }
             }
         }
-        if !overflow.isEmpty { addToOverflow(overflow, nowMs: nowMs) }
+        if !overflow.isEmpty {
+            // The overflow series keeps no exemplars: those the observations leave are dropped.
+            updateOverflow(nowMs: nowMs) { values, natives in
+                for observation in overflow {
+                    exemplars.reset()
+                    recorder.observe(observation, into: values, natives: natives, exemplars: &exemplars)
+                }
+            }
+        }
         return recorded
     }
 }

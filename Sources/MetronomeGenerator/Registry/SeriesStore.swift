@@ -43,14 +43,20 @@ final class SeriesStore: Sendable {
         self.layout = layout
         self.limiter = limiter
         self.entryCost = limiter.cost(seriesPerEntry: layout.seriesPerEntry)
-        self.overflow = Mutex(OverflowEntry(values: Array(repeating: 0, count: layout.width)))
+        self.overflow = Mutex(OverflowEntry(layout: layout))
         self.overflowPlan = LabelPlan(columnNames: ["metric_overflow"], registry: registry)
         self.columnCount = columnNames.count
         self.columnNames = columnNames
         self.exemplarLabel = Mutex(registry.traceIDLabelName)
         self.plan = LabelPlan(columnNames: columnNames.map(registry.truncatedName), registry: registry)
         shards = (0..<Self.shardCount).map { _ in
-            Shard(SeriesTable(columnCount: columnNames.count, valueWidth: layout.width))
+            Shard(
+                SeriesTable(
+                    columnCount: columnNames.count,
+                    valueWidth: layout.width,
+                    nativeSchemas: layout.nativeSettings.map(\.schema)
+                )
+            )
         }
     }
 
@@ -114,23 +120,30 @@ final class SeriesStore: Sendable {
             shard.table.withLock { table in
                 do {
                     let table = table
+                    let nativeWidth = table.nativeWidth
                     table.values.withUnsafeBufferPointer { values in
-                        table.forEachEntry { entry, column in
-                            // A series never collected has no samples for `.end` to end.
-                            if mode == .end && table.isNew[entry] { return }
-                            let start = entry * layout.width
-                            layout.emit(
-                                values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
-                                plan: plan,
-                                timestampMs: timestampMs,
-                                initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
-                                stale: mode == .end
-                                    || (mode == .collect && Self.isStale(table, entry, before: staleBeforeMs)),
-                                scratch: &scratch,
-                                column: column,
-                                exemplar: { slot in mode == .end ? nil : table.exemplar(entry: entry, slot: slot) },
-                                into: &sink
-                            )
+                        table.natives.withUnsafeBufferPointer { natives in
+                            table.forEachEntry { entry, column in
+                                // A series never collected has no samples for `.end` to end.
+                                if mode == .end && table.isNew[entry] { return }
+                                let start = entry * layout.width
+                                let nativeStart = entry * nativeWidth
+                                layout.emit(
+                                    values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
+                                    natives: UnsafeBufferPointer(
+                                        rebasing: natives[nativeStart..<(nativeStart + nativeWidth)]
+                                    ),
+                                    plan: plan,
+                                    timestampMs: timestampMs,
+                                    initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
+                                    stale: mode == .end
+                                        || (mode == .collect && Self.isStale(table, entry, before: staleBeforeMs)),
+                                    scratch: &scratch,
+                                    column: column,
+                                    exemplar: { slot in mode == .end ? nil : table.exemplar(entry: entry, slot: slot) },
+                                    into: &sink
+                                )
+                            }
                         }
                     }
                 }
@@ -141,6 +154,7 @@ final class SeriesStore: Sendable {
                     }
                     table.markCollected()
                     table.clearExemplars()
+                    table.settleNatives(nowMs: timestampMs, settings: layout.nativeSettings)
                 }
                 entries += table.count
             }
@@ -158,26 +172,33 @@ final class SeriesStore: Sendable {
         return (entries, removed)
     }
 
-    /// The overflow series' values, when it is in use.
-    func overflowValues() -> [Double]? {
-        overflow.withLock { $0.used ? $0.values : nil }
+    /// The overflow series' values and native histograms, when it is in use.
+    func overflowState() -> (values: [Double], natives: [NativeHistogram])? {
+        overflow.withLock { $0.used ? ($0.values, $0.natives) : nil }
     }
 
     /// Puts back the overflow series' values from a checkpoint (already collected: no initial zero).
-    func restoreOverflow(_ values: [Double], nowMs: Int64) {
-        guard values.count == layout.width else { return }
+    func restoreOverflow(_ values: [Double], natives: [NativeHistogram], nowMs: Int64) {
+        guard values.count == layout.width, natives.count == layout.nativeSettings.count else { return }
         overflow.withLock { overflow in
             overflow.values = values
+            overflow.natives = natives
             overflow.used = true
             overflow.isNew = false
             overflow.lastUpdatedMs = nowMs
         }
     }
 
-    /// Adds a batch's updates of turned-away label sets to the overflow entry: one lock per batch.
-    func addToOverflow(_ values: [Double], nowMs: Int64) {
+    /// Runs `body` on the overflow entry's doubles and native histograms, marking it in use: a batch's turned-away
+    /// label sets are recorded there under one lock.
+    func updateOverflow(
+        nowMs: Int64,
+        _ body: (UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<NativeHistogram>) -> Void
+    ) {
         overflow.withLock { overflow in
-            for index in values.indices { overflow.values[index] += values[index] }
+            overflow.values.withUnsafeMutableBufferPointer { values in
+                overflow.natives.withUnsafeMutableBufferPointer { natives in body(values, natives) }
+            }
             overflow.used = true
             overflow.lastUpdatedMs = nowMs
         }
@@ -196,23 +217,29 @@ final class SeriesStore: Sendable {
             let stale = !overflow.isNew && overflow.lastUpdatedMs < staleBeforeMs
             if !(mode == .end && overflow.isNew) {
                 overflow.values.withUnsafeBufferPointer { values in
-                    layout.emit(
-                        values: values,
-                        plan: overflowPlan,
-                        timestampMs: timestampMs,
-                        initialZeroMs: mode == .collect && overflow.isNew ? initialZeroMs : nil,
-                        stale: mode == .end || (mode == .collect && stale),
-                        scratch: &scratch,
-                        column: { _ in Self.overflowValue[0] },
-                        exemplar: { _ in nil },
-                        into: &sink
-                    )
+                    overflow.natives.withUnsafeBufferPointer { natives in
+                        layout.emit(
+                            values: values,
+                            natives: natives,
+                            plan: overflowPlan,
+                            timestampMs: timestampMs,
+                            initialZeroMs: mode == .collect && overflow.isNew ? initialZeroMs : nil,
+                            stale: mode == .end || (mode == .collect && stale),
+                            scratch: &scratch,
+                            column: { _ in Self.overflowValue[0] },
+                            exemplar: { _ in nil },
+                            into: &sink
+                        )
+                    }
                 }
             }
             guard mode != .snapshot else { return }
             overflow.isNew = false
             if mode == .end || stale {
-                overflow = OverflowEntry(values: Array(repeating: 0, count: layout.width))
+                overflow = OverflowEntry(layout: layout)
+            }
+            for slot in overflow.natives.indices {
+                overflow.natives[slot].resetIfDue(nowMs: timestampMs, settings: layout.nativeSettings[slot])
             }
         }
     }
@@ -225,7 +252,7 @@ final class SeriesStore: Sendable {
 
     /// Whether the store holds no series, the overflow series included.
     var isEmpty: Bool {
-        shards.allSatisfy { shard in shard.table.withLock { $0.count == 0 } } && overflowValues() == nil
+        shards.allSatisfy { shard in shard.table.withLock { $0.count == 0 } } && overflowState() == nil
     }
 
     /// Approximate heap bytes held by all shards.
@@ -245,10 +272,18 @@ public enum CollectionMode: Sendable {
     case end
 }
 
-/// The overflow series of a store: one entry's values, outside the tables and the limit.
+/// The overflow series of a store: one entry's values, outside the tables and the limit. It keeps no exemplars.
 struct OverflowEntry {
     var values: [Double]
+    var natives: [NativeHistogram]
     var used = false
     var isNew = true
     var lastUpdatedMs: Int64 = 0
+}
+
+extension OverflowEntry {
+    /// An unused overflow entry of `layout`.
+    init(layout: MetricLayout) {
+        self.init(values: Array(repeating: 0, count: layout.width), natives: layout.newNativeHistograms(nowMs: 0))
+    }
 }

@@ -9,12 +9,17 @@ import MetronomeWire
 struct SeriesTable {
     let columnCount: Int
     let valueWidth: Int
+    /// The schema of each of an entry's native histograms; empty when it has none.
+    private let nativeSchemas: [Int32]
+    var nativeWidth: Int { nativeSchemas.count }
     private(set) var interner = LabelValueInterner()
     /// `columnCount` interned value ids per entry; 0 is an absent label.
     private(set) var keys: [UInt32] = []
     private(set) var hashes: [UInt64] = []
     /// `valueWidth` doubles per entry, laid out as the processor's ``MetricLayout`` says.
     private(set) var values: [Double] = []
+    /// ``nativeWidth`` native histograms per entry.
+    private(set) var natives: [NativeHistogram] = []
     private(set) var lastUpdatedMs: [Int64] = []
     /// Entries that have not been collected yet and so still owe their initial zero (spec §5.2).
     private(set) var isNew: [Bool] = []
@@ -27,9 +32,10 @@ struct SeriesTable {
     /// Entry index per slot, -1 when empty. At most half full.
     private var slots: [Int32] = Array(repeating: -1, count: 64)
 
-    init(columnCount: Int, valueWidth: Int) {
+    init(columnCount: Int, valueWidth: Int, nativeSchemas: [Int32] = []) {
         self.columnCount = columnCount
         self.valueWidth = valueWidth
+        self.nativeSchemas = nativeSchemas
     }
 
     /// The number of entries (label sets).
@@ -71,6 +77,7 @@ struct SeriesTable {
         for value in columns { keys.append(interner.intern(value, hash: SeriesHash.hash(value))) }
         hashes.append(hash)
         values.append(contentsOf: repeatElement(0, count: valueWidth))
+        for schema in nativeSchemas { natives.append(NativeHistogram(schema: schema, nowMs: nowMs)) }
         lastUpdatedMs.append(nowMs)
         isNew.append(true)
         exemplarBlocks.append(-1)
@@ -79,20 +86,45 @@ struct SeriesTable {
         return entry
     }
 
-    /// Lets `update` change the doubles of `entry`, and marks it updated at `nowMs`.
+    /// Lets `update` change the doubles and native histograms of `entry`, and marks it updated at `nowMs`.
     @inline(__always)
-    mutating func updateEntry(_ entry: Int, nowMs: Int64, _ update: (UnsafeMutableBufferPointer<Double>) -> Void) {
+    mutating func updateEntry(
+        _ entry: Int,
+        nowMs: Int64,
+        _ update: (UnsafeMutableBufferPointer<Double>, UnsafeMutableBufferPointer<NativeHistogram>) -> Void
+    ) {
         let start = entry * valueWidth
-        values.withUnsafeMutableBufferPointer {
-            update(UnsafeMutableBufferPointer(rebasing: $0[start..<(start + valueWidth)]))
+        let nativeStart = entry * nativeWidth
+        let nativeWidth = nativeWidth
+        values.withUnsafeMutableBufferPointer { values in
+            natives.withUnsafeMutableBufferPointer { natives in
+                update(
+                    UnsafeMutableBufferPointer(rebasing: values[start..<(start + valueWidth)]),
+                    UnsafeMutableBufferPointer(rebasing: natives[nativeStart..<(nativeStart + nativeWidth)])
+                )
+            }
         }
         lastUpdatedMs[entry] = nowMs
     }
 
-    /// Puts back a checkpointed entry's doubles; it was collected before the checkpoint, so it owes no initial zero.
-    mutating func restoreEntry(_ entry: Int, values restored: [Double]) {
+    /// Puts back a checkpointed entry's doubles and native histograms; it was collected before the checkpoint, so it
+    /// owes no initial zero.
+    mutating func restoreEntry(_ entry: Int, values restored: [Double], natives restoredNatives: [NativeHistogram]) {
         for offset in 0..<valueWidth { values[entry * valueWidth + offset] = restored[offset] }
+        for slot in 0..<min(nativeWidth, restoredNatives.count) {
+            natives[entry * nativeWidth + slot] = restoredNatives[slot]
+        }
         isNew[entry] = false
+    }
+
+    /// Settles the native histograms after a collection: their exemplars were emitted, and a reset the bucket limit
+    /// scheduled happens once due.
+    mutating func settleNatives(nowMs: Int64, settings: [NativeHistogramSettings]) {
+        guard nativeWidth > 0 else { return }
+        for index in natives.indices {
+            natives[index].clearExemplars()
+            natives[index].resetIfDue(nowMs: nowMs, settings: settings[index % nativeWidth])
+        }
     }
 
     /// Marks every entry collected: none owes its initial zero any more.
@@ -159,6 +191,9 @@ struct SeriesTable {
             }
             hashes[kept] = hashes[entry]
             for offset in 0..<valueWidth { values[kept * valueWidth + offset] = values[entry * valueWidth + offset] }
+            for slot in 0..<nativeWidth where kept != entry {
+                natives.swapAt(kept * nativeWidth + slot, entry * nativeWidth + slot)
+            }
             lastUpdatedMs[kept] = lastUpdatedMs[entry]
             isNew[kept] = isNew[entry]
             exemplarBlocks[kept] = exemplarBlocks[entry]
@@ -169,6 +204,7 @@ struct SeriesTable {
         keys.removeLast(removed * columnCount)
         hashes.removeLast(removed)
         values.removeLast(removed * valueWidth)
+        natives.removeLast(removed * nativeWidth)
         lastUpdatedMs.removeLast(removed)
         isNew.removeLast(removed)
         exemplarBlocks.removeLast(removed)
@@ -184,6 +220,7 @@ struct SeriesTable {
         interner.memoryBytes + keys.capacity * 4 + hashes.capacity * 8 + values.capacity * 8
             + lastUpdatedMs.capacity * 8 + isNew.capacity + slots.capacity * 4 + exemplarBlocks.capacity * 4
             + exemplarPool.capacity * MemoryLayout<StoredExemplar>.stride
+            + natives.capacity * MemoryLayout<NativeHistogram>.stride + natives.reduce(0) { $0 + $1.heapBytes }
     }
 
     @inline(__always)
@@ -208,7 +245,7 @@ struct SeriesTable {
 }
 
 /// The latest observation of a histogram bucket that carried a trace id.
-struct StoredExemplar {
+struct StoredExemplar: Equatable, Sendable {
     /// The trace id's 16 bytes, big-endian halves.
     var traceIDHigh: UInt64
     var traceIDLow: UInt64

@@ -5,8 +5,9 @@ import MetronomeWire
 ///
 /// Layout: the magic `MTRCKPT2`, a protobuf-encoded body, then the body's CRC-32 (little-endian), so a torn or
 /// corrupted file is detected rather than loaded. Body: repeated `Store` (field 1) { name = 1, signature = 2,
-/// repeated `Entry` = 3 { repeated column bytes = 1, packed little-endian doubles = 2, last update ms = 3 },
-/// overflow doubles = 4 }. A store's entries may be split over several `Store` messages of the same name (one per
+/// repeated `Entry` = 3 { repeated column bytes = 1, packed little-endian doubles = 2, last update ms = 3, repeated
+/// native histograms = 4 }, overflow doubles = 4, repeated overflow native histograms = 5 } (native histograms as
+/// `NativeHistogram-checkpoint.swift` writes them). A store's entries may be split over several `Store` messages of the same name (one per
 /// registry shard: see ``encode(_:emit:)``); they are merged when read.
 ///
 /// `MTRCKPT1` files (one message per store) are read the same way; the magic changed so that an older Metronome,
@@ -85,6 +86,7 @@ public struct Checkpoint: Equatable {
             var store = ProtobufReader(bytes: raw, range: try reader.readBytes(tag, in: "Checkpoint").range)
             var name = ""
             var snapshot = StoreSnapshot(signature: "", entries: [], overflow: nil)
+            var overflowNatives: [NativeHistogram?] = []
             while let field = try store.nextTag() {
                 switch field.fieldNumber {
                 case 1: name = string(raw, try store.readBytes(field, in: "Store"))
@@ -93,12 +95,19 @@ public struct Checkpoint: Equatable {
                     let range = try store.readBytes(field, in: "Store").range
                     snapshot.entries.append(try decodeEntry(ProtobufReader(bytes: raw, range: range), raw))
                 case 4: snapshot.overflow = unpack(raw, try store.readBytes(field, in: "Store"))
+                case 5:
+                    let range = try store.readBytes(field, in: "Store")
+                    overflowNatives.append(try NativeHistogram.decodeCheckpoint(raw, range))
                 default: try store.skip(field.wireType)
                 }
             }
+            snapshot.overflowNatives = overflowNatives.contains(nil) ? [] : overflowNatives.compactMap { $0 }
             if var earlier = stores[name], earlier.signature == snapshot.signature {
                 earlier.entries += snapshot.entries
-                earlier.overflow = snapshot.overflow ?? earlier.overflow
+                if snapshot.overflow != nil {
+                    earlier.overflow = snapshot.overflow
+                    earlier.overflowNatives = snapshot.overflowNatives
+                }
                 stores[name] = earlier
             } else {
                 stores[name] = snapshot
@@ -112,6 +121,7 @@ public struct Checkpoint: Equatable {
     {
         var reader = reader
         var entry = StoreSnapshot.Entry(columns: [], values: [], lastUpdatedMs: 0)
+        var natives: [NativeHistogram?] = []
         while let field = try reader.nextTag() {
             switch field.fieldNumber {
             case 1: entry.columns.append(Array(raw[try reader.readBytes(field, in: "Entry").range]))
@@ -119,9 +129,13 @@ public struct Checkpoint: Equatable {
             case 3:
                 try reader.expect(field, .varint, in: "Entry")
                 entry.lastUpdatedMs = Int64(bitPattern: try reader.readVarint())
+            case 4: natives.append(try NativeHistogram.decodeCheckpoint(raw, try reader.readBytes(field, in: "Entry")))
             default: try reader.skip(field.wireType)
             }
         }
+        entry.natives = natives.compactMap { $0 }
+        // An entry with a histogram that is none is not restored.
+        entry.isDamaged = entry.natives.count != natives.count
         return entry
     }
 

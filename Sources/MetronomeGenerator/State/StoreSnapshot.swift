@@ -5,13 +5,17 @@ struct StoreSnapshot: Equatable {
     /// Identifies the store's shape (metric names, buckets, label names): a checkpoint of another shape is not loaded.
     var signature: String
     var entries: [Entry]
-    /// The overflow series' values, when it was in use.
+    /// The overflow series' values and native histograms, when it was in use.
     var overflow: [Double]?
+    var overflowNatives: [NativeHistogram] = []
 
     struct Entry: Equatable {
         var columns: [[UInt8]]
         var values: [Double]
         var lastUpdatedMs: Int64
+        var natives: [NativeHistogram] = []
+        /// Read with a native histogram that is not one: not restored.
+        var isDamaged = false
     }
 }
 
@@ -22,7 +26,10 @@ extension SeriesStore {
             switch metric.kind {
             case .counter: "\(metric.name):counter"
             case .gauge: "\(metric.name):gauge"
-            case .histogram(let bounds): "\(metric.name):histogram:\(bounds.map { "\($0)" }.joined(separator: ","))"
+            case .histogram(let bounds, let native):
+                "\(metric.name):histogram:\(native.writesClassic ? bounds.map { "\($0)" }.joined(separator: ",") : "-")"
+                    + (native.writesNative
+                        ? ":native:\(native.schema):\(native.maxBucketNumber):\(native.minResetDurationMs)" : "")
             }
         }
         return (metrics + ["columns:" + columnNames.joined(separator: ",")]).joined(separator: ";")
@@ -36,6 +43,8 @@ extension SeriesStore {
             message.writeStringField(1, name)
             message.writeStringField(2, signature)
             withShard(shard) { table in
+                let nativeWidth = table.nativeWidth
+                let natives = table.natives
                 table.values.withUnsafeBufferPointer { values in
                     table.forEachEntry { entry, column in
                         message.writeMessage(3) { entryWriter in
@@ -47,12 +56,16 @@ extension SeriesStore {
                                 to: &entryWriter
                             )
                             entryWriter.writeVarintField(3, UInt64(bitPattern: table.lastUpdatedMs[entry]))
+                            for slot in 0..<nativeWidth {
+                                natives[entry * nativeWidth + slot].encodeCheckpoint(field: 4, into: &entryWriter)
+                            }
                         }
                     }
                 }
             }
-            if shard == Self.shardCount - 1, let overflow = overflowValues() {
-                Checkpoint.writePacked(overflow[...], field: 4, to: &message)
+            if shard == Self.shardCount - 1, let overflow = overflowState() {
+                Checkpoint.writePacked(overflow.values[...], field: 4, to: &message)
+                for native in overflow.natives { native.encodeCheckpoint(field: 5, into: &message) }
             }
         }
     }
@@ -62,7 +75,10 @@ extension SeriesStore {
     /// - Returns: false when the snapshot has another shape, and nothing was loaded.
     func restore(_ snapshot: StoreSnapshot, nowMs: Int64) -> Bool {
         guard snapshot.signature == signature else { return false }
-        for entry in snapshot.entries where entry.columns.count == columnCount && entry.values.count == layout.width {
+        for entry in snapshot.entries
+        where entry.columns.count == columnCount && entry.values.count == layout.width
+            && entry.natives.count == layout.nativeSettings.count && !entry.isDamaged
+        {
             var hash = SeriesHash.seed
             for (index, value) in entry.columns.enumerated() {
                 hash = SeriesHash.combine(hash, value.withUnsafeBytes { SeriesHash.hash($0) }, column: index)
@@ -80,11 +96,13 @@ extension SeriesStore {
                             }
                         )
                     else { return }
-                    table.restoreEntry(index, values: entry.values)
+                    table.restoreEntry(index, values: entry.values, natives: entry.natives)
                 }
             }
         }
-        if let overflow = snapshot.overflow { restoreOverflow(overflow, nowMs: nowMs) }
+        if let overflow = snapshot.overflow {
+            restoreOverflow(overflow, natives: snapshot.overflowNatives, nowMs: nowMs)
+        }
         return true
     }
 }

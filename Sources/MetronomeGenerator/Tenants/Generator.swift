@@ -240,6 +240,8 @@ extension Generator {
         public var ingestionTimeRangeSlackMs: Int64 = 30_000
         /// `span_name_sanitization`: DRAIN clustering of span metrics' `span_name` label (spec §5.7).
         public var spanNameSanitization = SpanNameSanitization.disabled
+        /// `generate_native_histograms` and the native histograms' parameters (spec §5.4).
+        public var nativeHistograms = NativeHistogramSettings()
 
         public init() {}
     }

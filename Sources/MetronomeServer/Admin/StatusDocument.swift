@@ -112,13 +112,16 @@ enum StatusDocument {
                 "ingestion_time_range_slack": duration(generator.ingestionTimeRangeSlackMs),
                 "remote_write_headers": settings.remoteWriteHeaders.mapValues { _ in secret },
                 "span_name_sanitization": generator.spanNameSanitization.rawValue,
+                "generate_native_histograms": generator.nativeHistograms.mode.rawValue,
+                "native_histogram_bucket_factor": generator.nativeHistograms.bucketFactor,
+                "native_histogram_max_bucket_number": generator.nativeHistograms.maxBucketNumber,
+                "native_histogram_min_reset_duration": duration(generator.nativeHistograms.minResetDurationMs),
                 "processor": [
                     "span_metrics": spanMetrics(generator.spanMetrics),
                     "service_graphs": serviceGraphs(generator.serviceGraphs),
                     "host_info": hostInfo(generator.hostInfo),
                 ],
             ] as [String: Any],
-            "not_applied": settings.notYetApplied,
         ]
     }
 
@@ -138,6 +141,10 @@ enum StatusDocument {
                 "ingestion_time_range_slack": duration(generator.ingestionTimeRangeSlackMs),
                 "remote_write_headers": generator.remoteWriteHeaders.mapValues { _ in secret },
                 "span_name_sanitization": generator.spanNameSanitization.rawValue,
+                "generate_native_histograms": generator.nativeHistograms.mode?.rawValue ?? "",
+                "native_histogram_bucket_factor": generator.nativeHistograms.bucketFactor ?? 0,
+                "native_histogram_max_bucket_number": generator.nativeHistograms.maxBucketNumber ?? 0,
+                "native_histogram_min_reset_duration": duration(generator.nativeHistograms.minResetDurationMs ?? 0),
             ] as [String: Any],
             "not_applied": block.notApplied,
         ]

@@ -39,6 +39,16 @@ struct ChunkedRemoteWrite: SampleSink {
         if encoder.finishedBytes >= chunkBytes { deliver(encoder.takeFinished()) }
     }
 
+    mutating func appendHistogram(
+        family: String,
+        labels: UnsafeBufferPointer<LabelRef>,
+        histograms: UnsafeBufferPointer<NativeHistogramSample>,
+        exemplars: UnsafeBufferPointer<ExemplarRef>
+    ) {
+        encoder.appendHistogram(family: family, labels: labels, histograms: histograms, exemplars: exemplars)
+        if encoder.finishedBytes >= chunkBytes { deliver(encoder.takeFinished()) }
+    }
+
     /// Hands over the rest.
     mutating func finish() {
         let rest = encoder.finish()

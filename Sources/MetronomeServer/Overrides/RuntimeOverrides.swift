@@ -70,12 +70,12 @@ final class RuntimeOverrides: Sendable {
         if generator.spanNameSanitization == .disabled {
             generator.spanNameSanitization = defaults.generator.spanNameSanitization
         }
+        // Spec §6: so do the native-histogram keys, one by one.
+        generator.nativeHistograms = generator.nativeHistograms.falling(backTo: defaults.generator.nativeHistograms)
         return TenantSettings(
             generator: generator.apply(to: base),
             ingestion: block.ingestion,
             remoteWriteHeaders: block.generator.remoteWriteHeaders,
-            // Spec §6: these fall back to the defaults block when a tenant's block leaves them unset.
-            notYetApplied: defaults.generator.notYetApplied.merging(block.generator.notYetApplied) { $1 },
             source: source
         )
     }

@@ -8,8 +8,6 @@ struct TenantSettings: Sendable, Equatable {
     var ingestion: IngestionRateLimiter.Configuration
     /// Extra headers on its remote-write requests.
     var remoteWriteHeaders: [String: String]
-    /// Settings of features not built yet, as written (tenant's block, else `overrides.defaults`).
-    var notYetApplied: [String: String]
     /// Which block they come from: the tenant's own, `*`, or `defaults`.
     var source: String
 }

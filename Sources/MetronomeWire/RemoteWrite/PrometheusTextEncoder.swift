@@ -46,6 +46,15 @@ public struct PrometheusTextEncoder: SampleSink {
         families[family]!.lines.append(UInt8(ascii: "\n"))
     }
 
+    /// The text format has no native histograms: a family in `both` mode shows its classic series, one in `native`
+    /// mode only in the protobuf exposition.
+    public mutating func appendHistogram(
+        family: String,
+        labels: UnsafeBufferPointer<LabelRef>,
+        histograms: UnsafeBufferPointer<NativeHistogramSample>,
+        exemplars: UnsafeBufferPointer<ExemplarRef>
+    ) {}
+
     /// The complete exposition; without `typeLines`, the sample lines only.
     public func render(typeLines: Bool = true) -> [UInt8] {
         var output: [UInt8] = []

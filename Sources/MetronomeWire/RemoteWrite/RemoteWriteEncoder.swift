@@ -2,7 +2,7 @@
 /// so that no request carries more than a set number of samples, and partitioning series into send shards by a hash
 /// of their labels, so a series always travels in the same shard and its samples stay in order.
 ///
-/// Field numbers: `WriteRequest.timeseries = 1`; `TimeSeries.labels = 1, samples = 2`; `Label.name = 1, value = 2`;
+/// Field numbers: `WriteRequest.timeseries = 1`; `TimeSeries.labels = 1, samples = 2, exemplars = 3, histograms = 4`; `Label.name = 1, value = 2`;
 /// `Sample.value = 1 (double), timestamp = 2 (int64 ms)`. Sizes are computed before writing, so every length prefix
 /// is minimal and nothing is moved.
 public struct RemoteWriteEncoder: SampleSink {
@@ -30,6 +30,8 @@ public struct RemoteWriteEncoder: SampleSink {
     public private(set) var finishedBytes = 0
 
     private let maxSamplesPerRequest: Int
+    /// Where a series' histogram messages are written first, to learn their sizes.
+    private var histogramScratch = ProtobufWriter()
     private var open: [(writer: ProtobufWriter, samples: Int)]
 
     /// - Parameters:
@@ -58,59 +60,134 @@ public struct RemoteWriteEncoder: SampleSink {
         samples: UnsafeBufferPointer<Sample>,
         exemplar: ExemplarRef?
     ) {
-        var seriesSize = 0
-        for label in labels {
-            let size = Self.labelSize(label)
-            seriesSize += 1 + ProtobufWriter.varintSize(UInt64(size)) + size
+        var bodySize = 0
+        for sample in samples { bodySize += Self.fieldSize(Self.sampleSize(sample)) }
+        if let exemplar { bodySize += Self.fieldSize(Self.exemplarSize(exemplar)) }
+        appendSeries(labels: labels, bodySize: bodySize, samples: samples.count) { writer in
+            for sample in samples {
+                writer.writeTag(2, .lengthDelimited)
+                writer.writeVarint(UInt64(Self.sampleSize(sample)))
+                writer.writeDoubleField(1, sample.value)
+                if sample.timestampMs != 0 {
+                    writer.writeVarintField(2, UInt64(bitPattern: sample.timestampMs))
+                }
+            }
+            if let exemplar { Self.write(exemplar, to: &writer) }
         }
-        for sample in samples {
-            let size = Self.sampleSize(sample)
-            seriesSize += 1 + ProtobufWriter.varintSize(UInt64(size)) + size
+    }
+
+    /// Writes a native-histogram series: `TimeSeries.exemplars = 3`, `histograms = 4` (`prompb.Histogram`: integer
+    /// counts `count_int = 1`, `sum = 3`, `schema = 4` (sint32), `zero_threshold = 5`, `zero_count_int = 6`,
+    /// `negative_spans = 8`, `negative_deltas = 9` (packed sint64), `positive_spans = 11`, `positive_deltas = 12`,
+    /// `timestamp = 15`; `BucketSpan.offset = 1` (sint32), `length = 2`). Each histogram counts as one sample.
+    public mutating func appendHistogram(
+        family: String,
+        labels: UnsafeBufferPointer<LabelRef>,
+        histograms: UnsafeBufferPointer<NativeHistogramSample>,
+        exemplars: UnsafeBufferPointer<ExemplarRef>
+    ) {
+        histogramScratch.reset()
+        var ends: [Int] = []
+        ends.reserveCapacity(histograms.count)
+        for histogram in histograms {
+            Self.write(histogram, to: &histogramScratch)
+            ends.append(histogramScratch.bytes.count)
         }
-        if let exemplar {
-            let size = Self.exemplarSize(exemplar)
-            seriesSize += 1 + ProtobufWriter.varintSize(UInt64(size)) + size
+        var bodySize = 0
+        var start = 0
+        for end in ends {
+            bodySize += Self.fieldSize(end - start)
+            start = end
         }
+        for exemplar in exemplars { bodySize += Self.fieldSize(Self.exemplarSize(exemplar)) }
+        let encoded = histogramScratch.bytes
+        appendSeries(labels: labels, bodySize: bodySize, samples: histograms.count) { writer in
+            for exemplar in exemplars { Self.write(exemplar, to: &writer) }
+            var start = 0
+            for end in ends {
+                writer.writeBytesField(4, encoded[start..<end])
+                start = end
+            }
+        }
+    }
+
+    /// Writes one `TimeSeries` of `labels` whose other fields `writeBody` writes in exactly `bodySize` bytes, into
+    /// the open request of the series' shard, and closes that request once it holds enough samples.
+    private mutating func appendSeries(
+        labels: UnsafeBufferPointer<LabelRef>,
+        bodySize: Int,
+        samples: Int,
+        _ writeBody: (inout ProtobufWriter) -> Void
+    ) {
+        var seriesSize = bodySize
+        for label in labels { seriesSize += Self.fieldSize(Self.labelSize(label)) }
         let shard = Self.shard(of: labels, shards: open.count)
         var current = open[shard].writer
         open[shard].writer = ProtobufWriter()
         defer { open[shard].writer = current }
         current.writeTag(1, .lengthDelimited)
         current.writeVarint(UInt64(seriesSize))
-        for label in labels {
-            current.writeTag(1, .lengthDelimited)
-            current.writeVarint(UInt64(Self.labelSize(label)))
-            current.writeBytesField(1, label.name)
-            current.writeBytesField(2, label.value)
-        }
-        for sample in samples {
-            current.writeTag(2, .lengthDelimited)
-            current.writeVarint(UInt64(Self.sampleSize(sample)))
-            current.writeDoubleField(1, sample.value)
-            if sample.timestampMs != 0 {
-                current.writeVarintField(2, UInt64(bitPattern: sample.timestampMs))
-            }
-        }
-        if let exemplar {
-            // Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3 }
-            current.writeTag(3, .lengthDelimited)
-            current.writeVarint(UInt64(Self.exemplarSize(exemplar)))
-            let label = LabelRef(name: exemplar.labelName, value: exemplar.labelValue)
-            current.writeTag(1, .lengthDelimited)
-            current.writeVarint(UInt64(Self.labelSize(label)))
-            current.writeBytesField(1, label.name)
-            current.writeBytesField(2, label.value)
-            current.writeDoubleField(2, exemplar.value)
-            current.writeVarintField(3, UInt64(bitPattern: exemplar.timestampMs))
-        }
-        sampleCount += samples.count
-        open[shard].samples += samples.count
+        for label in labels { Self.write(label, to: &current) }
+        writeBody(&current)
+        sampleCount += samples
+        open[shard].samples += samples
         if open[shard].samples >= maxSamplesPerRequest {
             finishedBytes += current.bytes.count
             requests.append(Request(bytes: current.bytes, samples: open[shard].samples, shard: shard))
             current = ProtobufWriter()
             open[shard].samples = 0
         }
+    }
+
+    private static func write(_ label: LabelRef, to writer: inout ProtobufWriter) {
+        writer.writeTag(1, .lengthDelimited)
+        writer.writeVarint(UInt64(labelSize(label)))
+        writer.writeBytesField(1, label.name)
+        writer.writeBytesField(2, label.value)
+    }
+
+    /// `Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3 }` as field 3 of a series.
+    private static func write(_ exemplar: ExemplarRef, to writer: inout ProtobufWriter) {
+        writer.writeTag(3, .lengthDelimited)
+        writer.writeVarint(UInt64(exemplarSize(exemplar)))
+        write(LabelRef(name: exemplar.labelName, value: exemplar.labelValue), to: &writer)
+        writer.writeDoubleField(2, exemplar.value)
+        writer.writeVarintField(3, UInt64(bitPattern: exemplar.timestampMs))
+    }
+
+    /// One `Histogram` message, without its field tag and length.
+    private static func write(_ histogram: NativeHistogramSample, to writer: inout ProtobufWriter) {
+        func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
+        func spans(_ field: UInt32, _ spans: [NativeHistogramSample.BucketSpan]) {
+            for span in spans {
+                writer.writeMessage(field) { message in
+                    if span.offset != 0 { message.writeVarintField(1, zigzag(Int64(span.offset))) }
+                    message.writeVarintField(2, UInt64(span.length))
+                }
+            }
+        }
+        func deltas(_ field: UInt32, _ deltas: [Int64]) {
+            guard !deltas.isEmpty else { return }
+            writer.writeMessage(field) { packed in
+                for delta in deltas { packed.writeVarint(zigzag(delta)) }
+            }
+        }
+        // The counts are a oneof: written even when 0, so the histogram is read as an integer one.
+        writer.writeVarintField(1, histogram.count)
+        writer.writeDoubleField(3, histogram.sum)
+        if histogram.schema != 0 { writer.writeVarintField(4, zigzag(Int64(histogram.schema))) }
+        writer.writeDoubleField(5, histogram.zeroThreshold)
+        writer.writeVarintField(6, histogram.zeroCount)
+        spans(8, histogram.negativeSpans)
+        deltas(9, histogram.negativeDeltas)
+        spans(11, histogram.positiveSpans)
+        deltas(12, histogram.positiveDeltas)
+        writer.writeVarintField(15, UInt64(bitPattern: histogram.timestampMs))
+    }
+
+    /// The bytes of a length-delimited field holding `size` bytes (one-byte tag).
+    private static func fieldSize(_ size: Int) -> Int {
+        1 + ProtobufWriter.varintSize(UInt64(size)) + size
     }
 
     /// Closes the requests being written, if they hold anything, and returns every finished request.

@@ -17,4 +17,17 @@ public protocol SampleSink {
         samples: UnsafeBufferPointer<Sample>,
         exemplar: ExemplarRef?
     )
+
+    /// Appends one native-histogram series.
+    /// - Parameters:
+    ///   - family: the metric family's name, which is also the series' `__name__`.
+    ///   - labels: every label including `__name__`, sorted by name.
+    ///   - histograms: one or more samples in ascending time order.
+    ///   - exemplars: the series' exemplars, sorted by value.
+    mutating func appendHistogram(
+        family: String,
+        labels: UnsafeBufferPointer<LabelRef>,
+        histograms: UnsafeBufferPointer<NativeHistogramSample>,
+        exemplars: UnsafeBufferPointer<ExemplarRef>
+    )
 }

@@ -132,6 +132,7 @@ public final class HostInfoProcessor: Processor {
         func observe(
             _ host: Host,
             into values: UnsafeMutableBufferPointer<Double>,
+            natives: UnsafeMutableBufferPointer<NativeHistogram>,
             exemplars: inout SeriesStore.Exemplars
         ) {
             values[0] = 1

@@ -19,7 +19,6 @@ public final class ServiceGraphsProcessor: Processor {
     private let labels: EdgeLabels
     private let locator: SpanSideLocator
     private let selection: SpanSelection
-    private let bounds: HistogramBounds
     private let offsets: Offsets
 
     /// - Parameter previous: the processor this one replaces after a reconfiguration: its series (and the half-edges
@@ -28,6 +27,7 @@ public final class ServiceGraphsProcessor: Processor {
         configuration: Configuration,
         registry: RegistryConfiguration,
         limiter: SeriesLimiter = SeriesLimiter(),
+        histograms: NativeHistogramSettings = NativeHistogramSettings(),
         continuing previous: ServiceGraphsProcessor? = nil
     ) {
         self.configuration = configuration
@@ -38,32 +38,33 @@ public final class ServiceGraphsProcessor: Processor {
             spanMultiplierKey: configuration.spanMultiplierKey,
             useTraceState: configuration.enableTracestateSpanMultiplier
         )
-        bounds = HistogramBounds(configuration.histogramBuckets)
-        let bucketBounds = bounds.upperBounds
+        let bounds = HistogramBounds(configuration.histogramBuckets)
+        let histogram = MetricLayout.Kind.histogram(bounds: bounds.upperBounds, native: histograms)
         var metrics: [(String, MetricLayout.Kind)] = []
         if configuration.metrics.contains(.request) {
             metrics.append(("traces_service_graph_request_total", .counter))
             metrics.append(("traces_service_graph_request_failed_total", .counter))
         }
         if configuration.metrics.contains(.latency) {
-            metrics.append(("traces_service_graph_request_server_seconds", .histogram(bounds: bucketBounds)))
-            metrics.append(("traces_service_graph_request_client_seconds", .histogram(bounds: bucketBounds)))
+            metrics.append(("traces_service_graph_request_server_seconds", histogram))
+            metrics.append(("traces_service_graph_request_client_seconds", histogram))
             if configuration.enableMessagingSystemLatencyHistogram {
-                metrics.append(
-                    ("traces_service_graph_request_messaging_system_seconds", .histogram(bounds: bucketBounds))
-                )
+                metrics.append(("traces_service_graph_request_messaging_system_seconds", histogram))
             }
         }
         if configuration.metrics.contains(.connectionInfo) {
             metrics.append(("traces_service_graph_connection_info", .gauge))
         }
         let layout = MetricLayout(metrics)
+        func latency(_ name: String) -> LatencyHistogram {
+            LatencyHistogram(name, layout: layout, bounds: bounds, settings: histograms)
+        }
         offsets = Offsets(
             request: layout.offset(of: "traces_service_graph_request_total"),
             failed: layout.offset(of: "traces_service_graph_request_failed_total"),
-            server: layout.offset(of: "traces_service_graph_request_server_seconds"),
-            client: layout.offset(of: "traces_service_graph_request_client_seconds"),
-            messaging: layout.offset(of: "traces_service_graph_request_messaging_system_seconds"),
+            server: latency("traces_service_graph_request_server_seconds"),
+            client: latency("traces_service_graph_request_client_seconds"),
+            messaging: latency("traces_service_graph_request_messaging_system_seconds"),
             connectionInfo: layout.offset(of: "traces_service_graph_connection_info")
         )
         store = SeriesStore.continuing(
@@ -111,6 +112,7 @@ public final class ServiceGraphsProcessor: Processor {
             configuration: own,
             registry: configuration.registry,
             limiter: limiter,
+            histograms: configuration.nativeHistograms,
             continuing: previous
         )
     }
@@ -277,8 +279,8 @@ public final class ServiceGraphsProcessor: Processor {
                         edges: edges,
                         refs: refs,
                         arena: arena,
-                        bounds: bounds,
-                        offsets: offsets
+                        offsets: offsets,
+                        nowMs: nowMs
                     )
                     return store.record(byShard, nowMs: nowMs, &recorder)
                 }
@@ -289,13 +291,13 @@ public final class ServiceGraphsProcessor: Processor {
         report.overflow(recorded.overflowed, processor: Self.name)
     }
 
-    /// Where each metric keeps its values in an entry; -1 for a disabled one.
+    /// Where each metric keeps its values in an entry; -1 (or a disabled histogram) for a disabled one.
     struct Offsets {
         var request: Int
         var failed: Int
-        var server: Int
-        var client: Int
-        var messaging: Int
+        var server: LatencyHistogram
+        var client: LatencyHistogram
+        var messaging: LatencyHistogram
         var connectionInfo: Int
     }
 
@@ -305,8 +307,8 @@ public final class ServiceGraphsProcessor: Processor {
         let edges: UnsafeBufferPointer<CompletedEdges.Edge>
         let refs: UnsafeBufferPointer<ArenaRef>
         let arena: UnsafeRawBufferPointer
-        let bounds: HistogramBounds
         let offsets: Offsets
+        let nowMs: Int64
 
         @inline(__always)
         func labels(of index: Int, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>) -> UInt64 {
@@ -322,18 +324,25 @@ public final class ServiceGraphsProcessor: Processor {
         func observe(
             _ index: Int,
             into values: UnsafeMutableBufferPointer<Double>,
+            natives: UnsafeMutableBufferPointer<NativeHistogram>,
             exemplars: inout SeriesStore.Exemplars
         ) {
             let edge = edges[index]
             let weight = edge.multiplier
-            exemplars.traceID = (edge.traceHigh, edge.traceLow)
             if offsets.request >= 0 { values[offsets.request] += weight }
             if offsets.failed >= 0 && edge.failed { values[offsets.failed] += weight }
-            func histogram(_ offset: Int, _ latency: Double) {
-                guard offset >= 0 else { return }
-                let bucket = bounds.bucket(of: latency)
-                let slot = bounds.observe(latency, weight: weight, bucket: bucket, into: values, at: offset)
-                exemplars.add(slot: slot, value: latency)
+            func histogram(_ histogram: LatencyHistogram, _ latency: Double) {
+                guard histogram.isEnabled else { return }
+                histogram.observe(
+                    latency,
+                    weight: weight,
+                    bucket: histogram.bounds.bucket(of: latency),
+                    traceID: (edge.traceHigh, edge.traceLow),
+                    values: values,
+                    natives: natives,
+                    exemplars: &exemplars,
+                    nowMs: nowMs
+                )
             }
             histogram(offsets.server, edge.serverLatency)
             histogram(offsets.client, edge.clientLatency)

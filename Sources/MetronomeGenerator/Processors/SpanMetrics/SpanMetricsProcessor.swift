@@ -1,7 +1,7 @@
 import MetronomeWire
 
-/// Derives Tempo's span metrics — `traces_spanmetrics_calls_total`, `traces_spanmetrics_latency` (classic
-/// histogram) and `traces_spanmetrics_size_total` — from span batches (spec §2).
+/// Derives Tempo's span metrics — `traces_spanmetrics_calls_total`, `traces_spanmetrics_latency` (a classic or
+/// native histogram, or both) and `traces_spanmetrics_size_total` — from span batches (spec §2).
 ///
 /// Per batch, in two phases: first every span's label values are located (as offsets into the request or into a
 /// small per-batch scratch buffer for stringified values) and hashed, and the update is queued for the shard its
@@ -30,11 +30,10 @@ public final class SpanMetricsProcessor: Processor {
     private let spanNameColumn: Int
     /// `traces_target_info`, when enabled.
     let targetInfo: (labels: TargetInfoLabels, store: InfoStore)?
-    private let bounds: HistogramBounds
     /// Where each enabled metric keeps its values in an entry; -1 for a disabled one.
     private let callsOffset: Int
     private let sizeOffset: Int
-    private let latencyOffset: Int
+    private let latency: LatencyHistogram
 
     /// Makes the processor; `configuration` should have passed ``Configuration/validate()`` (the configuration loader
     /// does that), though nothing breaks if it did not.
@@ -46,6 +45,7 @@ public final class SpanMetricsProcessor: Processor {
         limiter: SeriesLimiter = SeriesLimiter(),
         maxCardinalityPerLabel: Int = 0,
         sanitization: SpanNameSanitization = .disabled,
+        histograms: NativeHistogramSettings = NativeHistogramSettings(),
         nowMs: Int64 = 0,
         continuing previous: SpanMetricsProcessor? = nil
     ) {
@@ -67,17 +67,17 @@ public final class SpanMetricsProcessor: Processor {
             spanMultiplierKey: configuration.spanMultiplierKey,
             useTraceState: configuration.enableTracestateSpanMultiplier
         )
-        bounds = HistogramBounds(configuration.histogramBuckets)
+        let bounds = HistogramBounds(configuration.histogramBuckets)
         var metrics: [(String, MetricLayout.Kind)] = []
         if configuration.metrics.contains(.calls) { metrics.append(("traces_spanmetrics_calls_total", .counter)) }
         if configuration.metrics.contains(.size) { metrics.append(("traces_spanmetrics_size_total", .counter)) }
         if configuration.metrics.contains(.latency) {
-            metrics.append(("traces_spanmetrics_latency", .histogram(bounds: bounds.upperBounds)))
+            metrics.append(("traces_spanmetrics_latency", .histogram(bounds: bounds.upperBounds, native: histograms)))
         }
         let layout = MetricLayout(metrics)
         callsOffset = layout.offset(of: "traces_spanmetrics_calls_total")
         sizeOffset = layout.offset(of: "traces_spanmetrics_size_total")
-        latencyOffset = layout.offset(of: "traces_spanmetrics_latency")
+        latency = LatencyHistogram("traces_spanmetrics_latency", layout: layout, bounds: bounds, settings: histograms)
         store = SeriesStore.continuing(
             previous?.store,
             columnNames: labelNames,
@@ -130,6 +130,7 @@ public final class SpanMetricsProcessor: Processor {
             limiter: limiter,
             maxCardinalityPerLabel: configuration.limits.maxCardinalityPerLabel,
             sanitization: configuration.spanNameSanitization,
+            histograms: configuration.nativeHistograms,
             nowMs: nowMs,
             continuing: previous
         )
@@ -172,7 +173,7 @@ public final class SpanMetricsProcessor: Processor {
     func push(_ batch: SpanBatch, nowMs: Int64, report: inout ProcessorReport) {
         var visitor = LabelVisitor(
             locator: locator,
-            bounds: bounds,
+            bounds: latency.bounds,
             work: BatchWork(
                 constants: locator.constantBytes,
                 spanCount: batch.spanCount,
@@ -345,10 +346,10 @@ public final class SpanMetricsProcessor: Processor {
                     batchBytes: batchBytes,
                     scratchBytes: scratchBytes,
                     accepted: accepted,
-                    bounds: bounds,
                     callsOffset: callsOffset,
                     sizeOffset: sizeOffset,
-                    latencyOffset: latencyOffset
+                    latency: latency,
+                    nowMs: nowMs
                 )
                 return store.record(work.pending, nowMs: nowMs, &recorder)
             }
@@ -362,10 +363,10 @@ public final class SpanMetricsProcessor: Processor {
         let scratchBytes: UnsafeRawBufferPointer
         /// Accepted spans per resource (for target_info); empty without it.
         let accepted: UnsafeMutableBufferPointer<Int>
-        let bounds: HistogramBounds
         let callsOffset: Int
         let sizeOffset: Int
-        let latencyOffset: Int
+        let latency: LatencyHistogram
+        let nowMs: Int64
 
         @inline(__always)
         func labels(of update: PendingUpdate, into columns: UnsafeMutableBufferPointer<UnsafeRawBufferPointer>)
@@ -385,27 +386,31 @@ public final class SpanMetricsProcessor: Processor {
         func observe(
             _ update: PendingUpdate,
             into values: UnsafeMutableBufferPointer<Double>,
+            natives: UnsafeMutableBufferPointer<NativeHistogram>,
             exemplars: inout SeriesStore.Exemplars
         ) {
             // Spec §2.7: the multiplier weighs calls and latency, not size.
             if callsOffset >= 0 { values[callsOffset] += update.weight }
             if sizeOffset >= 0 { values[sizeOffset] += update.size }
-            guard latencyOffset >= 0 else { return }
-            let slot = bounds.observe(
+            guard latency.isEnabled else { return }
+            var traceID: (high: UInt64, low: UInt64)?
+            if update.traceID != UInt32.max {
+                let offset = Int(update.traceID)
+                traceID = (
+                    UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+                    UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+                )
+            }
+            latency.observe(
                 update.latency,
                 weight: update.weight,
                 bucket: Int(update.bucket),
-                into: values,
-                at: latencyOffset
+                traceID: traceID,
+                values: values,
+                natives: natives,
+                exemplars: &exemplars,
+                nowMs: nowMs
             )
-            guard update.traceID != UInt32.max else { return }
-            // Spec §5.3: the latest observation per bucket is its exemplar.
-            let offset = Int(update.traceID)
-            exemplars.traceID = (
-                UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
-                UInt64(bigEndian: batchBytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
-            )
-            exemplars.add(slot: slot, value: update.latency)
         }
 
         @inline(__always)

@@ -24,12 +24,11 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
     public var remoteWriteHeaders: [String: String] = [:]
     /// `span_name_sanitization`; `.disabled` (`""`) in a tenant's block falls back to `overrides.defaults` (spec §6).
     public var spanNameSanitization = SpanNameSanitization.disabled
+    /// `generate_native_histograms` and the `native_histogram_*` keys; unset ones fall back to `overrides.defaults`.
+    public var nativeHistograms = NativeHistogramOverrides()
     public var spanMetrics: SpanMetricsProcessor.Configuration
     public var serviceGraphs: ServiceGraphsProcessor.Configuration
     public var hostInfo: HostInfoProcessor.Configuration
-    /// Keys of features not built yet, kept so the same file works as they land; they fall back to
-    /// `overrides.defaults` when unset in a tenant's block (spec §6).
-    public var notYetApplied: [String: String] = [:]
     /// Dotted paths (under `metrics_generator`) of the keys set here that Metronome accepts and does not apply.
     public var notApplied: [String] = []
 
@@ -61,11 +60,6 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         case ringSize = "ring_size"
         case forwarder
 
-        /// Features not built yet: stored and reported as not applied.
-        static let notYetBuilt: [Self] = [
-            .generateNativeHistograms, .nativeHistogramBucketFactor, .nativeHistogramMaxBucketNumber,
-            .nativeHistogramMinResetDuration,
-        ]
         /// Keys with no meaning for a single-instance generator.
         static let ignored: [Self] = [.ringSize, .forwarder]
     }
@@ -122,10 +116,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
             )
         }
         spanNameSanitization = mode
-        for key in CodingKeys.notYetBuilt where keys.contains(key) {
-            notYetApplied[key.stringValue] = try keys.decode(ScalarText.self, forKey: key).text
-            notApplied.append(key.stringValue)
-        }
+        nativeHistograms = try NativeHistogramOverrides(from: keys, location: path)
         for key in CodingKeys.ignored where keys.contains(key) { notApplied.append(key.stringValue) }
         guard keys.contains(.processor) else { return }
         let processor = try keys.superDecoder(forKey: .processor).strictContainer(ProcessorKeys.self)
@@ -156,22 +147,7 @@ public struct GeneratorOverrides: Decodable, Sendable, Equatable {
         configuration.serviceGraphs = serviceGraphs
         configuration.hostInfo = hostInfo
         configuration.spanNameSanitization = spanNameSanitization
+        configuration.nativeHistograms = nativeHistograms.settings
         return configuration
-    }
-}
-
-/// A YAML scalar kept as its text, whatever its type (for settings stored but not applied).
-struct ScalarText: Decodable {
-    let text: String
-
-    init(from decoder: any Decoder) throws {
-        let value = try decoder.singleValueContainer()
-        if let string = try? value.decode(String.self) {
-            text = string
-        } else if let number = try? value.decode(Double.self) {
-            text = DecimalFormatter.string(number)
-        } else {
-            text = try value.decode(Bool.self) ? "true" : "false"
-        }
     }
 }
