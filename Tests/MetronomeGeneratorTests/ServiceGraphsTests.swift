@@ -24,10 +24,12 @@ struct ServiceGraphsTests {
 
     static func generator(
         _ processors: [String] = [ServiceGraphsProcessor.name],
+        histograms: NativeHistogramSettings.Mode = .classic,
         configure: (inout ServiceGraphsProcessor.Configuration) -> Void = { _ in }
     ) -> Generator {
         var configuration = Generator.Configuration()
         configuration.processors = processors
+        configuration.nativeHistograms.mode = histograms
         configuration.registry.instanceLabel = "test-host"
         configure(&configuration.serviceGraphs)
         return Generator(tenant: .singleTenant, configuration: configuration)
@@ -214,6 +216,37 @@ struct ServiceGraphsTests {
         // at 0 (Tempo makes it at the first failure) — and 7 per histogram: count zero and value, sum, and two
         // buckets × (zero + value).
         #expect(sink.series.reduce(0) { $0 + $1.samples.count } == 2 + 2 + 3 * 7)
+    }
+
+    @Test(arguments: [NativeHistogramSettings.Mode.native, .both])
+    func test11_nativeHistogramsEmitValuesAndOneExemplarEach(mode: NativeHistogramSettings.Mode) throws {
+        var producer = TraceBuilder.Span(id: 1, kind: .producer)
+        producer.startOffsetNanos = 0
+        producer.durationNanos = 50_000_000
+        var consumer = TraceBuilder.Span(id: 2, parent: 1, kind: .consumer)
+        consumer.startOffsetNanos = 60_000_000
+        consumer.durationNanos = 30_000_000
+        let generator = Self.generator(histograms: mode) {
+            $0.histogramBuckets = [0.04]
+            $0.enableMessagingSystemLatencyHistogram = true
+        }
+        let (sink, _) = Self.run(generator, [TraceBuilder.batch([("svc-a", [producer]), ("svc-b", [consumer])])])
+        let edge = ["client": "svc-a", "server": "svc-b", "connection_type": "messaging_system"]
+        #expect(sink.value(Self.total, edge) == 1)
+        var exemplars = 0
+        for (histogram, sum) in [(Self.client, 0.05), (Self.server, 0.03), (Self.messaging, 0.01)] {
+            let native = try #require(sink.histograms(histogram, edge).first)
+            // An empty histogram at the end of the previous minute, then the value.
+            #expect(native.histograms.map(\.count) == [0, 1])
+            #expect(abs(native.histograms[1].sum - sum) < 1e-12)
+            #expect(native.histograms.allSatisfy { $0.schema == 3 && $0.zeroThreshold == 0x1p-128 })
+            exemplars += native.exemplars.count + sink.find(histogram + "_bucket", edge).compactMap(\.exemplar).count
+            #expect(sink.find(histogram + "_bucket", edge).isEmpty == (mode == .native))
+            if mode == .native { #expect(native.exemplars.map(\.value) == [native.histograms[1].sum]) }
+        }
+        #expect(exemplars == 3)
+        #expect(sink.histogramSeries.reduce(0) { $0 + $1.histograms.count } == 6)
+        #expect(sink.series.reduce(0) { $0 + $1.samples.count } == (mode == .native ? 4 : 4 + 3 * 7))
     }
 
     @Test func subprocessorNames() {

@@ -59,7 +59,7 @@ class Prometheus:
                 f"--storage.tsdb.path={self.workdir / 'data'}",
                 f"--web.listen-address=127.0.0.1:{self.port}",
                 "--web.enable-remote-write-receiver",
-                "--enable-feature=exemplar-storage",
+                "--enable-feature=exemplar-storage,native-histograms",
             ],
             stdout=self.log,
             stderr=subprocess.STDOUT,

@@ -125,6 +125,7 @@ extension SeriesStore {
                     exemplars.reset()
                     recorder.observe(observation, into: values, natives: natives, exemplars: &exemplars)
                 }
+                for slot in natives.indices { natives[slot].clearExemplars() }
             }
         }
         return recorded

@@ -79,7 +79,8 @@ public struct RemoteWriteEncoder: SampleSink {
     /// Writes a native-histogram series: `TimeSeries.exemplars = 3`, `histograms = 4` (`prompb.Histogram`: integer
     /// counts `count_int = 1`, `sum = 3`, `schema = 4` (sint32), `zero_threshold = 5`, `zero_count_int = 6`,
     /// `negative_spans = 8`, `negative_deltas = 9` (packed sint64), `positive_spans = 11`, `positive_deltas = 12`,
-    /// `timestamp = 15`; `BucketSpan.offset = 1` (sint32), `length = 2`). Each histogram counts as one sample.
+    /// `timestamp = 15`; `BucketSpan.offset = 1` (sint32), `length = 2`). Each histogram counts as one sample; the
+    /// exemplars follow in a second entry of the same series.
     public mutating func appendHistogram(
         family: String,
         labels: UnsafeBufferPointer<LabelRef>,
@@ -99,15 +100,22 @@ public struct RemoteWriteEncoder: SampleSink {
             bodySize += Self.fieldSize(end - start)
             start = end
         }
-        for exemplar in exemplars { bodySize += Self.fieldSize(Self.exemplarSize(exemplar)) }
         let encoded = histogramScratch.bytes
         appendSeries(labels: labels, bodySize: bodySize, samples: histograms.count) { writer in
-            for exemplar in exemplars { Self.write(exemplar, to: &writer) }
             var start = 0
             for end in ends {
                 writer.writeBytesField(4, encoded[start..<end])
                 start = end
             }
+        }
+        guard !exemplars.isEmpty else { return }
+        // Prometheus' receiver adds a series' exemplars before its histograms, and drops an exemplar of a series it
+        // does not have yet: a new native series would lose its first exemplars. So they follow in a series entry
+        // of their own, after the histograms (same labels, so the same shard, in order).
+        var exemplarSize = 0
+        for exemplar in exemplars { exemplarSize += Self.fieldSize(Self.exemplarSize(exemplar)) }
+        appendSeries(labels: labels, bodySize: exemplarSize, samples: 0) { writer in
+            for exemplar in exemplars { Self.write(exemplar, to: &writer) }
         }
     }
 
