@@ -19,6 +19,8 @@ struct ServiceGraphsBenchmark: ParsableCommand {
     @Option(help: "Pending half-edges to hold for the memory figure.") var pending = 1_000_000
     @Option(help: "Processor configuration: default, or prod (7 resource dimensions with the client/server prefix).")
     var profile = Profile.default
+    @Option(help: "generate_native_histograms: classic, native or both (spec §5.4).")
+    var histograms = NativeHistogramSettings.Mode.classic
 
     /// Configurations shaped like Tempo's benchmarks of the same names.
     enum Profile: String, ExpressibleByArgument {
@@ -103,6 +105,7 @@ struct ServiceGraphsBenchmark: ParsableCommand {
         configuration.processors = processors
         configuration.registry.instanceLabel = "bench"
         profile.apply(to: &configuration.serviceGraphs)
+        configuration.nativeHistograms.mode = histograms
         return Generator(tenant: .singleTenant, configuration: configuration)
     }
 

@@ -20,6 +20,8 @@ struct SpanMetricsBenchmark: ParsableCommand {
         help: "Processor configuration: default, dimensions, or prod (7 dimensions, target_info, filters, buckets)."
     )
     var profile = Profile.default
+    @Option(help: "generate_native_histograms: classic, native or both (spec §5.4).")
+    var histograms = NativeHistogramSettings.Mode.classic
     @Flag(help: "Span names with ids, with span_name_sanitization off, dry_run and enabled (spec §5.7).")
     var sanitize = false
 
@@ -92,11 +94,12 @@ struct SpanMetricsBenchmark: ParsableCommand {
         configuration.processors = [SpanMetricsProcessor.name]
         configuration.registry.instanceLabel = "bench"
         try profile.apply(to: &configuration)
+        configuration.nativeHistograms.mode = histograms
         let generator = Generator(tenant: .singleTenant, configuration: configuration)
         Measurement.run(iterations: iterations) {
             _ = generator.push(batch, nowMs: 1_700_000_000_000)
             return batch.spanCount
-        }.report("span-metrics (\(profile.rawValue)), \(resources * names) label sets")
+        }.report("span-metrics (\(profile.rawValue), \(histograms.rawValue)), \(resources * names) label sets")
 
         // Steady state at `series` label sets (intrinsic labels; every span a known series): fill, then push batches
         // that hit existing series spread over the table.
@@ -162,3 +165,5 @@ struct CountingSink: SampleSink {
         series += 1
     }
 }
+
+extension NativeHistogramSettings.Mode: ExpressibleByArgument {}
