@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the SwiftProtobuf types in Tests/OTLPProto: the OTLP trace schema and Prometheus remote write.
+# Regenerates the SwiftProtobuf types in Tests/OTLPProto: the OTLP trace schema, Prometheus remote write and the
+# Prometheus protobuf exposition format.
 # They serve tests (an encoder/decoder independent of MetronomeWire) and the decode benchmark's baseline; the server
 # never uses them. The output is committed, so builds and CI do not need protoc.
 #
@@ -22,7 +23,9 @@ protoc --descriptor_set_in="$work/otlp.binpb" \
   --swift_opt=Visibility=Public,FileNaming=PathToUnderscores \
   opentelemetry/proto/common/v1/common.proto opentelemetry/proto/resource/v1/resource.proto \
   opentelemetry/proto/trace/v1/trace.proto opentelemetry/proto/collector/trace/v1/trace_service.proto
-protoc --proto_path=scripts --plugin=protoc-gen-swift="$plugin" --swift_out="$out" \
-  --swift_opt=Visibility=Public remote.proto
+# remote.proto: remote write; metrics.proto: the exposition format (it imports the well-known Timestamp, which
+# Debian's protobuf-compiler installs under /usr/include).
+protoc --proto_path=scripts --proto_path=/usr/include --plugin=protoc-gen-swift="$plugin" --swift_out="$out" \
+  --swift_opt=Visibility=Public remote.proto metrics.proto
 echo "generated into $out:"
 ls "$out"

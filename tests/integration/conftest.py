@@ -41,13 +41,14 @@ def wait_until(predicate, timeout=20.0, interval=0.1, what="condition"):
 
 
 class Prometheus:
-    def __init__(self, workdir):
+    def __init__(self, workdir, scrape_configs=None):
+        """``scrape_configs``: the scrape jobs, as a list of dicts (none: the server only receives remote write)."""
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.config = workdir / "prometheus.yml"
-        self.config.write_text("global:\n  scrape_interval: 15s\nscrape_configs: []\n")
+        self.config.write_text(f"global:\n  scrape_interval: 15s\nscrape_configs: {json.dumps(scrape_configs or [])}\n")
         self.log = open(workdir / "prometheus.log", "a")
         self.start()
 

@@ -6,7 +6,7 @@ import time
 
 import requests
 
-from conftest import wait_until
+from conftest import Prometheus, wait_until
 from otel_clients import SERVER, send
 
 TENANT = "team-n"
@@ -83,3 +83,42 @@ def test_switching_from_classic_to_both_starts_native_series_and_keeps_the_class
     # The counts written before the switch are still in Prometheus.
     assert prometheus.value(f"max_over_time({count}[10m])") == len(DURATIONS)
     assert 5 in [value for _, value in prometheus.samples(count)[0]]
+
+
+PROTOBUF = "application/vnd.google.protobuf"
+
+
+def test_prometheus_scraping_metrics_generated_in_protobuf_ingests_native_histograms(
+        workdir, metronome_factory, service, tmp_path):
+    path = tmp_path / "overrides.yaml"
+    path.write_text(overrides("both"))
+    # No remote write: the series are only served on /metrics/generated.
+    metronome = metronome_factory(remote_write_url=None, overrides_file=path)
+    send(metronome, "http", service, spans(), headers=HEADERS)
+    # Content negotiation: protobuf when asked for (as Prometheus does with native histograms on), text otherwise.
+    wait_until(lambda: service in requests.get(f"{metronome.admin}/metrics/generated", timeout=5).text,
+               what="the series in the text exposition")
+    text = requests.get(f"{metronome.admin}/metrics/generated", timeout=5)
+    assert text.headers["Content-Type"].startswith("text/plain")
+    assert "traces_spanmetrics_latency_count{" in text.text
+    accept = f"{PROTOBUF};proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.5,text/plain;q=0.2"
+    binary = requests.get(f"{metronome.admin}/metrics/generated", headers={"Accept": accept}, timeout=5)
+    assert binary.headers["Content-Type"].startswith(PROTOBUF)
+    assert service.encode() in binary.content
+
+    scraper = Prometheus(workdir / f"prometheus-scrape-{metronome.admin_port}", scrape_configs=[{
+        "job_name": "metronome",
+        "scrape_interval": "1s",
+        "metrics_path": "/metrics/generated",
+        "static_configs": [{"targets": [f"127.0.0.1:{metronome.admin_port}"]}],
+    }])
+    try:
+        latency = selector("traces_spanmetrics_latency", service)
+        scraper.wait_value(f"histogram_count({latency})", len(DURATIONS), timeout=30)
+        assert math.isclose(scraper.value(f"histogram_sum({latency})"), sum(DURATIONS), rel_tol=1e-9)
+        median = scraper.value(f"histogram_quantile(0.5, {latency})")
+        assert abs(median - MEDIAN) <= MEDIAN * RELATIVE_ERROR, median
+        scraper.wait_value(f'traces_spanmetrics_calls_total{{service="{service}",span_name="checkout"}}',
+                           len(DURATIONS))
+    finally:
+        scraper.stop()

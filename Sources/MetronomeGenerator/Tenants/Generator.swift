@@ -166,20 +166,23 @@ public final class Generator: Sendable {
     /// Emits the current value of one slice of the series (one shard of each series store, info series with the
     /// first), changing nothing: `/metrics/generated` renders the slices one at a time, so it never holds more than
     /// one slice's text.
-    public func snapshot(slice: Int, into sink: inout some SampleSink) {
+    /// - Parameter timestampMs: the time of the look, which exemplars carry (the series themselves carry none).
+    public func snapshot(slice: Int, timestampMs: Int64 = 0, into sink: inout some SampleSink) {
         for processor in processors {
             let stores = processor.stores
             for (_, store) in stores.series {
                 _ = store.collect(
                     .snapshot,
-                    timestampMs: 0,
+                    timestampMs: timestampMs,
                     staleBeforeMs: 0,
                     shardRange: slice..<(slice + 1),
                     into: &sink
                 )
             }
             guard slice == 0 else { continue }
-            for info in stores.info { _ = info.collect(.snapshot, timestampMs: 0, staleBeforeMs: 0, into: &sink) }
+            for info in stores.info {
+                _ = info.collect(.snapshot, timestampMs: timestampMs, staleBeforeMs: 0, into: &sink)
+            }
         }
     }
 

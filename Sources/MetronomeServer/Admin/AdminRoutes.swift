@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import MetronomeGenerator
 import MetronomeWire
@@ -5,7 +6,8 @@ import NIOCore
 import Prometheus
 
 /// The admin endpoints on `server.http_listen_port`: `/ready`, `/metrics` (Metronome's own metrics),
-/// `/metrics/generated` (the generated series in Prometheus text format, for setups without remote write),
+/// `/metrics/generated` (the generated series in Prometheus text or, when asked for, protobuf format, for setups
+/// without remote write),
 /// `/status/overrides` (each tenant's effective settings) and `/status/config` (the running configuration).
 struct AdminRoutes: Sendable {
     let tenants: Tenants
@@ -21,13 +23,15 @@ struct AdminRoutes: Sendable {
             selfMetrics.emit(into: &bytes)
             return Self.text(bytes)
         }
-        router.get("/metrics/generated") { _, _ in
+        router.get("/metrics/generated") { request, _ in
             let generators = tenants.all.sorted(by: { $0.id.value < $1.id.value }).map(\.generator)
+            let format = ExpositionFormat(accept: request.headers[.accept])
+            let contentType = format == .protobuf ? PrometheusProtobufEncoder.contentType : Self.textContentType
             return Response(
                 status: .ok,
-                headers: [.contentType: Self.textContentType],
+                headers: [.contentType: contentType],
                 body: ResponseBody { writer in
-                    try await Self.writeGenerated(generators, to: &writer)
+                    try await Self.writeGenerated(generators, format: format, to: &writer)
                     try await writer.finish(nil)
                 }
             )
@@ -35,26 +39,38 @@ struct AdminRoutes: Sendable {
     }
 
     /// Streams every tenant's series, family by family (the text format wants each family's lines together), one
-    /// slice of a family's series at a time: the response never holds more than one slice's text, whatever the
-    /// number of series, and no registry lock is held while the client reads. It costs one pass over a processor's
-    /// series per family it has.
-    private static func writeGenerated(_ generators: [Generator], to writer: inout any ResponseBodyWriter) async throws
-    {
+    /// slice of a family's series at a time: the response never holds more than one slice's text (or one
+    /// `MetricFamily` message per slice), whatever the number of series, and no registry lock is held while the
+    /// client reads. It costs one pass over a processor's series per family it has.
+    private static func writeGenerated(
+        _ generators: [Generator],
+        format: ExpositionFormat,
+        to writer: inout any ResponseBodyWriter
+    ) async throws {
         var families: [(name: String, type: MetricType)] = []
         for generator in generators {
             for family in generator.families where !families.contains(where: { $0.name == family.name }) {
                 families.append(family)
             }
         }
+        let nowMs = Int64(Date().timeIntervalSince1970 * 1000)
         for family in families {
-            var typeLine: [UInt8]? = PrometheusTextEncoder.typeLine(family.name, family.type)
+            var typeLine: [UInt8]? = format == .text ? PrometheusTextEncoder.typeLine(family.name, family.type) : []
             for generator in generators where generator.families.contains(where: { $0.name == family.name }) {
                 for slice in 0..<Generator.snapshotSlices {
-                    var encoder = PrometheusTextEncoder(onlyFamily: family.name)
-                    generator.snapshot(slice: slice, into: &encoder)
-                    let lines = encoder.render(typeLines: false)
-                    guard !lines.isEmpty else { continue }
-                    try await writer.write(ByteBuffer(bytes: (typeLine.take() ?? []) + lines))
+                    let bytes: [UInt8]
+                    switch format {
+                    case .text:
+                        var encoder = PrometheusTextEncoder(onlyFamily: family.name)
+                        generator.snapshot(slice: slice, timestampMs: nowMs, into: &encoder)
+                        bytes = encoder.render(typeLines: false)
+                    case .protobuf:
+                        var encoder = PrometheusProtobufEncoder(onlyFamily: family.name)
+                        generator.snapshot(slice: slice, timestampMs: nowMs, into: &encoder)
+                        bytes = encoder.render()
+                    }
+                    guard !bytes.isEmpty else { continue }
+                    try await writer.write(ByteBuffer(bytes: (typeLine.take() ?? []) + bytes))
                 }
             }
         }

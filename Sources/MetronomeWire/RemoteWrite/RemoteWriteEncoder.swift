@@ -165,31 +165,16 @@ public struct RemoteWriteEncoder: SampleSink {
 
     /// One `Histogram` message, without its field tag and length.
     private static func write(_ histogram: NativeHistogramSample, to writer: inout ProtobufWriter) {
-        func zigzag(_ value: Int64) -> UInt64 { UInt64(bitPattern: (value << 1) ^ (value >> 63)) }
-        func spans(_ field: UInt32, _ spans: [NativeHistogramSample.BucketSpan]) {
-            for span in spans {
-                writer.writeMessage(field) { message in
-                    if span.offset != 0 { message.writeVarintField(1, zigzag(Int64(span.offset))) }
-                    message.writeVarintField(2, UInt64(span.length))
-                }
-            }
-        }
-        func deltas(_ field: UInt32, _ deltas: [Int64]) {
-            guard !deltas.isEmpty else { return }
-            writer.writeMessage(field) { packed in
-                for delta in deltas { packed.writeVarint(zigzag(delta)) }
-            }
-        }
         // The counts are a oneof: written even when 0, so the histogram is read as an integer one.
         writer.writeVarintField(1, histogram.count)
         writer.writeDoubleField(3, histogram.sum)
-        if histogram.schema != 0 { writer.writeVarintField(4, zigzag(Int64(histogram.schema))) }
+        if histogram.schema != 0 { writer.writeVarintField(4, ProtobufWriter.zigzag(Int64(histogram.schema))) }
         writer.writeDoubleField(5, histogram.zeroThreshold)
         writer.writeVarintField(6, histogram.zeroCount)
-        spans(8, histogram.negativeSpans)
-        deltas(9, histogram.negativeDeltas)
-        spans(11, histogram.positiveSpans)
-        deltas(12, histogram.positiveDeltas)
+        writer.writeBucketSpans(8, histogram.negativeSpans)
+        writer.writePackedDeltas(9, histogram.negativeDeltas)
+        writer.writeBucketSpans(11, histogram.positiveSpans)
+        writer.writePackedDeltas(12, histogram.positiveDeltas)
         writer.writeVarintField(15, UInt64(bitPattern: histogram.timestampMs))
     }
 
