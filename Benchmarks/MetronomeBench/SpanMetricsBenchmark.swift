@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import MetronomeGenerator
 import MetronomeWire
 import OTLPProto
@@ -22,6 +23,11 @@ struct SpanMetricsBenchmark: ParsableCommand {
     var profile = Profile.default
     @Option(help: "generate_native_histograms: classic, native or both (spec §5.4).")
     var histograms = NativeHistogramSettings.Mode.classic
+    @Option(
+        help:
+            "Distinct latencies per label set in the steady-state fill, each in its own native bucket (1 ms × 1.25^i)."
+    )
+    var latencies = 1
     @Flag(help: "Span names with ids, with span_name_sanitization off, dry_run and enabled (spec §5.7).")
     var sanitize = false
 
@@ -105,25 +111,15 @@ struct SpanMetricsBenchmark: ParsableCommand {
         // that hit existing series spread over the table.
         guard series > 0 else { return }
         let perBatch = 1000
-        let fill = (0..<(series / perBatch)).map { chunk in
-            try! SpanBatch(
-                protobuf: OTLPFixtures.Request.with {
-                    $0.resourceSpans = [
-                        OTLPFixtures.resourceSpans(
-                            [
-                                OTLPFixtures.attribute("service.name", "service-\(chunk % 50)"),
-                                OTLPFixtures.attribute("deployment.environment", "production"),
-                            ],
-                            (0..<perBatch).map {
-                                OTLPFixtures.span(name: "GET /api/v1/items/\(chunk)/\($0)", seed: $0, nowNanos: now)
-                            }
-                        )
-                    ]
-                }.serializedBytes()
-            )
-        }
+        let fill = (0..<(series / perBatch)).map { chunk in fillBatch(chunk, perBatch: perBatch, now: now, latency: 0) }
         let large = Generator(tenant: .singleTenant, configuration: configuration)
         for batch in fill { _ = large.push(batch, nowMs: 1_700_000_000_000) }
+        for latency in 1..<max(1, latencies) {
+            for chunk in fill.indices {
+                let batch = fillBatch(chunk, perBatch: perBatch, now: now, latency: latency)
+                _ = large.push(batch, nowMs: 1_700_000_000_000)
+            }
+        }
         var index = 0
         Measurement.run(iterations: fill.count * 5) {
             let batch = fill[index % fill.count]
@@ -135,9 +131,35 @@ struct SpanMetricsBenchmark: ParsableCommand {
         let collected = large.collect(.snapshot, timestampMs: 0, into: &sink)
         let bytes = large.memoryBytes
         print(
-            "memory: \(bytes) bytes for \(fill.count * perBatch) label sets = \(collected.activeSeries) Prometheus series;"
-                + " \(bytes / max(1, fill.count * perBatch)) bytes per label set,"
+            "memory: \(bytes) bytes for \(fill.count * perBatch) label sets = \(collected.activeSeries) Prometheus series"
+                + " (\(max(1, latencies)) latencies each); \(bytes / max(1, fill.count * perBatch)) bytes per label set,"
                 + " \(bytes / max(1, collected.activeSeries)) bytes per series"
+        )
+    }
+
+    /// One batch of the steady-state fill: `perBatch` label sets of their own, every span lasting `1 ms × 1.25^latency`
+    /// (1 s for latency 0, the figures' historical shape).
+    private func fillBatch(_ chunk: Int, perBatch: Int, now: UInt64, latency: Int) -> SpanBatch {
+        let duration: UInt64 = latency == 0 ? 1_000_000_000 : UInt64(1_000_000 * pow(1.25, Double(latency)))
+        return try! SpanBatch(
+            protobuf: OTLPFixtures.Request.with {
+                $0.resourceSpans = [
+                    OTLPFixtures.resourceSpans(
+                        [
+                            OTLPFixtures.attribute("service.name", "service-\(chunk % 50)"),
+                            OTLPFixtures.attribute("deployment.environment", "production"),
+                        ],
+                        (0..<perBatch).map {
+                            OTLPFixtures.span(
+                                name: "GET /api/v1/items/\(chunk)/\($0)",
+                                seed: $0,
+                                nowNanos: now,
+                                durationNanos: duration
+                            )
+                        }
+                    )
+                ]
+            }.serializedBytes()
         )
     }
 }
