@@ -4,7 +4,8 @@ extension SelfMetric {
         spansReceived, bytesReceived, spansDiscarded, requestsRejected, inflightBytes, inflightBytesLimit, tenants,
         connections, connectionsRefused, connectionsTimedOut,
         activeSeries, seriesRemoved, limiterActive, limiterMax, limited, activeSeriesDemand, labelValuesLimited,
-        labelCardinalityDemand, spansSanitized, postSanitizationDemand, drainPatternsDetected, drainPatternsEvicted,
+        labelCardinalityDemand, nativeHistogramBucketLimit, spansSanitized, postSanitizationDemand,
+        drainPatternsDetected, drainPatternsEvicted,
         drainLinesSkipped, collections, samplesCollected, collectionDuration,
         checkpointWriteFailures, checkpointLoadFailures, overridesReloadFailures, overridesLastReloadSuccess,
         tenantsReconfigured, tenantsRemoved,
@@ -133,6 +134,13 @@ extension SelfMetric {
         "metronome_spans_sanitized_total",
         labels: ["tenant"],
         "Spans whose span_name span_name_sanitization replaced by its DRAIN template (in dry_run: would replace)."
+    )
+    public static let nativeHistogramBucketLimit = SelfMetric(
+        .counter,
+        "metronome_registry_native_histogram_bucket_limit_total",
+        labels: ["tenant", "action"],
+        "Native-histogram observations that passed native_histogram_max_bucket_number, by what the histogram did: "
+            + "reset (min_reset_duration had passed) or halved (its resolution, until the reset is due)."
     )
     public static let postSanitizationDemand = SelfMetric(
         .gauge,

@@ -222,6 +222,41 @@ struct NativeHistogramTests {
         #expect(native.count == 3 && native.sum == 3)
     }
 
+    @Test func collectionReportsTheBucketLimitsHalvingsAndResets() {
+        let generator = Fixtures.generator {
+            $0.nativeHistograms.mode = .native
+            $0.nativeHistograms.maxBucketNumber = 4
+            $0.nativeHistograms.minResetDurationMs = 60_000
+        }
+        // Six latencies a factor 2 apart: six buckets at schema 3, past the limit of 4 at the 5th and the 6th.
+        let durations: [UInt64] = (0..<6).map { 1_000_000 << $0 }
+        func spans(_ name: String, _ durations: [UInt64]) -> SpanBatch {
+            let spans = durations.enumerated().map { index, nanos in
+                OTLPFixtures.span(
+                    name: name,
+                    kind: .client,
+                    seed: index + 1,
+                    nowNanos: Fixtures.nowNanos,
+                    durationNanos: nanos
+                )
+            }
+            return Fixtures.batch([OTLPFixtures.resourceSpans([OTLPFixtures.attribute("service.name", "svc")], spans)])
+        }
+        _ = generator.push(spans("early", durations), nowMs: Fixtures.nowMs)
+        _ = generator.push(spans("late", [durations[0]]), nowMs: Fixtures.nowMs)
+        var sink = CapturingSink()
+        var result = generator.collect(.collect, timestampMs: Fixtures.nowMs, into: &sink)
+        #expect(result.nativeBucketLimitHalvings >= 1 && result.nativeBucketLimitResets == 0)
+        // Counted once: the next collection reports only what happened since.
+        result = generator.collect(.collect, timestampMs: Fixtures.nowMs + 1_000, into: &sink)
+        #expect(result.nativeBucketLimitHalvings == 0 && result.nativeBucketLimitResets == 0)
+        // Past the minimum reset duration, a histogram that passes the limit starts over (once) instead.
+        let later = Fixtures.nowMs + 61_000
+        _ = generator.push(spans("late", Array(durations.dropFirst())), nowMs: later)
+        result = generator.collect(.collect, timestampMs: later, into: &sink)
+        #expect(result.nativeBucketLimitResets == 1 && result.nativeBucketLimitHalvings == 0)
+    }
+
     @Test func aSpanEndingBeforeItStartsObservesZero() throws {
         let generator = Self.generator(.native)
         var span = OTLPFixtures.span(name: "op", nowNanos: Fixtures.nowNanos)

@@ -28,6 +28,8 @@ protocol Processor: AnyObject, Sendable {
     var pending: (count: Int, bytes: Int) { get }
     /// Adds its estimate of the series it would have without limits to `result`; by default none.
     func addDemand(to result: inout Generator.CollectionResult)
+    /// Its latency histograms, whose native bucket-limit events collection reports; by default none.
+    var latencyHistograms: [LatencyHistogram] { get }
     /// Heap bytes of state it keeps beside its stores and pending state (span metrics' span-name clusters).
     var auxiliaryBytes: Int { get }
     /// Rebuilds what it derives from its series after they were restored from a checkpoint; by default nothing.
@@ -38,6 +40,7 @@ extension Processor {
     func expire(nowMs: Int64, report: inout ProcessorReport) {}
     var pending: (count: Int, bytes: Int) { (0, 0) }
     func addDemand(to result: inout Generator.CollectionResult) {}
+    var latencyHistograms: [LatencyHistogram] { [] }
     var auxiliaryBytes: Int { 0 }
     func restored() {}
 }

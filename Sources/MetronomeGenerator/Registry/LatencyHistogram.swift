@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Where one latency histogram of a processor lives in its entries — classic doubles, a native histogram, or both
 /// (`generate_native_histograms`) — and how an observation is added to it (spec §5.3, §5.4).
 struct LatencyHistogram: Sendable {
@@ -7,6 +9,8 @@ struct LatencyHistogram: Sendable {
     /// The native part's slot among an entry's native histograms, or -1.
     let nativeSlot: Int
     let settings: NativeHistogramSettings
+    /// How often its native histograms passed the bucket limit.
+    let bucketLimitEvents = BucketLimitEvents()
 
     /// The histogram named `name` of `layout`; neither part when the layout has no such metric.
     init(_ name: String, layout: MetricLayout, bounds: HistogramBounds, settings: NativeHistogramSettings) {
@@ -41,13 +45,14 @@ struct LatencyHistogram: Sendable {
             }
         }
         guard nativeSlot >= 0 else { return }
-        natives[nativeSlot].observe(
+        let action = natives[nativeSlot].observe(
             latency,
             times: Self.observations(weight),
             exemplar: settings.mode == .native ? traceID : nil,
             nowMs: nowMs,
             settings: settings
         )
+        if let action { bucketLimitEvents.count(action) }
     }
 
     /// Tempo observes a native histogram `while i < multiplier`: `ceil(weight)` times, none for a weight that is not
@@ -56,5 +61,24 @@ struct LatencyHistogram: Sendable {
     static func observations(_ weight: Double) -> UInt64 {
         guard weight > 0 else { return 0 }
         return weight >= 0x1p40 ? 1 << 40 : UInt64(weight.rounded(.up))
+    }
+}
+
+/// Counts of native histograms passing `native_histogram_max_bucket_number`, by what they did, until collection takes
+/// them for self-metrics.
+final class BucketLimitEvents: Sendable {
+    private let resets = Atomic<Int>(0)
+    private let halvings = Atomic<Int>(0)
+
+    func count(_ action: NativeHistogram.BucketLimitAction) {
+        switch action {
+        case .reset: resets.add(1, ordering: .relaxed)
+        case .halved: halvings.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// The counts since the previous call, zeroing them.
+    func take() -> (resets: Int, halvings: Int) {
+        (resets.exchange(0, ordering: .relaxed), halvings.exchange(0, ordering: .relaxed))
     }
 }

@@ -113,29 +113,40 @@ struct NativeHistogram: Equatable, Sendable {
     /// bucket count within the settings' maximum as the client does: reset when the minimum reset duration has
     /// passed since the last one (keeping this observation), else halve the resolution and schedule a reset for
     /// when that duration has passed.
+    /// - Returns: what the bucket limit made it do, if anything.
+    @discardableResult
     mutating func observe(
         _ value: Double,
         times: UInt64,
         exemplar: (high: UInt64, low: UInt64)?,
         nowMs: Int64,
         settings: NativeHistogramSettings
-    ) {
-        guard times > 0 else { return }
+    ) -> BucketLimitAction? {
+        guard times > 0 else { return nil }
         resetIfDue(nowMs: nowMs, settings: settings)
         add(value, times: times)
         if let exemplar {
             keepExemplar(StoredExemplar(traceIDHigh: exemplar.high, traceIDLow: exemplar.low, value: value))
         }
-        guard settings.maxBucketNumber > 0, bucketCount > settings.maxBucketNumber else { return }
+        guard settings.maxBucketNumber > 0, bucketCount > settings.maxBucketNumber else { return nil }
         if settings.minResetDurationMs > 0 && resetDueMs == 0 && nowMs - lastResetMs >= settings.minResetDurationMs {
             reset(nowMs: nowMs, settings: settings)
             add(value, times: times)
-            return
+            return .reset
         }
         if settings.minResetDurationMs > 0 && resetDueMs == 0 {
             resetDueMs = lastResetMs + settings.minResetDurationMs
         }
         halveResolution()
+        return .halved
+    }
+
+    /// What passing `native_histogram_max_bucket_number` made a histogram do.
+    enum BucketLimitAction {
+        /// Started over (the minimum reset duration had passed).
+        case reset
+        /// Halved its resolution (a reset follows once the minimum reset duration has passed).
+        case halved
     }
 
     /// Resets the histogram when a scheduled reset is due (the client's reset timer).

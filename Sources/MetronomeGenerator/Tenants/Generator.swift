@@ -100,6 +100,10 @@ public final class Generator: Sendable {
         public var labelCardinalityDemand: [String: Int] = [:]
         /// With span-name sanitization on (either mode), the estimated series after it (spec §5.7).
         public var postSanitizationDemand: Int? = nil
+        /// Native-histogram observations since the previous collection that passed
+        /// `native_histogram_max_bucket_number` and reset the histogram, or halved its resolution.
+        public var nativeBucketLimitResets = 0
+        public var nativeBucketLimitHalvings = 0
     }
 
     /// Emits every series at `timestampMs` into `sink`; in ``CollectionMode/collect`` mode, then drops series idle
@@ -133,6 +137,12 @@ public final class Generator: Sendable {
                 result.removedSeries += counts.removed
             }
             processor.addDemand(to: &result)
+            guard mode == .collect else { continue }
+            for histogram in processor.latencyHistograms {
+                let events = histogram.bucketLimitEvents.take()
+                result.nativeBucketLimitResets += events.resets
+                result.nativeBucketLimitHalvings += events.halvings
+            }
         }
         if mode == .collect {
             let limited = limiter.statistics.limited

@@ -112,6 +112,7 @@ final class CollectionLoop: Service, Sendable {
                 ]
             )
         }
+        recordNativeBucketLimit(result, tenant: tenant)
         if !dryRun {
             metrics.samplesCollected.increment(by: sink.sampleCount)
             metrics.collections.increment()
@@ -120,5 +121,21 @@ final class CollectionLoop: Service, Sendable {
         // (same time and value, which Prometheus takes as duplicates); the other order could lose them.
         tenants.writeCheckpoint(tenant)
         tenants.removeIfIdle(tenant, nowMs: timestampMs, idleMs: generator.configuration.registry.collectionIntervalMs)
+    }
+
+    /// Counts and logs (once per collection that saw any) native histograms passing their bucket limit.
+    private func recordNativeBucketLimit(_ result: Generator.CollectionResult, tenant: Tenant) {
+        let (resets, halvings) = (result.nativeBucketLimitResets, result.nativeBucketLimitHalvings)
+        guard resets + halvings > 0 else { return }
+        if resets > 0 { tenant.metrics.counter(.nativeHistogramBucketLimit, "reset").increment(by: resets) }
+        if halvings > 0 { tenant.metrics.counter(.nativeHistogramBucketLimit, "halved").increment(by: halvings) }
+        let settings = tenant.generator.configuration.nativeHistograms
+        logger.notice(
+            "native histograms passed native_histogram_max_bucket_number; they reset or halved their resolution",
+            metadata: [
+                "tenant": "\(tenant.id)", "max_bucket_number": "\(settings.maxBucketNumber)",
+                "resets": "\(resets)", "halvings": "\(halvings)",
+            ]
+        )
     }
 }

@@ -119,6 +119,8 @@ public final class ServiceGraphsProcessor: Processor {
 
     var stores: ProcessorStores { ProcessorStores(series: [(Self.name, store)]) }
 
+    var latencyHistograms: [LatencyHistogram] { [offsets.server, offsets.client, offsets.messaging] }
+
     var pending: (count: Int, bytes: Int) { (edges.pendingCount, edges.pendingBytes) }
 
     /// Pairs the batch's client and server spans and records the edges they complete.

@@ -136,6 +136,8 @@ public final class SpanMetricsProcessor: Processor {
         )
     }
 
+    var latencyHistograms: [LatencyHistogram] { [latency] }
+
     var stores: ProcessorStores {
         ProcessorStores(series: [(Self.name, store)], info: targetInfo.map { [$0.store] } ?? [])
     }
