@@ -1,7 +1,8 @@
 extension SelfMetric {
     /// Every self-metric, in the order the README lists them.
     public static let all: [SelfMetric] = [
-        spansReceived, bytesReceived, spansDiscarded, requestsRejected, inflightBytes, inflightBytesLimit, tenants,
+        spansReceived, bytesReceived, spansDiscarded, receiverRequests, receiverSpans, receiverBytes, requestsRejected,
+        inflightBytes, inflightBytesLimit, tenants,
         connections, connectionsRefused, connectionsTimedOut,
         activeSeries, seriesRemoved, limiterActive, limiterMax, limited, activeSeriesDemand, labelValuesLimited,
         labelCardinalityDemand, nativeHistogramBucketLimit, spansSanitized, postSanitizationDemand,
@@ -37,6 +38,25 @@ extension SelfMetric {
         labels: ["tenant", "processor", "reason"],
         "Spans not counted, by processor (all: the distributor) and reason: outside_metrics_ingestion_slack, "
             + "invalid_utf8, span_metrics_filtered, service_graphs_filtered."
+    )
+    public static let receiverRequests = SelfMetric(
+        .counter,
+        "metronome_receiver_requests_total",
+        labels: ["receiver"],
+        "Requests a receiver decoded (otlp_grpc, otlp_http, zipkin); those refused whole count in "
+            + "metronome_receiver_requests_rejected_total."
+    )
+    public static let receiverSpans = SelfMetric(
+        .counter,
+        "metronome_receiver_spans_total",
+        labels: ["receiver"],
+        "Spans in the requests a receiver decoded."
+    )
+    public static let receiverBytes = SelfMetric(
+        .counter,
+        "metronome_receiver_bytes_total",
+        labels: ["receiver"],
+        "Bytes of the requests a receiver decoded, as received after decompression."
     )
     public static let requestsRejected = SelfMetric(
         .counter,

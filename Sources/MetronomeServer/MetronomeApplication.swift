@@ -148,19 +148,20 @@ public struct MetronomeApplication: Sendable {
                 limits: limits,
                 logger: logger
             ).addRoutes(to: router)
-            services.append(
-                Application(
-                    router: router,
-                    server: GuardedHTTP1Channel.builder(
-                        limits: protocols.http.http,
-                        listener: "otlp_http",
-                        logger: logger
-                    ),
-                    configuration: .init(address: .hostname(address.host, port: address.port), serverName: "metronome"),
-                    logger: logger
-                )
-            )
+            services.append(httpReceiver(router, address: address, limits: protocols.http.http, listener: "otlp_http"))
             logger.info("OTLP/HTTP receiver listening", metadata: ["address": "\(address)"])
+        }
+        if let zipkin = configuration.distributor.receivers.zipkin, zipkin.enabled {
+            let address = try ListenAddress(parsing: zipkin.endpoint, key: "distributor.receivers.zipkin.endpoint")
+            let router = Router()
+            ZipkinHTTPReceiver(
+                distributor: distributor,
+                maxBytes: zipkin.maxRequestMiB << 20,
+                limits: limits,
+                logger: logger
+            ).addRoutes(to: router)
+            services.append(httpReceiver(router, address: address, limits: zipkin.http, listener: "zipkin"))
+            logger.info("Zipkin receiver listening", metadata: ["address": "\(address)"])
         }
         logger.info("admin server listening", metadata: ["address": "\(adminAddress)"])
 
@@ -169,6 +170,21 @@ public struct MetronomeApplication: Sendable {
         )
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// An HTTP/1 receiver serving `router` on `address`, with the listener's connection limits.
+    private func httpReceiver(
+        _ router: Router<BasicRequestContext>,
+        address: ListenAddress,
+        limits: HTTPConnectionLimits,
+        listener: String
+    ) -> some Service {
+        Application(
+            router: router,
+            server: GuardedHTTP1Channel.builder(limits: limits, listener: listener, logger: logger),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "metronome"),
+            logger: logger
+        )
     }
 
     /// The gRPC transport with the listener's limits: message size, idle and keep-alive from the transport, the

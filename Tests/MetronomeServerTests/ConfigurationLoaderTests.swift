@@ -70,6 +70,21 @@ struct ConfigurationLoaderTests {
         #expect(defaults.metricsGenerator.storage.remoteWrite.isEmpty)
     }
 
+    @Test func theZipkinReceiverIsOffUnlessItsKeyIsPresent() throws {
+        #expect(try ConfigurationLoader.load(yaml: "").distributor.receivers.zipkin == nil)
+        // Tempo's shape: `zipkin:` alone turns it on at its usual port.
+        let bare = try ConfigurationLoader.load(yaml: "distributor:\n  receivers:\n    zipkin:\n")
+        #expect(bare.distributor.receivers.zipkin?.endpoint == "0.0.0.0:9411")
+        let set = try ConfigurationLoader.load(
+            yaml: "distributor:\n  receivers:\n    zipkin: {endpoint: 127.0.0.1:19411, max_recv_msg_size_mib: 2}\n"
+        )
+        #expect(set.distributor.receivers.zipkin?.endpoint == "127.0.0.1:19411")
+        #expect(set.distributor.receivers.zipkin?.maxRequestMiB == 2)
+        #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader.load(yaml: "distributor:\n  receivers:\n    zipkin: {keepalive_time: 1s}\n")
+        }
+    }
+
     @Test func anUnknownKeyIsRejectedWithItsPathAndLine() {
         let yaml = """
             metrics_generator:

@@ -101,8 +101,11 @@ class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
                  span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None,
                  server=None, distributor=None, http_listener=None, grpc_listener=None, ingestion=None,
-                 overrides_file=None, override_period="1s"):
+                 overrides_file=None, override_period="1s", zipkin=False):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
+        self.zipkin_port = free_port() if zipkin else None
+        self.zipkin = f"http://127.0.0.1:{self.zipkin_port}" if zipkin else None
+        zipkin_receiver = f"\n    zipkin: {{endpoint: 127.0.0.1:{self.zipkin_port}}}" if zipkin else ""
         # Each instance gets its own state directory unless a test restarts on the same one.
         self.data_dir = data_dir or workdir / f"data-{self.admin_port}"
         self.otlp_http = f"http://127.0.0.1:{self.http_port}"
@@ -129,7 +132,7 @@ distributor:{self._indent(distributor or {}, 2)}
     otlp:
       protocols:
         grpc: {json.dumps({"endpoint": f"127.0.0.1:{self.grpc_port}", **(grpc_listener or {})})}
-        http: {json.dumps({"endpoint": f"127.0.0.1:{self.http_port}", "max_recv_msg_size_mib": 1, **(http_listener or {})})}
+        http: {json.dumps({"endpoint": f"127.0.0.1:{self.http_port}", "max_recv_msg_size_mib": 1, **(http_listener or {})})}{zipkin_receiver}
 metrics_generator:
   registry:
     collection_interval: {collection_interval}

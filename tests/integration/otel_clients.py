@@ -1,10 +1,11 @@
-"""Sends spans with the real OpenTelemetry Python SDK over every OTLP transport."""
+"""Sends spans with the real OpenTelemetry Python SDK over every OTLP transport, and Zipkin v2 JSON."""
 import time
 
 import grpc
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -24,6 +25,8 @@ def exporter(metronome, transport):
         return HttpExporter(endpoint=f"{metronome.otlp_http}/v1/traces", timeout=5)
     if transport == "http-gzip":
         return HttpExporter(endpoint=f"{metronome.otlp_http}/v1/traces", timeout=5, compression=Compression.Gzip)
+    if transport == "zipkin-json":
+        return ZipkinExporter(endpoint=f"{metronome.zipkin}/api/v2/spans", timeout=5)
     raise ValueError(transport)
 
 

@@ -26,7 +26,6 @@ enum StatusDocument {
     static func configuration(_ configuration: MetronomeConfiguration) -> String {
         let server = configuration.server
         let distributor = configuration.distributor
-        let protocols = distributor.receivers.otlp.protocols
         let generator = configuration.metricsGenerator
         let storage = generator.storage
         let registry = generator.registry.configuration
@@ -41,14 +40,7 @@ enum StatusDocument {
             "distributor": [
                 "max_inflight_bytes": distributor.inflightBytesLimit, "max_tenants": distributor.maxTenants,
                 "max_attribute_value_depth": distributor.maxAttributeValueDepth,
-                "receivers": [
-                    "otlp": [
-                        "protocols": [
-                            "grpc": listener(protocols.grpc, http: false),
-                            "http": listener(protocols.http, http: true),
-                        ]
-                    ]
-                ],
+                "receivers": receivers(distributor.receivers),
             ] as [String: Any],
             "metrics_generator": [
                 "metrics_ingestion_time_range_slack": duration(generator.metricsIngestionTimeRangeSlack.milliseconds),
@@ -83,6 +75,21 @@ enum StatusDocument {
                 "defaults": block(configuration.overrides.defaults),
             ] as [String: Any],
         ])
+    }
+
+    /// The receivers: OTLP's protocols, and Zipkin when it is configured.
+    private static func receivers(_ receivers: MetronomeConfiguration.Distributor.Receivers) -> [String: Any] {
+        let protocols = receivers.otlp.protocols
+        var document: [String: Any] = [
+            "otlp": [
+                "protocols": [
+                    "grpc": listener(protocols.grpc, http: false),
+                    "http": listener(protocols.http, http: true),
+                ]
+            ]
+        ]
+        if let zipkin = receivers.zipkin { document["zipkin"] = listener(zipkin, http: true) }
+        return document
     }
 
     private static func dump(_ document: [String: Any]) -> String {

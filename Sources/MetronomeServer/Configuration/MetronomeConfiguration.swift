@@ -129,13 +129,25 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
 
         public struct Receivers: Decodable, Sendable, Equatable {
             public var otlp = OTLP()
+            /// Zipkin v2 (`POST /api/v2/spans`); off unless the key is present (`zipkin:` alone listens on :9411).
+            public var zipkin: Listener?
 
             public init() {}
 
-            enum CodingKeys: String, CodingKey, CaseIterable { case otlp }
+            enum CodingKeys: String, CodingKey, CaseIterable { case otlp, zipkin }
+
+            static let zipkinDefault = Listener(endpoint: "0.0.0.0:9411")
 
             public init(from decoder: any Decoder) throws {
-                otlp = try decoder.strictContainer(CodingKeys.self).value(.otlp, or: OTLP())
+                let keys = try decoder.strictContainer(CodingKeys.self)
+                otlp = try keys.value(.otlp, or: OTLP())
+                if keys.contains(.zipkin) {
+                    zipkin =
+                        try keys.decodeIfPresent(Listener.self, forKey: .zipkin)?.withDefaultEndpoint(
+                            Self.zipkinDefault
+                        )
+                        ?? Self.zipkinDefault
+                }
             }
         }
 

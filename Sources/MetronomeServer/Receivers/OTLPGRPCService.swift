@@ -15,6 +15,7 @@ struct OTLPGRPCService: RegistrableRPCService {
     /// The wire format limits (attribute value nesting).
     let limits: SpanBatch.Limits
     let logger: Logger
+    private let traffic = ReceiverTraffic(receiver: "otlp_grpc")
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
         router.registerHandler(
@@ -44,6 +45,7 @@ struct OTLPGRPCService: RegistrableRPCService {
         do {
             try distributor.admit(request.message.count, tenant: tenant)
             let batch = try SpanBatch(protobuf: request.message, limits: limits)
+            traffic.record(bytes: request.message.count, spans: batch.spanCount)
             return OTLPResponses.exportProtobuf(try distributor.push(batch, tenant: tenant))
         } catch let refusal as Refusal {
             throw refuse(refusal)

@@ -39,6 +39,17 @@ struct JSONScanner {
             return text
         }
 
+        /// The failure inside the member whose key is at `keyRange` of `bytes` (quotes included): the key as sent,
+        /// cut to 64 bytes and escaped, goes on the path.
+        func inMember(keyAt keyRange: Range<Int>, of bytes: UnsafeRawBufferPointer) -> Failure {
+            var failure = self
+            let raw = bytes[(keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)].prefix(64)
+            failure.reversedPath.append(
+                .key(ClientText.escapingControlCharacters(String(decoding: raw, as: UTF8.self)))
+            )
+            return failure
+        }
+
         /// The 1-based line and column (in bytes) of `offset` in `bytes`.
         func location(in bytes: UnsafeRawBufferPointer) -> (line: Int, column: Int) {
             var line = 1

@@ -126,13 +126,7 @@ private struct Transcoding {
                     try scanner.skipValue()
                 }
             } catch {
-                var error = error
-                // The key as sent, without its quotes; a client's unknown key is cut and escaped.
-                let raw = scanner.bytes[(keyRange.lowerBound + 1)..<(keyRange.upperBound - 1)].prefix(64)
-                error.reversedPath.append(
-                    .key(ClientText.escapingControlCharacters(String(decoding: raw, as: UTF8.self)))
-                )
-                throw error
+                throw error.inMember(keyAt: keyRange, of: scanner.bytes)
             }
         }
     }

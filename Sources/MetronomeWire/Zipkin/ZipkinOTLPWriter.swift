@@ -1,0 +1,156 @@
+/// Writes read Zipkin spans as an OTLP `ExportTraceServiceRequest` (see ``ZipkinTranslator`` for the mapping).
+///
+/// Field numbers: `ExportTraceServiceRequest.resource_spans = 1`; `ResourceSpans.resource = 1, scope_spans = 2`;
+/// `Resource.attributes = 1`; `ScopeSpans.scope = 1, spans = 2`; `Span.trace_id = 1, span_id = 2, trace_state = 3,
+/// parent_span_id = 4, name = 5, kind = 6, start_time_unix_nano = 7, end_time_unix_nano = 8 (fixed64),
+/// attributes = 9, events = 11, status = 15`; `Event.time_unix_nano = 1 (fixed64), name = 2`;
+/// `Status.message = 2, code = 3`; `KeyValue.key = 1, value = 2`; `AnyValue.string_value = 1, int_value = 3`.
+struct ZipkinOTLPWriter {
+    /// The reader's unescaped text, which the spans' ranges point into.
+    let text: [UInt8]
+
+    /// The request holding `spans`.
+    func request(_ spans: [ZipkinSpan], capacity: Int) -> [UInt8] {
+        var writer = ProtobufWriter(capacity: capacity)
+        // One resource per local service name, in order of first appearance.
+        var groups: [[UInt8]: Int] = [:]
+        var members: [[Int]] = []
+        for (index, span) in spans.enumerated() {
+            let service = bytes(span.local.serviceName)
+            if let group = groups[service] {
+                members[group].append(index)
+            } else {
+                groups[service] = members.count
+                members.append([index])
+            }
+        }
+        for group in members {
+            let service = spans[group[0]].local.serviceName
+            writer.writeMessage(1) { resourceSpans in
+                resourceSpans.writeMessage(1) { resource in
+                    if !service.isEmpty { Self.attribute(&resource, 1, key: "service.name", bytes(service)) }
+                }
+                resourceSpans.writeMessage(2) { scopeSpans in
+                    scopeSpans.writeMessage(1) { _ in }
+                    for index in group { write(spans[index], to: &scopeSpans) }
+                }
+            }
+        }
+        return writer.bytes
+    }
+
+    private func write(_ span: ZipkinSpan, to writer: inout ProtobufWriter) {
+        var status: (code: UInt64, message: [UInt8]) = (0, [])
+        var kind = span.kind
+        var traceState: [UInt8] = []
+        var errorTag: [UInt8]?
+        var statusDescription: [UInt8]?
+        var attributes: [(key: TextRange, value: TextRange)] = []
+        for tag in span.tags {
+            switch bytes(tag.key) {
+            case Array("otel.status_code".utf8): status.code = Self.statusCode(bytes(tag.value))
+            case Array("otel.status_description".utf8): statusDescription = bytes(tag.value)
+            case Array("error".utf8): errorTag = bytes(tag.value)
+            case Array("w3c.tracestate".utf8): traceState = bytes(tag.value)
+            case Array("span.kind".utf8) where kind == 0:
+                if bytes(tag.value) == Array("internal".utf8) { kind = 1 }
+            default: attributes.append(tag)
+            }
+        }
+        if let errorTag {
+            status.code = 2
+            if errorTag != Array("true".utf8) { status.message = errorTag }
+        }
+        if status.code != 0, let statusDescription { status.message = statusDescription }
+        let start = span.timestampMicros &* 1000
+        writer.writeMessage(2) { out in
+            out.writeBytesField(1, span.traceID)
+            out.writeBytesField(2, span.spanID)
+            if !traceState.isEmpty { out.writeBytesField(3, traceState) }
+            if !span.parentID.isEmpty && span.parentID != span.spanID && span.parentID.contains(where: { $0 != 0 }) {
+                out.writeBytesField(4, span.parentID)
+            }
+            if !span.name.isEmpty { out.writeBytesField(5, bytes(span.name)) }
+            if kind != 0 { out.writeVarintField(6, kind) }
+            // Zero times are left out, as protobuf encoders do (a Zipkin span may leave its timestamp out).
+            let end = start &+ span.durationMicros &* 1000
+            if start != 0 {
+                out.writeTag(7, .fixed64)
+                out.writeFixed64(start)
+            }
+            if end != 0 {
+                out.writeTag(8, .fixed64)
+                out.writeFixed64(end)
+            }
+            for tag in attributes { Self.attribute(&out, 9, key: bytes(tag.key), bytes(tag.value)) }
+            Self.endpointAttributes(&out, span.remote, remote: true, text: self)
+            Self.endpointAttributes(&out, span.local, remote: false, text: self)
+            for annotation in span.annotations {
+                out.writeMessage(11) { event in
+                    event.writeTag(1, .fixed64)
+                    event.writeFixed64(annotation.timestampMicros &* 1000)
+                    if !annotation.value.isEmpty { event.writeBytesField(2, bytes(annotation.value)) }
+                }
+            }
+            // Always present, empty when unset: Tempo re-encodes every span with its status.
+            out.writeMessage(15) { message in
+                if !status.message.isEmpty { message.writeBytesField(2, status.message) }
+                if status.code != 0 { message.writeVarintField(3, status.code) }
+            }
+        }
+    }
+
+    private static func endpointAttributes(
+        _ writer: inout ProtobufWriter,
+        _ endpoint: ZipkinSpan.Endpoint,
+        remote: Bool,
+        text: ZipkinOTLPWriter
+    ) {
+        if remote && !endpoint.serviceName.isEmpty {
+            attribute(&writer, 9, key: "peer.service", text.bytes(endpoint.serviceName))
+        }
+        if !endpoint.address.isEmpty {
+            attribute(
+                &writer,
+                9,
+                key: remote ? "network.peer.address" : "network.local.address",
+                text.bytes(endpoint.address)
+            )
+        }
+        if endpoint.port > 0 {
+            writer.writeMessage(9) { keyValue in
+                keyValue.writeBytesField(1, (remote ? "network.peer.port" : "network.local.port").utf8)
+                keyValue.writeMessage(2) { $0.writeVarintField(3, endpoint.port) }
+            }
+        }
+    }
+
+    private static func attribute(
+        _ writer: inout ProtobufWriter,
+        _ field: UInt32,
+        key: some Collection<UInt8>,
+        _ value: [UInt8]
+    ) {
+        writer.writeMessage(field) { keyValue in
+            keyValue.writeBytesField(1, key)
+            keyValue.writeMessage(2) { $0.writeBytesField(1, value) }
+        }
+    }
+
+    private static func attribute(_ writer: inout ProtobufWriter, _ field: UInt32, key: String, _ value: [UInt8]) {
+        attribute(&writer, field, key: key.utf8, value)
+    }
+
+    /// OTLP `StatusCode` of an `otel.status_code` tag: the specification's `OK` and `ERROR`, and the proto names.
+    private static func statusCode(_ value: [UInt8]) -> UInt64 {
+        switch String(decoding: value, as: UTF8.self) {
+        case "OK", "STATUS_CODE_OK", "Ok": 1
+        case "ERROR", "STATUS_CODE_ERROR", "Error": 2
+        default: 0
+        }
+    }
+
+    func bytes(_ range: TextRange) -> [UInt8] {
+        Array(text[range.start..<(range.start + range.count)])
+    }
+}

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Reads a Zipkin v2 protobuf `ListOfSpans` (`zipkin.proto3`) with ``ProtobufReader`` into ``ZipkinSpan``s.
+///
+/// Field numbers: `ListOfSpans.spans = 1`; `Span.trace_id = 1, parent_id = 2, id = 3, kind = 4, name = 5,
+/// timestamp = 6 (fixed64), duration = 7, local_endpoint = 8, remote_endpoint = 9, annotations = 10, tags = 11`
+/// (map entries `key = 1, value = 2`); `Endpoint.service_name = 1, ipv4 = 2 (4 bytes), ipv6 = 3 (16 bytes),
+/// port = 4`; `Annotation.timestamp = 1 (fixed64), value = 2`. `Kind`: CLIENT 1, SERVER 2, PRODUCER 3, CONSUMER 4.
+struct ZipkinProtobufReader {
+    private let bytes: UnsafeRawBufferPointer
+    /// Every string, and every address formatted as text, back to back.
+    private(set) var text: [UInt8] = []
+    private(set) var parsed: [ZipkinSpan] = []
+
+    init(bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    mutating func spans() throws(WireError) {
+        var reader = ProtobufReader(bytes: bytes)
+        while let tag = try reader.nextTag() {
+            guard tag.fieldNumber == 1 else {
+                try reader.skip(tag.wireType)
+                continue
+            }
+            let range = try reader.readBytes(tag, in: "ListOfSpans").range
+            parsed.append(try span(range, index: parsed.count))
+        }
+    }
+
+    private mutating func span(_ range: Range<Int>, index: Int) throws(WireError) -> ZipkinSpan {
+        var span = ZipkinSpan()
+        var reader = ProtobufReader(bytes: bytes, range: range)
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: span.traceID = try id(reader.readBytes(tag, in: "Span"), widenTo: 16)
+            case 2: span.parentID = try id(reader.readBytes(tag, in: "Span"), widenTo: 8)
+            case 3: span.spanID = try id(reader.readBytes(tag, in: "Span"), widenTo: 8)
+            case 4:
+                try reader.expect(tag, .varint, in: "Span")
+                span.kind = Self.otlpKind(try reader.readVarint())
+            case 5: span.name = store(try reader.readBytes(tag, in: "Span").range)
+            case 6:
+                try reader.expect(tag, .fixed64, in: "Span")
+                span.timestampMicros = try reader.readFixed64()
+            case 7:
+                try reader.expect(tag, .varint, in: "Span")
+                span.durationMicros = try reader.readVarint()
+            case 8: span.local = try endpoint(reader.readBytes(tag, in: "Span").range)
+            case 9: span.remote = try endpoint(reader.readBytes(tag, in: "Span").range)
+            case 10: span.annotations.append(try annotation(reader.readBytes(tag, in: "Span").range))
+            case 11: span.tags.append(try tagEntry(reader.readBytes(tag, in: "Span").range))
+            default: try reader.skip(tag.wireType)
+            }
+        }
+        guard span.traceID.count == 16, span.traceID.contains(where: { $0 != 0 }) else {
+            throw .invalidSpan(index: index, reason: "has no trace_id (8 or 16 bytes, not all zero)")
+        }
+        guard span.spanID.count == 8, span.spanID.contains(where: { $0 != 0 }) else {
+            throw .invalidSpan(index: index, reason: "has no id (8 bytes, not all zero)")
+        }
+        return span
+    }
+
+    private mutating func endpoint(_ range: Range<Int>) throws(WireError) -> ZipkinSpan.Endpoint {
+        var endpoint = ZipkinSpan.Endpoint()
+        var reader = ProtobufReader(bytes: bytes, range: range)
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: endpoint.serviceName = store(try reader.readBytes(tag, in: "Endpoint").range)
+            case 2, 3:
+                let address = try reader.readBytes(tag, in: "Endpoint").range
+                if endpoint.address.isEmpty { endpoint.address = storeAddress(address) }
+            case 4:
+                try reader.expect(tag, .varint, in: "Endpoint")
+                endpoint.port = UInt64(UInt16(truncatingIfNeeded: try reader.readVarint()))
+            default: try reader.skip(tag.wireType)
+            }
+        }
+        return endpoint
+    }
+
+    private mutating func annotation(_ range: Range<Int>) throws(WireError) -> (
+        timestampMicros: UInt64, value: TextRange
+    ) {
+        var annotation: (timestampMicros: UInt64, value: TextRange) = (0, .none)
+        var reader = ProtobufReader(bytes: bytes, range: range)
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1:
+                try reader.expect(tag, .fixed64, in: "Annotation")
+                annotation.timestampMicros = try reader.readFixed64()
+            case 2: annotation.value = store(try reader.readBytes(tag, in: "Annotation").range)
+            default: try reader.skip(tag.wireType)
+            }
+        }
+        return annotation
+    }
+
+    private mutating func tagEntry(_ range: Range<Int>) throws(WireError) -> (key: TextRange, value: TextRange) {
+        var entry: (key: TextRange, value: TextRange) = (.none, .none)
+        var reader = ProtobufReader(bytes: bytes, range: range)
+        while let tag = try reader.nextTag() {
+            switch tag.fieldNumber {
+            case 1: entry.key = store(try reader.readBytes(tag, in: "TagsEntry").range)
+            case 2: entry.value = store(try reader.readBytes(tag, in: "TagsEntry").range)
+            default: try reader.skip(tag.wireType)
+            }
+        }
+        return entry
+    }
+
+    /// An id of at most `widenTo` bytes, widened with leading zeros; empty is no id, a longer one is not an id.
+    private func id(_ range: ByteRange, widenTo: Int) -> [UInt8] {
+        guard !range.isEmpty, Int(range.count) <= widenTo else { return [] }
+        return [UInt8](repeating: 0, count: widenTo - Int(range.count)) + bytes[range.range]
+    }
+
+    private mutating func store(_ range: Range<Int>) -> TextRange {
+        let stored = TextRange(start: text.count, count: range.count)
+        text += bytes[range]
+        return stored
+    }
+
+    /// An IPv4 (4 bytes) or IPv6 (16 bytes) address as text; other lengths are no address.
+    private mutating func storeAddress(_ range: Range<Int>) -> TextRange {
+        guard range.count == 4 || range.count == 16 else { return .none }
+        var buffer = [CChar](repeating: 0, count: 64)
+        let family = range.count == 4 ? AF_INET : AF_INET6
+        let address = Array(bytes[range])
+        let formatted = address.withUnsafeBytes { raw in
+            inet_ntop(family, raw.baseAddress, &buffer, socklen_t(buffer.count)) != nil
+        }
+        guard formatted else { return .none }
+        let start = text.count
+        text += buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
+        return TextRange(start: start, count: text.count - start)
+    }
+
+    /// The OTLP `SpanKind` of a protobuf `Kind` number.
+    private static func otlpKind(_ kind: UInt64) -> UInt64 {
+        switch kind {
+        case 1: 3
+        case 2: 2
+        case 3: 4
+        case 4: 5
+        default: 0
+        }
+    }
+}

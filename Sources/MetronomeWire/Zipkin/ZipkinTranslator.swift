@@ -1,0 +1,99 @@
+/// Translates a Zipkin v2 span list (`POST /api/v2/spans`, JSON or protobuf `ListOfSpans`) into the protobuf
+/// encoding of an OTLP `ExportTraceServiceRequest`, so Zipkin spans take the same ``SpanBatch`` path, and make the
+/// same series, as OTLP ones.
+///
+/// The mapping is the OpenTelemetry Collector's Zipkin v2 translator's, with its status bug left out:
+/// - spans are grouped into one resource per `localEndpoint.serviceName` (`service.name`; none without a name), in
+///   order of first appearance, each with one scope;
+/// - 64-bit trace ids are widened to 128 bits (zeros first); a `parentId` equal to the span's `id` is dropped;
+/// - `kind` CLIENT, SERVER, PRODUCER, CONSUMER map to the OTLP kinds; without one a span is UNSPECIFIED, or INTERNAL
+///   when tagged `span.kind=internal`;
+/// - status: `otel.status_code` `OK`/`ERROR` (and the `STATUS_CODE_…` names) with `otel.status_description`; an
+///   `error` tag makes the span an error (its value is the message unless it is `true` or empty);
+/// - `w3c.tracestate` is the trace state; every other tag is a string attribute;
+/// - `remoteEndpoint`: `serviceName` → `peer.service`, `ipv4`/`ipv6` → `network.peer.address`, `port` →
+///   `network.peer.port`; `localEndpoint` `ipv4`/`ipv6`/`port` → `network.local.address`/`network.local.port`;
+/// - `timestamp` and `duration` in microseconds become start and end in nanoseconds; annotations become events;
+/// - every span carries a status field, empty when unset, as Tempo re-encodes spans: a span's size in
+///   `traces_spanmetrics_size_total` is that of the translated span, whatever the wire format.
+///
+/// Memory is linear in the input: the spans are read into a list of byte ranges into one buffer of text, then
+/// written out; nothing per span outlives the call.
+public enum ZipkinTranslator {
+    /// Why a body is not a Zipkin v2 span list: for JSON the message names the path, line and column.
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public let description: String
+    }
+
+    /// Returns the OTLP protobuf encoding of the Zipkin v2 JSON span list in `json`, and the number of spans.
+    public static func protobuf(fromJSON json: UnsafeRawBufferPointer) throws(Error) -> (bytes: [UInt8], spans: Int) {
+        var reader = ZipkinJSONReader(json: json)
+        do throws(JSONScanner.Failure) {
+            try reader.spans()
+            try reader.scanner.expectEnd()
+        } catch {
+            let (line, column) = error.location(in: json)
+            let path = error.path.map { " at \($0)" } ?? ""
+            throw Error(description: "invalid Zipkin v2 JSON\(path) (line \(line), column \(column)): \(error.message)")
+        }
+        let bytes = ZipkinOTLPWriter(text: reader.text).request(reader.parsed, capacity: json.count)
+        return (bytes, reader.parsed.count)
+    }
+
+    /// Returns the OTLP protobuf encoding of the Zipkin v2 `ListOfSpans` in `protobuf`, and the number of spans.
+    public static func protobuf(fromProtobuf protobuf: UnsafeRawBufferPointer) throws(Error) -> (
+        bytes: [UInt8], spans: Int
+    ) {
+        var reader = ZipkinProtobufReader(bytes: protobuf)
+        do throws(WireError) {
+            try reader.spans()
+        } catch {
+            throw Error(description: "invalid Zipkin v2 protobuf (ListOfSpans): \(error)")
+        }
+        let bytes = ZipkinOTLPWriter(text: reader.text).request(reader.parsed, capacity: protobuf.count * 2)
+        return (bytes, reader.parsed.count)
+    }
+}
+
+/// A range of unescaped text in the reader's buffer.
+struct TextRange: Equatable {
+    var start: Int
+    var count: Int
+    static let none = TextRange(start: 0, count: 0)
+    var isEmpty: Bool { count == 0 }
+}
+
+/// One Zipkin span as read, from either encoding: ids as bytes, strings as ranges into the reader's text.
+struct ZipkinSpan {
+    struct Endpoint {
+        var serviceName = TextRange.none
+        var address = TextRange.none
+        var port: UInt64 = 0
+    }
+
+    var traceID: [UInt8] = []
+    var spanID: [UInt8] = []
+    var parentID: [UInt8] = []
+    var name = TextRange.none
+    /// The OTLP `SpanKind` (0, UNSPECIFIED, when Zipkin gives none).
+    var kind: UInt64 = 0
+    var timestampMicros: UInt64 = 0
+    var durationMicros: UInt64 = 0
+    var local = Endpoint()
+    var remote = Endpoint()
+    var tags: [(key: TextRange, value: TextRange)] = []
+    var annotations: [(timestampMicros: UInt64, value: TextRange)] = []
+}
+
+extension ZipkinSpan {
+    /// The OTLP `SpanKind` of Zipkin's `kind` name (0, UNSPECIFIED, for none or another value).
+    static func otlpKind(_ name: String) -> UInt64 {
+        switch name {
+        case "SERVER": 2
+        case "CLIENT": 3
+        case "PRODUCER": 4
+        case "CONSUMER": 5
+        default: 0
+        }
+    }
+}
