@@ -13,7 +13,7 @@ struct ZipkinOTLPWriter {
     func request(_ spans: [ZipkinSpan], capacity: Int) -> [UInt8] {
         var writer = ProtobufWriter(capacity: capacity)
         // One resource per local service name, in order of first appearance.
-        var groups: [[UInt8]: Int] = [:]
+        var groups: [ArraySlice<UInt8>: Int] = [:]
         var members: [[Int]] = []
         for (index, span) in spans.enumerated() {
             let service = bytes(span.local.serviceName)
@@ -40,33 +40,39 @@ struct ZipkinOTLPWriter {
     }
 
     private func write(_ span: ZipkinSpan, to writer: inout ProtobufWriter) {
-        var status: (code: UInt64, message: [UInt8]) = (0, [])
+        var status: (code: UInt64, message: TextRange) = (0, .none)
         var kind = span.kind
-        var traceState: [UInt8] = []
-        var errorTag: [UInt8]?
-        var statusDescription: [UInt8]?
-        var attributes: [(key: TextRange, value: TextRange)] = []
-        for tag in span.tags {
-            switch bytes(tag.key) {
-            case Array("otel.status_code".utf8): status.code = Self.statusCode(bytes(tag.value))
-            case Array("otel.status_description".utf8): statusDescription = bytes(tag.value)
-            case Array("error".utf8): errorTag = bytes(tag.value)
-            case Array("w3c.tracestate".utf8): traceState = bytes(tag.value)
-            case Array("span.kind".utf8) where kind == 0:
-                if bytes(tag.value) == Array("internal".utf8) { kind = 1 }
-            default: attributes.append(tag)
+        var traceState = TextRange.none
+        var errorTag: TextRange?
+        var statusDescription: TextRange?
+        // The tags that are not attributes are few: found by comparing bytes in place, nothing copied.
+        var isAttribute = [Bool](repeating: true, count: span.tags.count)
+        for (index, tag) in span.tags.enumerated() {
+            if matches(tag.key, "otel.status_code") {
+                status.code = statusCode(tag.value)
+            } else if matches(tag.key, "otel.status_description") {
+                statusDescription = tag.value
+            } else if matches(tag.key, "error") {
+                errorTag = tag.value
+            } else if matches(tag.key, "w3c.tracestate") {
+                traceState = tag.value
+            } else if matches(tag.key, "span.kind") && kind == 0 {
+                if matches(tag.value, "internal") { kind = 1 }
+            } else {
+                continue
             }
+            isAttribute[index] = false
         }
         if let errorTag {
             status.code = 2
-            if errorTag != Array("true".utf8) { status.message = errorTag }
+            if !matches(errorTag, "true") { status.message = errorTag }
         }
         if status.code != 0, let statusDescription { status.message = statusDescription }
         let start = span.timestampMicros &* 1000
         writer.writeMessage(2) { out in
             out.writeBytesField(1, span.traceID)
             out.writeBytesField(2, span.spanID)
-            if !traceState.isEmpty { out.writeBytesField(3, traceState) }
+            if !traceState.isEmpty { out.writeBytesField(3, bytes(traceState)) }
             if !span.parentID.isEmpty && span.parentID != span.spanID && span.parentID.contains(where: { $0 != 0 }) {
                 out.writeBytesField(4, span.parentID)
             }
@@ -82,7 +88,9 @@ struct ZipkinOTLPWriter {
                 out.writeTag(8, .fixed64)
                 out.writeFixed64(end)
             }
-            for tag in attributes { Self.attribute(&out, 9, key: bytes(tag.key), bytes(tag.value)) }
+            for (index, tag) in span.tags.enumerated() where isAttribute[index] {
+                Self.attribute(&out, 9, key: bytes(tag.key), bytes(tag.value))
+            }
             Self.endpointAttributes(&out, span.remote, remote: true, text: self)
             Self.endpointAttributes(&out, span.local, remote: false, text: self)
             for annotation in span.annotations {
@@ -94,7 +102,7 @@ struct ZipkinOTLPWriter {
             }
             // Always present, empty when unset: Tempo re-encodes every span with its status.
             out.writeMessage(15) { message in
-                if !status.message.isEmpty { message.writeBytesField(2, status.message) }
+                if !status.message.isEmpty { message.writeBytesField(2, bytes(status.message)) }
                 if status.code != 0 { message.writeVarintField(3, status.code) }
             }
         }
@@ -129,7 +137,7 @@ struct ZipkinOTLPWriter {
         _ writer: inout ProtobufWriter,
         _ field: UInt32,
         key: some Collection<UInt8>,
-        _ value: [UInt8]
+        _ value: some Collection<UInt8>
     ) {
         writer.writeMessage(field) { keyValue in
             keyValue.writeBytesField(1, key)
@@ -137,20 +145,31 @@ struct ZipkinOTLPWriter {
         }
     }
 
-    private static func attribute(_ writer: inout ProtobufWriter, _ field: UInt32, key: String, _ value: [UInt8]) {
+    private static func attribute(
+        _ writer: inout ProtobufWriter,
+        _ field: UInt32,
+        key: String,
+        _ value: some Collection<UInt8>
+    ) {
         attribute(&writer, field, key: key.utf8, value)
     }
 
     /// OTLP `StatusCode` of an `otel.status_code` tag: the specification's `OK` and `ERROR`, and the proto names.
-    private static func statusCode(_ value: [UInt8]) -> UInt64 {
-        switch String(decoding: value, as: UTF8.self) {
-        case "OK", "STATUS_CODE_OK", "Ok": 1
-        case "ERROR", "STATUS_CODE_ERROR", "Error": 2
-        default: 0
-        }
+    private func statusCode(_ value: TextRange) -> UInt64 {
+        if matches(value, "OK") || matches(value, "STATUS_CODE_OK") || matches(value, "Ok") { return 1 }
+        if matches(value, "ERROR") || matches(value, "STATUS_CODE_ERROR") || matches(value, "Error") { return 2 }
+        return 0
     }
 
-    func bytes(_ range: TextRange) -> [UInt8] {
-        Array(text[range.start..<(range.start + range.count)])
+    /// Whether the text at `range` is `literal`.
+    private func matches(_ range: TextRange, _ literal: StaticString) -> Bool {
+        guard range.count == literal.utf8CodeUnitCount else { return false }
+        return text[range.start..<(range.start + range.count)].elementsEqual(
+            UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
+        )
+    }
+
+    func bytes(_ range: TextRange) -> ArraySlice<UInt8> {
+        text[range.start..<(range.start + range.count)]
     }
 }
