@@ -71,6 +71,12 @@ struct JSONScanner {
         self.maxSkipDepth = maxSkipDepth
     }
 
+    /// Whether `bytes` (an unescaped key or string) are `literal`'s: how schema readers match member names.
+    static func bytes(_ bytes: [UInt8], equal literal: StaticString) -> Bool {
+        bytes.count == literal.utf8CodeUnitCount
+            && bytes.withUnsafeBytes { memcmp($0.baseAddress!, literal.utf8Start, bytes.count) == 0 }
+    }
+
     func failure(_ message: String) -> Failure {
         Failure(message: message, offset: position)
     }

@@ -210,8 +210,7 @@ private struct Transcoding {
     }
 
     private func keyIs(_ name: StaticString) -> Bool {
-        key.count == name.utf8CodeUnitCount
-            && key.withUnsafeBytes { memcmp($0.baseAddress!, name.utf8Start, key.count) == 0 }
+        JSONScanner.bytes(key, equal: name)
     }
 
     // MARK: Scalars

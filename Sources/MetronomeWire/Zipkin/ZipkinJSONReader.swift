@@ -33,27 +33,36 @@ struct ZipkinJSONReader {
     private mutating func span() throws(JSONScanner.Failure) -> ZipkinSpan {
         var span = ZipkinSpan()
         try members { (reader: inout ZipkinJSONReader) throws(JSONScanner.Failure) in
-            switch reader.keyName {
-            case "traceId": span.traceID = try reader.hexID(maxBytes: 16, widenTo: 16)
-            case "id": span.spanID = try reader.hexID(maxBytes: 8, widenTo: 8)
-            case "parentId": span.parentID = try reader.hexID(maxBytes: 8, widenTo: 8)
-            case "name": span.name = try reader.string()
-            case "kind": span.kind = ZipkinSpan.otlpKind(try reader.kindName())
-            case "timestamp": span.timestampMicros = try reader.integer()
-            case "duration": span.durationMicros = try reader.integer()
-            case "localEndpoint": span.local = try reader.endpoint()
-            case "remoteEndpoint": span.remote = try reader.endpoint()
-            case "tags": span.tags = try reader.tags()
-            case "annotations": span.annotations = try reader.annotations()
-            default: try reader.scanner.skipValue()
+            if reader.keyIs("traceId") {
+                (span.traceHigh, span.traceLow) = try reader.hexID(maxDigits: 32)
+            } else if reader.keyIs("id") {
+                span.spanID = try reader.hexID(maxDigits: 16).low
+            } else if reader.keyIs("parentId") {
+                span.parentID = try reader.hexID(maxDigits: 16).low
+            } else if reader.keyIs("name") {
+                span.name = try reader.string()
+            } else if reader.keyIs("kind") {
+                span.kind = try reader.kind()
+            } else if reader.keyIs("timestamp") {
+                span.timestampMicros = try reader.integer()
+            } else if reader.keyIs("duration") {
+                span.durationMicros = try reader.integer()
+            } else if reader.keyIs("localEndpoint") {
+                span.local = try reader.endpoint()
+            } else if reader.keyIs("remoteEndpoint") {
+                span.remote = try reader.endpoint()
+            } else if reader.keyIs("tags") {
+                span.tags = try reader.tags()
+            } else if reader.keyIs("annotations") {
+                span.annotations = try reader.annotations()
+            } else {
+                try reader.scanner.skipValue()
             }
         }
-        guard span.traceID.count == 16, span.traceID.contains(where: { $0 != 0 }) else {
+        guard span.traceHigh != 0 || span.traceLow != 0 else {
             throw scanner.failure("span has no traceId (16 or 32 hex digits, not all zero)")
         }
-        guard span.spanID.count == 8, span.spanID.contains(where: { $0 != 0 }) else {
-            throw scanner.failure("span has no id (16 hex digits, not all zero)")
-        }
+        guard span.spanID != 0 else { throw scanner.failure("span has no id (16 hex digits, not all zero)") }
         return span
     }
 
@@ -61,13 +70,15 @@ struct ZipkinJSONReader {
         var endpoint = ZipkinSpan.Endpoint()
         if scanner.consumeNull() { return endpoint }
         try members { (reader: inout ZipkinJSONReader) throws(JSONScanner.Failure) in
-            switch reader.keyName {
-            case "serviceName": endpoint.serviceName = try reader.string()
-            case "ipv4", "ipv6":
+            if reader.keyIs("serviceName") {
+                endpoint.serviceName = try reader.string()
+            } else if reader.keyIs("ipv4") || reader.keyIs("ipv6") {
                 let address = try reader.string()
                 if endpoint.address.isEmpty { endpoint.address = address }
-            case "port": endpoint.port = try reader.integer()
-            default: try reader.scanner.skipValue()
+            } else if reader.keyIs("port") {
+                endpoint.port = UInt32(UInt16(truncatingIfNeeded: try reader.integer()))
+            } else {
+                try reader.scanner.skipValue()
             }
         }
         return endpoint
@@ -92,10 +103,12 @@ struct ZipkinJSONReader {
         while try scanner.nextElement(first: &first) {
             var annotation: (timestampMicros: UInt64, value: TextRange) = (0, .none)
             try members { (reader: inout ZipkinJSONReader) throws(JSONScanner.Failure) in
-                switch reader.keyName {
-                case "timestamp": annotation.timestampMicros = try reader.integer()
-                case "value": annotation.value = try reader.string()
-                default: try reader.scanner.skipValue()
+                if reader.keyIs("timestamp") {
+                    annotation.timestampMicros = try reader.integer()
+                } else if reader.keyIs("value") {
+                    annotation.value = try reader.string()
+                } else {
+                    try reader.scanner.skipValue()
                 }
             }
             annotations.append(annotation)
@@ -105,7 +118,7 @@ struct ZipkinJSONReader {
 
     // MARK: Scalars
 
-    /// Reads an object's members, calling `member` with the key in ``keyName``; errors get the key in their path.
+    /// Reads an object's members, calling `member` with the key in `key`; errors get the key in their path.
     private mutating func members(_ member: (inout ZipkinJSONReader) throws(JSONScanner.Failure) -> Void)
         throws(JSONScanner.Failure)
     {
@@ -121,21 +134,27 @@ struct ZipkinJSONReader {
         }
     }
 
-    /// The current member's name (Zipkin's field names are short ASCII).
-    private var keyName: String { String(decoding: key, as: UTF8.self) }
-
-    private mutating func store(_ bytes: [UInt8]) -> TextRange {
-        let range = TextRange(start: text.count, count: bytes.count)
-        text += bytes
-        return range
+    /// Whether the current member's name is `name`.
+    private func keyIs(_ name: StaticString) -> Bool {
+        JSONScanner.bytes(key, equal: name)
     }
 
-    /// `kind`'s value (`null`: none), not stored.
-    private mutating func kindName() throws(JSONScanner.Failure) -> String {
-        if scanner.consumeNull() { return "" }
+    private mutating func store(_ bytes: [UInt8]) -> TextRange {
+        let start = text.count
+        text += bytes
+        return TextRange(from: start, to: text.count)
+    }
+
+    /// The OTLP `SpanKind` of `kind`'s value (0, UNSPECIFIED, for `null` or an unknown value).
+    private mutating func kind() throws(JSONScanner.Failure) -> UInt8 {
+        if scanner.consumeNull() { return 0 }
         scratch.removeAll(keepingCapacity: true)
         try scanner.readString(into: &scratch)
-        return String(decoding: scratch.prefix(16), as: UTF8.self)
+        for (name, kind) in [("SERVER", 2), ("CLIENT", 3), ("PRODUCER", 4), ("CONSUMER", 5)] as [(StaticString, UInt8)]
+        where JSONScanner.bytes(scratch, equal: name) {
+            return kind
+        }
+        return 0
     }
 
     /// A string (`null`: empty), stored in ``text``.
@@ -143,7 +162,7 @@ struct ZipkinJSONReader {
         if scanner.consumeNull() { return .none }
         let start = text.count
         try scanner.readString(into: &text)
-        return TextRange(start: start, count: text.count - start)
+        return TextRange(from: start, to: text.count)
     }
 
     /// A tag value: a string, or a number's or boolean's JSON text.
@@ -182,34 +201,24 @@ struct ZipkinJSONReader {
         return value
     }
 
-    /// A hex id of at most `maxBytes` bytes (an odd digit count is read with a leading zero), widened with leading
-    /// zeros to `widenTo` bytes; `null` or empty is no id.
-    private mutating func hexID(maxBytes: Int, widenTo: Int) throws(JSONScanner.Failure) -> [UInt8] {
-        if scanner.consumeNull() { return [] }
+    /// A hex id of at most `maxDigits` digits as its big-endian high and low 64 bits (an odd count reads as if it had
+    /// a leading zero; a short id is widened with zeros first); `null` or empty is no id (0).
+    private mutating func hexID(maxDigits: Int) throws(JSONScanner.Failure) -> (high: UInt64, low: UInt64) {
+        if scanner.consumeNull() { return (0, 0) }
         scratch.removeAll(keepingCapacity: true)
         try scanner.readString(into: &scratch)
-        guard !scratch.isEmpty else { return [] }
-        guard scratch.count <= 2 * maxBytes else {
-            throw scanner.failure("\(ClientText.quoted(scratch.prefix(64))) is longer than \(2 * maxBytes) hex digits")
+        guard scratch.count <= maxDigits else {
+            throw scanner.failure("\(ClientText.quoted(scratch)) is longer than \(maxDigits) hex digits")
         }
-        var bytes = [UInt8](repeating: 0, count: widenTo)
-        var position = widenTo - 1
-        var index = scratch.count
-        while index > 0 {
-            guard let low = HexDigits.value(of: scratch[index - 1]) else {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        for digit in scratch {
+            guard let value = HexDigits.value(of: digit) else {
                 throw scanner.failure("\(ClientText.quoted(scratch)) is not hex")
             }
-            var byte = low
-            if index >= 2 {
-                guard let high = HexDigits.value(of: scratch[index - 2]) else {
-                    throw scanner.failure("\(ClientText.quoted(scratch)) is not hex")
-                }
-                byte |= high << 4
-            }
-            bytes[position] = byte
-            position -= 1
-            index -= 2
+            high = high << 4 | low >> 60
+            low = low << 4 | UInt64(value)
         }
-        return bytes
+        return (high, low)
     }
 }

@@ -15,12 +15,18 @@ struct ZipkinOTLPWriter {
         // One resource per local service name, in order of first appearance.
         var groups: [ArraySlice<UInt8>: Int] = [:]
         var members: [[Int]] = []
+        var previous: (service: ArraySlice<UInt8>, group: Int)?
         for (index, span) in spans.enumerated() {
             let service = bytes(span.local.serviceName)
-            if let group = groups[service] {
+            // Reporters send a service's spans together: the dictionary is consulted only when the service changes.
+            if let previous, previous.service == service {
+                members[previous.group].append(index)
+            } else if let group = groups[service] {
                 members[group].append(index)
+                previous = (service, group)
             } else {
                 groups[service] = members.count
+                previous = (service, members.count)
                 members.append([index])
             }
         }
@@ -45,9 +51,8 @@ struct ZipkinOTLPWriter {
         var traceState = TextRange.none
         var errorTag: TextRange?
         var statusDescription: TextRange?
-        // The tags that are not attributes are few: found by comparing bytes in place, nothing copied.
-        var isAttribute = [Bool](repeating: true, count: span.tags.count)
-        for (index, tag) in span.tags.enumerated() {
+        // The tags that are not attributes: found by comparing bytes in place, nothing copied.
+        for tag in span.tags {
             if matches(tag.key, "otel.status_code") {
                 status.code = statusCode(tag.value)
             } else if matches(tag.key, "otel.status_description") {
@@ -58,10 +63,7 @@ struct ZipkinOTLPWriter {
                 traceState = tag.value
             } else if matches(tag.key, "span.kind") && kind == 0 {
                 if matches(tag.value, "internal") { kind = 1 }
-            } else {
-                continue
             }
-            isAttribute[index] = false
         }
         if let errorTag {
             status.code = 2
@@ -70,14 +72,12 @@ struct ZipkinOTLPWriter {
         if status.code != 0, let statusDescription { status.message = statusDescription }
         let start = span.timestampMicros &* 1000
         writer.writeMessage(2) { out in
-            out.writeBytesField(1, span.traceID)
-            out.writeBytesField(2, span.spanID)
+            Self.writeID(&out, 1, high: span.traceHigh, span.traceLow)
+            Self.writeID(&out, 2, span.spanID)
             if !traceState.isEmpty { out.writeBytesField(3, bytes(traceState)) }
-            if !span.parentID.isEmpty && span.parentID != span.spanID && span.parentID.contains(where: { $0 != 0 }) {
-                out.writeBytesField(4, span.parentID)
-            }
+            if span.parentID != 0 && span.parentID != span.spanID { Self.writeID(&out, 4, span.parentID) }
             if !span.name.isEmpty { out.writeBytesField(5, bytes(span.name)) }
-            if kind != 0 { out.writeVarintField(6, kind) }
+            if kind != 0 { out.writeVarintField(6, UInt64(kind)) }
             // Zero times are left out, as protobuf encoders do (a Zipkin span may leave its timestamp out).
             let end = start &+ span.durationMicros &* 1000
             if start != 0 {
@@ -88,7 +88,7 @@ struct ZipkinOTLPWriter {
                 out.writeTag(8, .fixed64)
                 out.writeFixed64(end)
             }
-            for (index, tag) in span.tags.enumerated() where isAttribute[index] {
+            for tag in span.tags where !isReserved(tag.key, in: span) {
                 Self.attribute(&out, 9, key: bytes(tag.key), bytes(tag.value))
             }
             Self.endpointAttributes(&out, span.remote, remote: true, text: self)
@@ -128,7 +128,7 @@ struct ZipkinOTLPWriter {
         if endpoint.port > 0 {
             writer.writeMessage(9) { keyValue in
                 keyValue.writeBytesField(1, (remote ? "network.peer.port" : "network.local.port").utf8)
-                keyValue.writeMessage(2) { $0.writeVarintField(3, endpoint.port) }
+                keyValue.writeMessage(2) { $0.writeVarintField(3, UInt64(endpoint.port)) }
             }
         }
     }
@@ -161,15 +161,30 @@ struct ZipkinOTLPWriter {
         return 0
     }
 
+    /// Whether a tag is one the span's fields take (status, trace state, and the kind when Zipkin gave none), not an
+    /// attribute.
+    private func isReserved(_ key: TextRange, in span: ZipkinSpan) -> Bool {
+        matches(key, "otel.status_code") || matches(key, "otel.status_description") || matches(key, "error")
+            || matches(key, "w3c.tracestate") || (span.kind == 0 && matches(key, "span.kind"))
+    }
+
+    /// An id field of 8 big-endian bytes, or 16 with `high` (a trace id).
+    private static func writeID(_ writer: inout ProtobufWriter, _ field: UInt32, high: UInt64? = nil, _ low: UInt64) {
+        writer.writeTag(field, .lengthDelimited)
+        writer.writeVarint(high == nil ? 8 : 16)
+        if let high { withUnsafeBytes(of: high.bigEndian) { writer.bytes.append(contentsOf: $0) } }
+        withUnsafeBytes(of: low.bigEndian) { writer.bytes.append(contentsOf: $0) }
+    }
+
     /// Whether the text at `range` is `literal`.
     private func matches(_ range: TextRange, _ literal: StaticString) -> Bool {
         guard range.count == literal.utf8CodeUnitCount else { return false }
-        return text[range.start..<(range.start + range.count)].elementsEqual(
+        return text[range.range].elementsEqual(
             UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
         )
     }
 
     func bytes(_ range: TextRange) -> ArraySlice<UInt8> {
-        text[range.start..<(range.start + range.count)]
+        text[range.range]
     }
 }

@@ -39,9 +39,13 @@ struct ZipkinProtobufReader {
         var reader = ProtobufReader(bytes: bytes, range: range)
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
-            case 1: span.traceID = try id(reader.readBytes(tag, in: "Span"), widenTo: 16)
-            case 2: span.parentID = try id(reader.readBytes(tag, in: "Span"), widenTo: 8)
-            case 3: span.spanID = try id(reader.readBytes(tag, in: "Span"), widenTo: 8)
+            case 1:
+                let id = try reader.readBytes(tag, in: "Span").range
+                guard id.count <= 16 else { throw .invalidSpan(index: index, reason: "has a trace_id over 16 bytes") }
+                span.traceHigh = ZipkinSpan.bigEndian(bytes[id].dropLast(8))
+                span.traceLow = ZipkinSpan.bigEndian(bytes[id].suffix(8))
+            case 2: span.parentID = try spanID(reader.readBytes(tag, in: "Span").range, index: index)
+            case 3: span.spanID = try spanID(reader.readBytes(tag, in: "Span").range, index: index)
             case 4:
                 try reader.expect(tag, .varint, in: "Span")
                 span.kind = Self.otlpKind(try reader.readVarint())
@@ -59,12 +63,10 @@ struct ZipkinProtobufReader {
             default: try reader.skip(tag.wireType)
             }
         }
-        guard span.traceID.count == 16, span.traceID.contains(where: { $0 != 0 }) else {
+        guard span.traceHigh != 0 || span.traceLow != 0 else {
             throw .invalidSpan(index: index, reason: "has no trace_id (8 or 16 bytes, not all zero)")
         }
-        guard span.spanID.count == 8, span.spanID.contains(where: { $0 != 0 }) else {
-            throw .invalidSpan(index: index, reason: "has no id (8 bytes, not all zero)")
-        }
+        guard span.spanID != 0 else { throw .invalidSpan(index: index, reason: "has no id (8 bytes, not all zero)") }
         return span
     }
 
@@ -79,7 +81,7 @@ struct ZipkinProtobufReader {
                 if endpoint.address.isEmpty { endpoint.address = storeAddress(address) }
             case 4:
                 try reader.expect(tag, .varint, in: "Endpoint")
-                endpoint.port = UInt64(UInt16(truncatingIfNeeded: try reader.readVarint()))
+                endpoint.port = UInt32(UInt16(truncatingIfNeeded: try reader.readVarint()))
             default: try reader.skip(tag.wireType)
             }
         }
@@ -116,16 +118,16 @@ struct ZipkinProtobufReader {
         return entry
     }
 
-    /// An id of at most `widenTo` bytes, widened with leading zeros; empty is no id, a longer one is not an id.
-    private func id(_ range: ByteRange, widenTo: Int) -> [UInt8] {
-        guard !range.isEmpty, Int(range.count) <= widenTo else { return [] }
-        return [UInt8](repeating: 0, count: widenTo - Int(range.count)) + bytes[range.range]
+    /// A span or parent id of at most 8 bytes (a shorter one widened with zeros first); empty is none (0).
+    private func spanID(_ range: Range<Int>, index: Int) throws(WireError) -> UInt64 {
+        guard range.count <= 8 else { throw .invalidSpan(index: index, reason: "has a span id over 8 bytes") }
+        return ZipkinSpan.bigEndian(bytes[range])
     }
 
     private mutating func store(_ range: Range<Int>) -> TextRange {
-        let stored = TextRange(start: text.count, count: range.count)
+        let start = text.count
         text += bytes[range]
-        return stored
+        return TextRange(from: start, to: text.count)
     }
 
     /// An IPv4 (4 bytes) or IPv6 (16 bytes) address as text; other lengths are no address.
@@ -140,11 +142,11 @@ struct ZipkinProtobufReader {
         guard formatted else { return .none }
         let start = text.count
         text += buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }
-        return TextRange(start: start, count: text.count - start)
+        return TextRange(from: start, to: text.count)
     }
 
     /// The OTLP `SpanKind` of a protobuf `Kind` number.
-    private static func otlpKind(_ kind: UInt64) -> UInt64 {
+    private static func otlpKind(_ kind: UInt64) -> UInt8 {
         switch kind {
         case 1: 3
         case 2: 2

@@ -27,6 +27,7 @@ public enum ZipkinTranslator {
 
     /// Returns the OTLP protobuf encoding of the Zipkin v2 JSON span list in `json`, and the number of spans.
     public static func protobuf(fromJSON json: UnsafeRawBufferPointer) throws(Error) -> (bytes: [UInt8], spans: Int) {
+        try checkSize(json)
         var reader = ZipkinJSONReader(json: json)
         do throws(JSONScanner.Failure) {
             try reader.spans()
@@ -44,6 +45,7 @@ public enum ZipkinTranslator {
     public static func protobuf(fromProtobuf protobuf: UnsafeRawBufferPointer) throws(Error) -> (
         bytes: [UInt8], spans: Int
     ) {
+        try checkSize(protobuf)
         var reader = ZipkinProtobufReader(bytes: protobuf)
         do throws(WireError) {
             try reader.spans()
@@ -53,30 +55,56 @@ public enum ZipkinTranslator {
         let bytes = ZipkinOTLPWriter(text: reader.text).request(reader.parsed, capacity: protobuf.count * 2)
         return (bytes, reader.parsed.count)
     }
+
+    /// The largest request translated: its text (addresses formatted, at most 4× their bytes) stays under 4 GiB.
+    static let maxInputBytes = 1 << 30
+
+    private static func checkSize(_ input: UnsafeRawBufferPointer) throws(Error) {
+        guard input.count <= maxInputBytes else {
+            throw Error(
+                description: "a Zipkin request of \(input.count) bytes exceeds the \(maxInputBytes) bytes one may hold"
+            )
+        }
+    }
 }
 
-/// A range of unescaped text in the reader's buffer.
+/// A range of unescaped text in the reader's buffer (which ``ZipkinTranslator/maxInputBytes`` keeps under 4 GiB).
 struct TextRange: Equatable {
-    var start: Int
-    var count: Int
+    var start: UInt32
+    var count: UInt32
     static let none = TextRange(start: 0, count: 0)
     var isEmpty: Bool { count == 0 }
+    var range: Range<Int> { Int(start)..<(Int(start) + Int(count)) }
+
+    init(start: UInt32, count: UInt32) {
+        self.start = start
+        self.count = count
+    }
+
+    /// The range of text appended to a buffer that was `start` bytes long and is now `end` bytes.
+    init(from start: Int, to end: Int) {
+        self.init(start: UInt32(start), count: UInt32(end - start))
+    }
 }
 
-/// One Zipkin span as read, from either encoding: ids as bytes, strings as ranges into the reader's text.
+/// One Zipkin span as read, from either encoding: ids as big-endian integers (0: none), strings as ranges into the
+/// reader's text. Nothing in it is on the heap but its tags and annotations, so a request of many tiny spans holds
+/// one small value per span (`ZipkinTranslatorTests` keeps its size in check).
 struct ZipkinSpan {
     struct Endpoint {
         var serviceName = TextRange.none
         var address = TextRange.none
-        var port: UInt64 = 0
+        var port: UInt32 = 0
     }
 
-    var traceID: [UInt8] = []
-    var spanID: [UInt8] = []
-    var parentID: [UInt8] = []
+    /// The trace id's high and low 64 bits (a 64-bit trace id is the low half).
+    var traceHigh: UInt64 = 0
+    var traceLow: UInt64 = 0
+    var spanID: UInt64 = 0
+    var parentID: UInt64 = 0
     var name = TextRange.none
     /// The OTLP `SpanKind` (0, UNSPECIFIED, when Zipkin gives none).
-    var kind: UInt64 = 0
+    var kind: UInt8 = 0
     var timestampMicros: UInt64 = 0
     var durationMicros: UInt64 = 0
     var local = Endpoint()
@@ -86,14 +114,11 @@ struct ZipkinSpan {
 }
 
 extension ZipkinSpan {
-    /// The OTLP `SpanKind` of Zipkin's `kind` name (0, UNSPECIFIED, for none or another value).
-    static func otlpKind(_ name: String) -> UInt64 {
-        switch name {
-        case "SERVER": 2
-        case "CLIENT": 3
-        case "PRODUCER": 4
-        case "CONSUMER": 5
-        default: 0
-        }
+    /// Whether the span has the ids OTLP requires: a non-zero trace id and span id.
+    var hasIDs: Bool { (traceHigh != 0 || traceLow != 0) && spanID != 0 }
+
+    /// The big-endian integer of up to 8 bytes.
+    static func bigEndian(_ bytes: some Collection<UInt8>) -> UInt64 {
+        bytes.reduce(0) { $0 << 8 | UInt64($1) }
     }
 }
