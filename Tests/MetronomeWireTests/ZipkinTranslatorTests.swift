@@ -103,7 +103,7 @@ struct ZipkinTranslatorTests {
     }
 
     @Test func aReadSpanIsASmallValueSoTinySpansCannotBlowMemory() {
-        // The smallest JSON span is ~24 bytes and the smallest protobuf one ~10: what a read span holds until it is
+        // The smallest JSON span is ~24 bytes and the smallest protobuf one 8: what a read span holds until it is
         // written stays a small multiple of that, with nothing on the heap but tags and annotations.
         #expect(MemoryLayout<ZipkinSpan>.stride <= 128)
     }
@@ -207,6 +207,75 @@ struct ZipkinTranslatorTests {
             }
         }
         return list.bytes
+    }
+
+    @Test func whatATranslationHoldsIsReservedAsItGrowsAndARefusalStopsIt() throws {
+        // 10,000 of the smallest protobuf spans (1-byte ids, 8 bytes each): a read span holds ~16 times its bytes.
+        var list = ProtobufWriter()
+        for index in 0..<10_000 {
+            list.writeMessage(1) { span in
+                span.writeBytesField(1, [1])
+                span.writeBytesField(3, [UInt8(index % 255 + 1)])
+            }
+        }
+        var granted = 0
+        var calls = 0
+        let output = try list.bytes.withUnsafeBytes { input in
+            try ZipkinTranslator.protobuf(fromProtobuf: input) { bytes in
+                granted += bytes
+                calls += 1
+                return true
+            }
+        }
+        #expect(output.spans == 10_000)
+        #expect(granted >= 10_000 * MemoryLayout<ZipkinSpan>.stride + output.bytes.count)
+        #expect(granted <= 4 * (10_000 * MemoryLayout<ZipkinSpan>.stride + output.bytes.count))
+        #expect(calls < 30)
+        // A budget that runs out stops either translation with the bytes it refused.
+        let json = Array(
+            ("[" + repeatElement(#"{"traceId":"1","id":"1"}"#, count: 10_000).joined(separator: ",") + "]").utf8
+        )
+        for translate in [
+            { try ZipkinTranslator.protobuf(fromProtobuf: $0, reserve: $1) },
+            { try ZipkinTranslator.protobuf(fromJSON: $0, reserve: $1) },
+        ] as [(UnsafeRawBufferPointer, (Int) -> Bool) throws -> ([UInt8], Int)] {
+            for input in [list.bytes, json] {
+                var budget = 100_000
+                do {
+                    _ = try input.withUnsafeBytes { input in
+                        try translate(input) { bytes in
+                            budget -= bytes
+                            return budget >= 0
+                        }
+                    }
+                } catch let error as ZipkinTranslator.Error {
+                    if error.refusedBytes == nil { continue }  // the other format's input: invalid, not refused
+                    #expect(error.description.contains("more bytes than could be reserved"))
+                    continue
+                }
+                Issue.record("a translation of \(input.count) bytes fit in 100,000 bytes")
+            }
+        }
+    }
+
+    @Test func theOutputBoundCoversTheLargestSpans() throws {
+        // Every field, each span in its own resource (the service changes every span), ids of 16 and 8 bytes.
+        var input: [UInt8] = []
+        for index in 0..<100 {
+            var span = Self.listOfSpans(traceID: [UInt8](repeating: 0xff, count: 16))
+            if index % 2 == 1 { span = span.map { $0 == UInt8(ascii: "f") ? UInt8(ascii: "g") : $0 } }
+            input += span
+        }
+        try input.withUnsafeBytes { input in
+            var memory = TranslationMemory(reserve: { _ in true })
+            var reader = ZipkinProtobufReader(bytes: input)
+            try reader.spans(memory: &memory)
+            let writer = ZipkinOTLPWriter(text: reader.text)
+            let written = writer.request(reader.parsed, capacity: 0).count
+            #expect(reader.parsed.count == 100)
+            #expect(writer.maximumBytes(of: reader.parsed) >= written)
+            #expect(writer.maximumBytes(of: reader.parsed) <= 3 * written)
+        }
     }
 
     @Test func protobufAndJSONOfTheSameSpanTranslateToTheSameOTLPBytes() throws {

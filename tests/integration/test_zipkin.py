@@ -97,3 +97,19 @@ def test_zipkin_bad_input_gets_a_clear_4xx(metronome_factory):
     assert 'metronome_receiver_spans_total{receiver="zipkin"} 1' in metrics
     assert 'metronome_receiver_requests_rejected_total{receiver="zipkin",status="415",reason="unsupported_media_type"} 1' \
         in metrics
+
+
+def test_tiny_zipkin_spans_count_what_their_translation_holds_against_the_inflight_budget(metronome_factory):
+    # 30,000 of the smallest protobuf spans (8 bytes each, 240 kB) hold ~16 times their bytes while translated:
+    # more than a 1 MB budget, although the body alone fits.
+    metronome = metronome_factory(zipkin=True, distributor={"max_inflight_bytes": 1_000_000})
+    tiny = b"".join(_field(1, _field(1, b"\x01") + _field(3, bytes([i % 255 + 1]))) for i in range(30_000))
+    url = f"{metronome.zipkin}/api/v2/spans"
+    response = requests.post(url, data=tiny, headers={"Content-Type": "application/x-protobuf"}, timeout=10)
+    assert response.status_code == 429, response.text
+    assert "distributor.max_inflight_bytes" in response.text and response.headers["Retry-After"] == "1"
+    assert metronome.self_metric("metronome_inflight_bytes") == 0
+    # A thirtieth of it fits.
+    response = requests.post(url, data=tiny[:len(tiny) // 30], headers={"Content-Type": "application/x-protobuf"},
+                             timeout=10)
+    assert response.status_code == 202, response.text

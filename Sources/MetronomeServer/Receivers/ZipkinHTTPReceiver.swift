@@ -42,18 +42,7 @@ struct ZipkinHTTPReceiver: Sendable {
             let tenant = try requests.tenant(of: request)
             var reservation = InflightReservation(distributor.inflight)
             let body = try await requests.readBody(of: request, reservation: &reservation)
-            try requests.reserve(body.readableBytes, in: &reservation)
-            let protobuf: [UInt8]
-            do {
-                protobuf = try body.withUnsafeReadableBytes { body in
-                    switch encoding {
-                    case .json: try ZipkinTranslator.protobuf(fromJSON: body).bytes
-                    case .protobuf: try ZipkinTranslator.protobuf(fromProtobuf: body).bytes
-                    }
-                }
-            } catch let error as ZipkinTranslator.Error {
-                throw HTTPRejection.badRequest(error.description)
-            }
+            let protobuf = try translate(body, encoding: encoding, reservation: &reservation)
             do {
                 try distributor.admit(protobuf.count, tenant: tenant)
                 let batch = try SpanBatch(protobuf: protobuf, limits: limits)
@@ -73,6 +62,32 @@ struct ZipkinHTTPReceiver: Sendable {
     }
 
     private enum Encoding { case json, protobuf }
+
+    /// The spans in `body` as an OTLP request. What the translation holds while it runs is reserved as it grows;
+    /// afterwards the reservation keeps the body and the translated request.
+    private func translate(_ body: ByteBuffer, encoding: Encoding, reservation: inout InflightReservation)
+        throws(HTTPRejection) -> [UInt8]
+    {
+        let bodyBytes = reservation.bytes
+        let translated: [UInt8]
+        do {
+            translated = try body.withUnsafeReadableBytes { body in
+                switch encoding {
+                case .json: try ZipkinTranslator.protobuf(fromJSON: body) { reservation.grow(by: $0) }.bytes
+                case .protobuf: try ZipkinTranslator.protobuf(fromProtobuf: body) { reservation.grow(by: $0) }.bytes
+                }
+            }
+        } catch let error as ZipkinTranslator.Error {
+            if let refused = error.refusedBytes {
+                throw .tooManyRequests(Refusal.inflightBytes(refused, budget: distributor.inflight))
+            }
+            throw .badRequest(error.description)
+        } catch {
+            throw .badRequest("\(error)")
+        }
+        reservation.shrink(to: bodyBytes + translated.count)
+        return translated
+    }
 
     /// JSON (also when no type is given, as some reporters do) or protobuf.
     private static func encoding(of request: Request) throws(HTTPRejection) -> Encoding {

@@ -11,8 +11,16 @@ struct ZipkinJSONReader {
         scanner = JSONScanner(bytes: json, maxSkipDepth: 64)
     }
 
-    /// The top-level array of span objects.
-    mutating func spans() throws(JSONScanner.Failure) {
+    /// What the spans, their tags and annotations, the text and the scratch buffers hold, in bytes.
+    var heldBytes: Int {
+        parsed.capacity * MemoryLayout<ZipkinSpan>.stride + spanHeapBytes + text.capacity + key.capacity
+            + scratch.capacity
+    }
+    private var spanHeapBytes = 0
+
+    /// The top-level array of span objects, with what they hold covered by `memory` (a refusal stops reading with a
+    /// failure).
+    mutating func spans(memory: inout TranslationMemory) throws(JSONScanner.Failure) {
         if scanner.peek() == UInt8(ascii: "{") {
             throw scanner.failure("expected an array of spans, found an object (Zipkin v2 takes [span, …])")
         }
@@ -21,7 +29,10 @@ struct ZipkinJSONReader {
         while try scanner.nextElement(first: &first) {
             let index = parsed.count
             do throws(JSONScanner.Failure) {
-                parsed.append(try span())
+                let span = try span()
+                spanHeapBytes += span.heapBytes
+                parsed.append(span)
+                guard memory.cover(heldBytes) else { throw scanner.failure("refused memory") }
             } catch {
                 var error = error
                 error.reversedPath.append(.index(index))

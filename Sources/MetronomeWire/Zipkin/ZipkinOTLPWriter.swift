@@ -45,6 +45,34 @@ struct ZipkinOTLPWriter {
         return writer.bytes
     }
 
+    /// At least the bytes ``request(_:capacity:)`` writes for `spans`: every text range is written at most once, and
+    /// each length-delimited field's tag and length take at most 6 bytes.
+    func maximumBytes(of spans: [ZipkinSpan]) -> Int {
+        // A resource: its spans, resource, attribute (key, value, string) and scope headers, and "service.name".
+        let resource = 7 * 6 + 12
+        // A span's header, ids, trace state and name headers, kind, times and status.
+        let span = 6 + 18 + 10 + 6 + 10 + 6 + 2 + 18 + 14
+        // An attribute's four headers, an event's two with its time, a port attribute with its key and varint.
+        let attribute = 24
+        let event = 12 + 9
+        let port = attribute + 18 + 5
+        var total = text.count
+        var previousService: ArraySlice<UInt8>?
+        for read in spans {
+            let service = bytes(read.local.serviceName)
+            // Spans of one service in a row share a resource; a bound need not know which services recur.
+            if previousService != service { total += resource }
+            previousService = service
+            total += span + attribute * read.tags.count + event * read.annotations.count
+            for endpoint in [read.local, read.remote] {
+                if !endpoint.serviceName.isEmpty { total += attribute + 12 }
+                if !endpoint.address.isEmpty { total += attribute + 21 }
+                if endpoint.port > 0 { total += port }
+            }
+        }
+        return total
+    }
+
     private func write(_ span: ZipkinSpan, to writer: inout ProtobufWriter) {
         var status: (code: UInt64, message: TextRange) = (0, .none)
         var kind = span.kind

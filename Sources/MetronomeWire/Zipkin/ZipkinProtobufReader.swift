@@ -22,7 +22,12 @@ struct ZipkinProtobufReader {
         self.bytes = bytes
     }
 
-    mutating func spans() throws(WireError) {
+    /// What the spans, their tags and annotations and the text hold, in bytes.
+    var heldBytes: Int { parsed.capacity * MemoryLayout<ZipkinSpan>.stride + spanHeapBytes + text.capacity }
+    private var spanHeapBytes = 0
+
+    /// Reads every span, with what they hold covered by `memory` (a refusal stops reading with a ``WireError``).
+    mutating func spans(memory: inout TranslationMemory) throws(WireError) {
         var reader = ProtobufReader(bytes: bytes)
         while let tag = try reader.nextTag() {
             guard tag.fieldNumber == 1 else {
@@ -30,7 +35,10 @@ struct ZipkinProtobufReader {
                 continue
             }
             let range = try reader.readBytes(tag, in: "ListOfSpans").range
-            parsed.append(try span(range, index: parsed.count))
+            let span = try span(range, index: parsed.count)
+            spanHeapBytes += span.heapBytes
+            parsed.append(span)
+            guard memory.cover(heldBytes) else { throw .invalidSpan(index: parsed.count - 1, reason: "refused memory") }
         }
     }
 

@@ -18,42 +18,92 @@
 ///   `traces_spanmetrics_size_total` is that of the translated span, whatever the wire format.
 ///
 /// Memory is linear in the input: the spans are read into a list of byte ranges into one buffer of text, then
-/// written out; nothing per span outlives the call.
+/// written out; nothing per span outlives the call. Because a read span (about 128 bytes) can be larger than its
+/// encoding (about 22 bytes at the least), what the translation holds is reported as it grows (``TranslationMemory``),
+/// so the caller can count it against a budget rather than assume a multiple of the input.
 public enum ZipkinTranslator {
     /// Why a body is not a Zipkin v2 span list: for JSON the message names the path, line and column.
     public struct Error: Swift.Error, CustomStringConvertible, Sendable {
         public let description: String
+        /// The bytes `reserve` refused, when that is why the translation stopped (the input may be valid).
+        public var refusedBytes: Int? = nil
+
+        static func refused(_ bytes: Int) -> Error {
+            Error(
+                description: "translating the request needs \(bytes) more bytes than could be reserved",
+                refusedBytes: bytes
+            )
+        }
     }
 
     /// Returns the OTLP protobuf encoding of the Zipkin v2 JSON span list in `json`, and the number of spans.
-    public static func protobuf(fromJSON json: UnsafeRawBufferPointer) throws(Error) -> (bytes: [UInt8], spans: Int) {
+    ///
+    /// `reserve` is called before the translation holds more memory than it was granted so far, with the bytes it
+    /// needs; when it returns false the translation stops with an error whose ``Error/refusedBytes`` says how many.
+    public static func protobuf(
+        fromJSON json: UnsafeRawBufferPointer,
+        reserve: (Int) -> Bool = { _ in true }
+    ) throws(Error) -> (bytes: [UInt8], spans: Int) {
         try checkSize(json)
+        return try withoutActuallyEscaping(reserve) { (reserve) throws(Error) in
+            var memory = TranslationMemory(reserve: reserve)
+            return try translate(json: json, memory: &memory)
+        }
+    }
+
+    private static func translate(json: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(Error) -> (
+        bytes: [UInt8], spans: Int
+    ) {
         var reader = ZipkinJSONReader(json: json)
         do throws(JSONScanner.Failure) {
-            try reader.spans()
+            try reader.spans(memory: &memory)
             try reader.scanner.expectEnd()
         } catch {
+            if let refused = memory.refusedBytes { throw Error.refused(refused) }
             let (line, column) = error.location(in: json)
             let path = error.path.map { " at \($0)" } ?? ""
             throw Error(description: "invalid Zipkin v2 JSON\(path) (line \(line), column \(column)): \(error.message)")
         }
-        let bytes = ZipkinOTLPWriter(text: reader.text).request(reader.parsed, capacity: json.count)
-        return (bytes, reader.parsed.count)
+        return try write(reader.parsed, text: reader.text, held: reader.heldBytes, memory: &memory)
     }
 
     /// Returns the OTLP protobuf encoding of the Zipkin v2 `ListOfSpans` in `protobuf`, and the number of spans.
-    public static func protobuf(fromProtobuf protobuf: UnsafeRawBufferPointer) throws(Error) -> (
-        bytes: [UInt8], spans: Int
-    ) {
+    /// `reserve` is called as in ``protobuf(fromJSON:reserve:)``.
+    public static func protobuf(
+        fromProtobuf protobuf: UnsafeRawBufferPointer,
+        reserve: (Int) -> Bool = { _ in true }
+    ) throws(Error) -> (bytes: [UInt8], spans: Int) {
         try checkSize(protobuf)
+        return try withoutActuallyEscaping(reserve) { (reserve) throws(Error) in
+            var memory = TranslationMemory(reserve: reserve)
+            return try translate(protobuf: protobuf, memory: &memory)
+        }
+    }
+
+    private static func translate(protobuf: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(Error)
+        -> (bytes: [UInt8], spans: Int)
+    {
         var reader = ZipkinProtobufReader(bytes: protobuf)
         do throws(WireError) {
-            try reader.spans()
+            try reader.spans(memory: &memory)
         } catch {
+            if let refused = memory.refusedBytes { throw Error.refused(refused) }
             throw Error(description: "invalid Zipkin v2 protobuf (ListOfSpans): \(error)")
         }
-        let bytes = ZipkinOTLPWriter(text: reader.text).request(reader.parsed, capacity: protobuf.count * 2)
-        return (bytes, reader.parsed.count)
+        return try write(reader.parsed, text: reader.text, held: reader.heldBytes, memory: &memory)
+    }
+
+    /// Writes the read spans once the memory the output may take is granted beside what the reader holds.
+    private static func write(
+        _ spans: [ZipkinSpan],
+        text: [UInt8],
+        held: Int,
+        memory: inout TranslationMemory
+    ) throws(Error) -> (bytes: [UInt8], spans: Int) {
+        let writer = ZipkinOTLPWriter(text: text)
+        let capacity = writer.maximumBytes(of: spans)
+        guard memory.cover(held + capacity) else { throw Error.refused(memory.refusedBytes ?? capacity) }
+        return (writer.request(spans, capacity: capacity), spans.count)
     }
 
     /// The largest request translated: its text (addresses formatted, at most 4× their bytes) stays under 4 GiB.
@@ -114,11 +164,43 @@ struct ZipkinSpan {
 }
 
 extension ZipkinSpan {
+    /// The heap bytes the span's tags and annotations take (an array's header is about 32 bytes).
+    var heapBytes: Int {
+        (tags.capacity == 0 ? 0 : 32 + tags.capacity * MemoryLayout<(key: TextRange, value: TextRange)>.stride)
+            + (annotations.capacity == 0
+                ? 0 : 32 + annotations.capacity * MemoryLayout<(timestampMicros: UInt64, value: TextRange)>.stride)
+    }
+
     /// Whether the span has the ids OTLP requires: a non-zero trace id and span id.
     var hasIDs: Bool { (traceHigh != 0 || traceLow != 0) && spanID != 0 }
 
     /// The big-endian integer of up to 8 bytes.
     static func bigEndian(_ bytes: some Collection<UInt8>) -> UInt64 {
         bytes.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// The memory a translation holds, granted through its `reserve` callback in steps that at least double what was
+/// granted (so a request of n bytes makes O(log n) calls).
+struct TranslationMemory {
+    private let reserve: (Int) -> Bool
+    private(set) var granted = 0
+    /// The request `reserve` refused, if one was.
+    private(set) var refusedBytes: Int?
+
+    init(reserve: @escaping (Int) -> Bool) {
+        self.reserve = reserve
+    }
+
+    /// Makes sure `held` bytes are granted; returns false (and records the refusal) if `reserve` refused them.
+    mutating func cover(_ held: Int) -> Bool {
+        guard held > granted else { return true }
+        let more = max(held - granted, granted)
+        guard reserve(more) else {
+            refusedBytes = more
+            return false
+        }
+        granted += more
+        return true
     }
 }
