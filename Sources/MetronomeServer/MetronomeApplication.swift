@@ -129,7 +129,7 @@ public struct MetronomeApplication: Sendable {
                 transport: .http2NIOPosix(
                     address: .ipv4(host: address.host, port: address.port),
                     transportSecurity: .plaintext,
-                    config: grpcTransportConfig(protocols.grpc)
+                    config: grpcTransportConfig(protocols.grpc, receiver: "otlp_grpc")
                 ),
                 services: [OTLPGRPCService(distributor: distributor, limits: limits, logger: logger)]
             )
@@ -155,14 +155,18 @@ public struct MetronomeApplication: Sendable {
             let address = try ListenAddress(parsing: zipkin.endpoint, key: "distributor.receivers.zipkin.endpoint")
             let router = Router()
             ZipkinHTTPReceiver(
-                distributor: distributor,
-                maxBytes: zipkin.maxRequestMiB << 20,
-                limits: limits,
-                logger: logger
+                receiver: TranslatingHTTPReceiver(
+                    receiver: "zipkin",
+                    distributor: distributor,
+                    maxBytes: zipkin.maxRequestMiB << 20,
+                    limits: limits,
+                    logger: logger
+                )
             ).addRoutes(to: router)
             services.append(httpReceiver(router, address: address, limits: zipkin.http, listener: "zipkin"))
             logger.info("Zipkin receiver listening", metadata: ["address": "\(address)"])
         }
+        services += try jaegerReceivers(distributor: distributor, limits: limits)
         logger.info("admin server listening", metadata: ["address": "\(adminAddress)"])
 
         let group = ServiceGroup(
@@ -170,6 +174,60 @@ public struct MetronomeApplication: Sendable {
         )
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// The Jaeger protocols that are configured.
+    private func jaegerReceivers(distributor: Distributor, limits: SpanBatch.Limits) throws -> [any Service] {
+        let jaeger = configuration.distributor.receivers.jaeger
+        let key = "distributor.receivers.jaeger.protocols"
+        var services: [any Service] = []
+        if let grpc = jaeger.grpc, grpc.enabled {
+            let address = try ListenAddress(parsing: grpc.endpoint, key: "\(key).grpc.endpoint")
+            let server = GRPCServer(
+                transport: .http2NIOPosix(
+                    address: .ipv4(host: address.host, port: address.port),
+                    transportSecurity: .plaintext,
+                    config: grpcTransportConfig(grpc, receiver: "jaeger_grpc")
+                ),
+                services: [JaegerGRPCService(distributor: distributor, limits: limits, logger: logger)]
+            )
+            services.append(GRPCServerService(server: server))
+            logger.info("Jaeger gRPC receiver listening", metadata: ["address": "\(address)"])
+        }
+        if let http = jaeger.thriftHTTP, http.enabled {
+            let address = try ListenAddress(parsing: http.endpoint, key: "\(key).thrift_http.endpoint")
+            let router = Router()
+            JaegerThriftHTTPReceiver(
+                receiver: TranslatingHTTPReceiver(
+                    receiver: "jaeger_thrift_http",
+                    distributor: distributor,
+                    maxBytes: http.maxRequestMiB << 20,
+                    limits: limits,
+                    logger: logger
+                )
+            ).addRoutes(to: router)
+            services.append(httpReceiver(router, address: address, limits: http.http, listener: "jaeger_thrift_http"))
+            logger.info("Jaeger Thrift HTTP receiver listening", metadata: ["address": "\(address)"])
+        }
+        for (udp, thriftProtocol, name) in [
+            (jaeger.thriftCompact, JaegerTranslator.ThriftProtocol.compact, "thrift_compact"),
+            (jaeger.thriftBinary, .binary, "thrift_binary"),
+        ] {
+            guard let udp, udp.enabled else { continue }
+            let address = try ListenAddress(parsing: udp.endpoint, key: "\(key).\(name).endpoint")
+            services.append(
+                JaegerAgentUDPReceiver(
+                    thriftProtocol: thriftProtocol,
+                    address: address,
+                    listener: udp,
+                    distributor: distributor,
+                    limits: limits,
+                    logger: logger
+                )
+            )
+            logger.info("Jaeger agent UDP receiver listening", metadata: ["address": "\(address)", "protocol": "\(name)"])
+        }
+        return services
     }
 
     /// An HTTP/1 receiver serving `router` on `address`, with the listener's connection limits.
@@ -191,11 +249,12 @@ public struct MetronomeApplication: Sendable {
     /// connection count and preface timeout from ``GRPCConnectionGuard``, `RESOURCE_EXHAUSTED` for oversized
     /// messages from ``GRPCMessageSizeGuard``.
     private func grpcTransportConfig(
-        _ listener: MetronomeConfiguration.Distributor.Listener
+        _ listener: MetronomeConfiguration.Distributor.Listener,
+        receiver: String
     ) -> HTTP2ServerTransport.Posix.Config {
         let limits = listener.grpc
         let maxBytes = listener.maxRequestMiB << 20
-        let connections = ConnectionCount(listener: "otlp_grpc", limit: limits.maxConnections, logger: logger)
+        let connections = ConnectionCount(listener: receiver, limit: limits.maxConnections, logger: logger)
         let logger = logger
         return .defaults {
             $0.compression.enabledAlgorithms = .all
@@ -217,7 +276,7 @@ public struct MetronomeApplication: Sendable {
                     try channel.pipeline.syncOperations.addHandler(
                         GRPCMessageSizeGuard(limit: maxBytes) { message in
                             RejectedRequests.record(
-                                receiver: "otlp_grpc",
+                                receiver: receiver,
                                 status: "resourceExhausted",
                                 reason: "too_large",
                                 message: message,

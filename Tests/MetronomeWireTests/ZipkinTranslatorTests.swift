@@ -248,7 +248,7 @@ struct ZipkinTranslatorTests {
                             return budget >= 0
                         }
                     }
-                } catch let error as ZipkinTranslator.Error {
+                } catch let error as TranslationError {
                     if error.refusedBytes == nil { continue }  // the other format's input: invalid, not refused
                     #expect(error.description.contains("more bytes than could be reserved"))
                     continue

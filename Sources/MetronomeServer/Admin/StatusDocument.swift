@@ -77,7 +77,7 @@ enum StatusDocument {
         ])
     }
 
-    /// The receivers: OTLP's protocols, and Zipkin when it is configured.
+    /// The receivers: OTLP's protocols, and Zipkin's and Jaeger's that are configured.
     private static func receivers(_ receivers: MetronomeConfiguration.Distributor.Receivers) -> [String: Any] {
         let protocols = receivers.otlp.protocols
         var document: [String: Any] = [
@@ -89,6 +89,20 @@ enum StatusDocument {
             ]
         ]
         if let zipkin = receivers.zipkin { document["zipkin"] = listener(zipkin, http: true) }
+        let jaeger = receivers.jaeger
+        var jaegerProtocols: [String: Any] = [:]
+        if let grpc = jaeger.grpc { jaegerProtocols["grpc"] = listener(grpc, http: false) }
+        if let http = jaeger.thriftHTTP { jaegerProtocols["thrift_http"] = listener(http, http: true) }
+        for (name, udp) in [("thrift_compact", jaeger.thriftCompact), ("thrift_binary", jaeger.thriftBinary)] {
+            guard let udp else { continue }
+            var document: [String: Any] = [
+                "endpoint": udp.endpoint, "enabled": udp.enabled, "tenant": udp.tenant,
+                "max_packet_size": udp.maxPacketSize,
+            ]
+            if let size = udp.socketBufferSize { document["socket_buffer_size"] = size }
+            jaegerProtocols[name] = document
+        }
+        if !jaegerProtocols.isEmpty { document["jaeger"] = ["protocols": jaegerProtocols] }
         return document
     }
 

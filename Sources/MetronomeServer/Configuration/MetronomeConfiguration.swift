@@ -131,22 +131,109 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             public var otlp = OTLP()
             /// Zipkin v2 (`POST /api/v2/spans`); off unless the key is present (`zipkin:` alone listens on :9411).
             public var zipkin: Listener?
+            /// Jaeger's protocols; each is off unless its key is present.
+            public var jaeger = Jaeger()
 
             public init() {}
 
-            enum CodingKeys: String, CodingKey, CaseIterable { case otlp, zipkin }
+            enum CodingKeys: String, CodingKey, CaseIterable { case otlp, zipkin, jaeger }
 
             static let zipkinDefault = Listener(endpoint: "0.0.0.0:9411")
 
             public init(from decoder: any Decoder) throws {
                 let keys = try decoder.strictContainer(CodingKeys.self)
                 otlp = try keys.value(.otlp, or: OTLP())
+                jaeger = try keys.value(.jaeger, or: Jaeger())
                 if keys.contains(.zipkin) {
                     zipkin =
                         try keys.decodeIfPresent(Listener.self, forKey: .zipkin)?.withDefaultEndpoint(
                             Self.zipkinDefault
                         )
                         ?? Self.zipkinDefault
+                }
+            }
+        }
+
+        /// `jaeger.protocols`: `grpc` (`:14250`, `PostSpans`), `thrift_http` (`:14268`, `POST /api/traces`), and the
+        /// agent's UDP ports `thrift_compact` (`:6831`) and `thrift_binary` (`:6832`). A protocol's key alone turns it
+        /// on at its usual port.
+        public struct Jaeger: Decodable, Sendable, Equatable {
+            public var grpc: Listener?
+            public var thriftHTTP: Listener?
+            public var thriftCompact: UDPListener?
+            public var thriftBinary: UDPListener?
+
+            public init() {}
+
+            enum CodingKeys: String, CodingKey, CaseIterable { case protocols }
+            enum ProtocolKeys: String, CodingKey, CaseIterable {
+                case grpc
+                case thriftHTTP = "thrift_http"
+                case thriftCompact = "thrift_compact"
+                case thriftBinary = "thrift_binary"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let keys = try decoder.strictContainer(CodingKeys.self)
+                guard keys.contains(.protocols), try !keys.decodeNil(forKey: .protocols) else { return }
+                let protocols = try keys.superDecoder(forKey: .protocols).strictContainer(ProtocolKeys.self)
+                func listener(_ key: ProtocolKeys, _ port: Int) throws -> Listener? {
+                    guard protocols.contains(key) else { return nil }
+                    let fallback = Listener(endpoint: "0.0.0.0:\(port)")
+                    return try protocols.decodeIfPresent(Listener.self, forKey: key)?.withDefaultEndpoint(fallback)
+                        ?? fallback
+                }
+                func udp(_ key: ProtocolKeys, _ port: Int) throws -> UDPListener? {
+                    guard protocols.contains(key) else { return nil }
+                    var listener = try protocols.decodeIfPresent(UDPListener.self, forKey: key) ?? UDPListener()
+                    if listener.endpoint.isEmpty { listener.endpoint = "0.0.0.0:\(port)" }
+                    return listener
+                }
+                grpc = try listener(.grpc, 14250)
+                thriftHTTP = try listener(.thriftHTTP, 14268)
+                thriftCompact = try udp(.thriftCompact, 6831)
+                thriftBinary = try udp(.thriftBinary, 6832)
+            }
+        }
+
+        /// A Jaeger agent UDP port: each datagram is one `emitBatch`, for one tenant (UDP carries no header).
+        public struct UDPListener: Decodable, Sendable, Equatable {
+            /// `host:port`.
+            public var endpoint = ""
+            public var enabled = true
+            /// The tenant the datagrams' spans belong to.
+            public var tenant = TenantID.singleTenant.value
+            /// Largest datagram read; longer ones are truncated by the socket and dropped. Default 65000, as Jaeger's.
+            public var maxPacketSize = 65_000
+            /// The socket's receive buffer (`SO_RCVBUF`), bytes; the system's default when absent.
+            public var socketBufferSize: Int?
+
+            public init() {}
+
+            enum CodingKeys: String, CodingKey, CaseIterable {
+                case endpoint, enabled, tenant
+                case maxPacketSize = "max_packet_size"
+                case socketBufferSize = "socket_buffer_size"
+            }
+
+            public init(from decoder: any Decoder) throws {
+                let keys = try decoder.strictContainer(CodingKeys.self)
+                endpoint = try keys.value(.endpoint, or: "")
+                enabled = try keys.value(.enabled, or: true)
+                tenant = try keys.value(.tenant, or: tenant)
+                maxPacketSize = try keys.value(.maxPacketSize, or: maxPacketSize)
+                socketBufferSize = try keys.decodeIfPresent(ConfigByteSize.self, forKey: .socketBufferSize)?.bytes
+                let path = ConfigurationError.path(decoder.codingPath)
+                guard (1...65_535).contains(maxPacketSize), socketBufferSize ?? 1 > 0 else {
+                    throw ConfigurationError(
+                        path: path,
+                        message: "max_packet_size must be between 1 and 65535, socket_buffer_size positive"
+                    )
+                }
+                do {
+                    _ = try TenantID(validating: tenant)
+                } catch {
+                    throw ConfigurationError(path: path + ".tenant", message: error.message)
                 }
             }
         }

@@ -100,10 +100,10 @@ struct ZipkinOTLPWriter {
         if status.code != 0, let statusDescription { status.message = statusDescription }
         let start = span.timestampMicros &* 1000
         writer.writeMessage(2) { out in
-            Self.writeID(&out, 1, high: span.traceHigh, span.traceLow)
-            Self.writeID(&out, 2, span.spanID)
+            out.writeID(1, high: span.traceHigh, span.traceLow)
+            out.writeID(2, span.spanID)
             if !traceState.isEmpty { out.writeBytesField(3, bytes(traceState)) }
-            if span.parentID != 0 && span.parentID != span.spanID { Self.writeID(&out, 4, span.parentID) }
+            if span.parentID != 0 && span.parentID != span.spanID { out.writeID(4, span.parentID) }
             if !span.name.isEmpty { out.writeBytesField(5, bytes(span.name)) }
             if kind != 0 { out.writeVarintField(6, UInt64(kind)) }
             // Zero times are left out, as protobuf encoders do (a Zipkin span may leave its timestamp out).
@@ -196,20 +196,9 @@ struct ZipkinOTLPWriter {
             || matches(key, "w3c.tracestate") || (span.kind == 0 && matches(key, "span.kind"))
     }
 
-    /// An id field of 8 big-endian bytes, or 16 with `high` (a trace id).
-    private static func writeID(_ writer: inout ProtobufWriter, _ field: UInt32, high: UInt64? = nil, _ low: UInt64) {
-        writer.writeTag(field, .lengthDelimited)
-        writer.writeVarint(high == nil ? 8 : 16)
-        if let high { withUnsafeBytes(of: high.bigEndian) { writer.bytes.append(contentsOf: $0) } }
-        withUnsafeBytes(of: low.bigEndian) { writer.bytes.append(contentsOf: $0) }
-    }
-
     /// Whether the text at `range` is `literal`.
     private func matches(_ range: TextRange, _ literal: StaticString) -> Bool {
-        guard range.count == literal.utf8CodeUnitCount else { return false }
-        return text[range.range].elementsEqual(
-            UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount)
-        )
+        text[range.range].isLiteral(literal)
     }
 
     func bytes(_ range: TextRange) -> ArraySlice<UInt8> {

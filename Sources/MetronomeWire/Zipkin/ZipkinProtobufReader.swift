@@ -50,8 +50,8 @@ struct ZipkinProtobufReader {
             case 1:
                 let id = try reader.readBytes(tag, in: "Span").range
                 guard id.count <= 16 else { throw .invalidSpan(index: index, reason: "has a trace_id over 16 bytes") }
-                span.traceHigh = ZipkinSpan.bigEndian(bytes[id].dropLast(8))
-                span.traceLow = ZipkinSpan.bigEndian(bytes[id].suffix(8))
+                span.traceHigh = UInt64(bigEndianBytes: bytes[id].dropLast(8))
+                span.traceLow = UInt64(bigEndianBytes: bytes[id].suffix(8))
             case 2: span.parentID = try spanID(reader.readBytes(tag, in: "Span").range, index: index)
             case 3: span.spanID = try spanID(reader.readBytes(tag, in: "Span").range, index: index)
             case 4:
@@ -129,7 +129,7 @@ struct ZipkinProtobufReader {
     /// A span or parent id of at most 8 bytes (a shorter one widened with zeros first); empty is none (0).
     private func spanID(_ range: Range<Int>, index: Int) throws(WireError) -> UInt64 {
         guard range.count <= 8 else { throw .invalidSpan(index: index, reason: "has a span id over 8 bytes") }
-        return ZipkinSpan.bigEndian(bytes[range])
+        return UInt64(bigEndianBytes: bytes[range])
     }
 
     private mutating func store(_ range: Range<Int>) -> TextRange {

@@ -22,36 +22,22 @@
 /// encoding (about 22 bytes at the least), what the translation holds is reported as it grows (``TranslationMemory``),
 /// so the caller can count it against a budget rather than assume a multiple of the input.
 public enum ZipkinTranslator {
-    /// Why a body is not a Zipkin v2 span list: for JSON the message names the path, line and column.
-    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
-        public let description: String
-        /// The bytes `reserve` refused, when that is why the translation stopped (the input may be valid).
-        public var refusedBytes: Int? = nil
-
-        static func refused(_ bytes: Int) -> Error {
-            Error(
-                description: "translating the request needs \(bytes) more bytes than could be reserved",
-                refusedBytes: bytes
-            )
-        }
-    }
-
     /// Returns the OTLP protobuf encoding of the Zipkin v2 JSON span list in `json`, and the number of spans.
     ///
     /// `reserve` is called before the translation holds more memory than it was granted so far, with the bytes it
-    /// needs; when it returns false the translation stops with an error whose ``Error/refusedBytes`` says how many.
+    /// needs; when it returns false the translation stops with an error whose ``TranslationError/refusedBytes`` says how many.
     public static func protobuf(
         fromJSON json: UnsafeRawBufferPointer,
         reserve: (Int) -> Bool = { _ in true }
-    ) throws(Error) -> (bytes: [UInt8], spans: Int) {
-        try checkSize(json)
-        return try withoutActuallyEscaping(reserve) { (reserve) throws(Error) in
+    ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
+        try TranslationError.checkSize(json)
+        return try withoutActuallyEscaping(reserve) { (reserve) throws(TranslationError) in
             var memory = TranslationMemory(reserve: reserve)
             return try translate(json: json, memory: &memory)
         }
     }
 
-    private static func translate(json: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(Error) -> (
+    private static func translate(json: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(TranslationError) -> (
         bytes: [UInt8], spans: Int
     ) {
         var reader = ZipkinJSONReader(json: json)
@@ -59,10 +45,10 @@ public enum ZipkinTranslator {
             try reader.spans(memory: &memory)
             try reader.scanner.expectEnd()
         } catch {
-            if let refused = memory.refusedBytes { throw Error.refused(refused) }
+            if let refused = memory.refusedBytes { throw TranslationError.refused(refused) }
             let (line, column) = error.location(in: json)
             let path = error.path.map { " at \($0)" } ?? ""
-            throw Error(description: "invalid Zipkin v2 JSON\(path) (line \(line), column \(column)): \(error.message)")
+            throw TranslationError(description: "invalid Zipkin v2 JSON\(path) (line \(line), column \(column)): \(error.message)")
         }
         return try write(reader.parsed, text: reader.text, held: reader.heldBytes, memory: &memory)
     }
@@ -72,23 +58,23 @@ public enum ZipkinTranslator {
     public static func protobuf(
         fromProtobuf protobuf: UnsafeRawBufferPointer,
         reserve: (Int) -> Bool = { _ in true }
-    ) throws(Error) -> (bytes: [UInt8], spans: Int) {
-        try checkSize(protobuf)
-        return try withoutActuallyEscaping(reserve) { (reserve) throws(Error) in
+    ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
+        try TranslationError.checkSize(protobuf)
+        return try withoutActuallyEscaping(reserve) { (reserve) throws(TranslationError) in
             var memory = TranslationMemory(reserve: reserve)
             return try translate(protobuf: protobuf, memory: &memory)
         }
     }
 
-    private static func translate(protobuf: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(Error)
+    private static func translate(protobuf: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(TranslationError)
         -> (bytes: [UInt8], spans: Int)
     {
         var reader = ZipkinProtobufReader(bytes: protobuf)
         do throws(WireError) {
             try reader.spans(memory: &memory)
         } catch {
-            if let refused = memory.refusedBytes { throw Error.refused(refused) }
-            throw Error(description: "invalid Zipkin v2 protobuf (ListOfSpans): \(error)")
+            if let refused = memory.refusedBytes { throw TranslationError.refused(refused) }
+            throw TranslationError(description: "invalid Zipkin v2 protobuf (ListOfSpans): \(error)")
         }
         return try write(reader.parsed, text: reader.text, held: reader.heldBytes, memory: &memory)
     }
@@ -99,41 +85,11 @@ public enum ZipkinTranslator {
         text: [UInt8],
         held: Int,
         memory: inout TranslationMemory
-    ) throws(Error) -> (bytes: [UInt8], spans: Int) {
+    ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
         let writer = ZipkinOTLPWriter(text: text)
         let capacity = writer.maximumBytes(of: spans)
-        guard memory.cover(held + capacity) else { throw Error.refused(memory.refusedBytes ?? capacity) }
+        guard memory.cover(held + capacity) else { throw TranslationError.refused(memory.refusedBytes ?? capacity) }
         return (writer.request(spans, capacity: capacity), spans.count)
-    }
-
-    /// The largest request translated: its text (addresses formatted, at most 4× their bytes) stays under 4 GiB.
-    static let maxInputBytes = 1 << 30
-
-    private static func checkSize(_ input: UnsafeRawBufferPointer) throws(Error) {
-        guard input.count <= maxInputBytes else {
-            throw Error(
-                description: "a Zipkin request of \(input.count) bytes exceeds the \(maxInputBytes) bytes one may hold"
-            )
-        }
-    }
-}
-
-/// A range of unescaped text in the reader's buffer (which ``ZipkinTranslator/maxInputBytes`` keeps under 4 GiB).
-struct TextRange: Equatable {
-    var start: UInt32
-    var count: UInt32
-    static let none = TextRange(start: 0, count: 0)
-    var isEmpty: Bool { count == 0 }
-    var range: Range<Int> { Int(start)..<(Int(start) + Int(count)) }
-
-    init(start: UInt32, count: UInt32) {
-        self.start = start
-        self.count = count
-    }
-
-    /// The range of text appended to a buffer that was `start` bytes long and is now `end` bytes.
-    init(from start: Int, to end: Int) {
-        self.init(start: UInt32(start), count: UInt32(end - start))
     }
 }
 
@@ -174,33 +130,4 @@ extension ZipkinSpan {
     /// Whether the span has the ids OTLP requires: a non-zero trace id and span id.
     var hasIDs: Bool { (traceHigh != 0 || traceLow != 0) && spanID != 0 }
 
-    /// The big-endian integer of up to 8 bytes.
-    static func bigEndian(_ bytes: some Collection<UInt8>) -> UInt64 {
-        bytes.reduce(0) { $0 << 8 | UInt64($1) }
-    }
-}
-
-/// The memory a translation holds, granted through its `reserve` callback in steps that at least double what was
-/// granted (so a request of n bytes makes O(log n) calls).
-struct TranslationMemory {
-    private let reserve: (Int) -> Bool
-    private(set) var granted = 0
-    /// The request `reserve` refused, if one was.
-    private(set) var refusedBytes: Int?
-
-    init(reserve: @escaping (Int) -> Bool) {
-        self.reserve = reserve
-    }
-
-    /// Makes sure `held` bytes are granted; returns false (and records the refusal) if `reserve` refused them.
-    mutating func cover(_ held: Int) -> Bool {
-        guard held > granted else { return true }
-        let more = max(held - granted, granted)
-        guard reserve(more) else {
-            refusedBytes = more
-            return false
-        }
-        granted += more
-        return true
-    }
 }
