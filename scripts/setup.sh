@@ -25,4 +25,9 @@ if [ "${1:-}" != "--runtime-only" ]; then
     python3 -m venv .venv
   fi
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
+  # The Jaeger exporters need an older SDK than the other clients: a venv of their own.
+  if [ ! -x .venv-jaeger/bin/python ]; then
+    python3 -m venv .venv-jaeger
+  fi
+  .venv-jaeger/bin/pip install -q --disable-pip-version-check -r requirements-jaeger.txt
 fi

@@ -26,6 +26,12 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_until(predicate, timeout=20.0, interval=0.1, what="condition"):
     deadline = time.monotonic() + timeout
     last = None
@@ -101,11 +107,23 @@ class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
                  span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None,
                  server=None, distributor=None, http_listener=None, grpc_listener=None, ingestion=None,
-                 overrides_file=None, override_period="1s", zipkin=False):
+                 overrides_file=None, override_period="1s", zipkin=False, jaeger=False, jaeger_udp_tenant=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         self.zipkin_port = free_port() if zipkin else None
         self.zipkin = f"http://127.0.0.1:{self.zipkin_port}" if zipkin else None
         zipkin_receiver = f"\n    zipkin: {{endpoint: 127.0.0.1:{self.zipkin_port}}}" if zipkin else ""
+        if jaeger:
+            self.jaeger_grpc_port, self.jaeger_http_port = free_port(), free_port()
+            self.jaeger_compact_port, self.jaeger_binary_port = free_udp_port(), free_udp_port()
+            self.jaeger_http = f"http://127.0.0.1:{self.jaeger_http_port}"
+            udp_tenant = f", tenant: {jaeger_udp_tenant}" if jaeger_udp_tenant else ""
+            zipkin_receiver += f"""
+    jaeger:
+      protocols:
+        grpc: {{endpoint: 127.0.0.1:{self.jaeger_grpc_port}}}
+        thrift_http: {{endpoint: 127.0.0.1:{self.jaeger_http_port}}}
+        thrift_compact: {{endpoint: 127.0.0.1:{self.jaeger_compact_port}{udp_tenant}}}
+        thrift_binary: {{endpoint: 127.0.0.1:{self.jaeger_binary_port}}}"""
         # Each instance gets its own state directory unless a test restarts on the same one.
         self.data_dir = data_dir or workdir / f"data-{self.admin_port}"
         self.otlp_http = f"http://127.0.0.1:{self.http_port}"
