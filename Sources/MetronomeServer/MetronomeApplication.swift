@@ -225,7 +225,10 @@ public struct MetronomeApplication: Sendable {
                     logger: logger
                 )
             )
-            logger.info("Jaeger agent UDP receiver listening", metadata: ["address": "\(address)", "protocol": "\(name)"])
+            logger.info(
+                "Jaeger agent UDP receiver listening",
+                metadata: ["address": "\(address)", "protocol": "\(name)"]
+            )
         }
         return services
     }

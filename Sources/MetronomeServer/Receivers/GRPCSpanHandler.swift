@@ -8,9 +8,10 @@ import MetronomeWire
 /// the push; refusals answered with their gRPC code, counted under the receiver's name.
 struct GRPCSpanHandler: Sendable {
     /// Translates a request of another format into OTLP, calling `reserve` before it holds more memory.
-    typealias Translator = @Sendable (UnsafeRawBufferPointer, (Int) -> Bool) throws(TranslationError) -> (
-        bytes: [UInt8], spans: Int
-    )
+    typealias Translator =
+        @Sendable (UnsafeRawBufferPointer, (Int) -> Bool) throws(TranslationError) -> (
+            bytes: [UInt8], spans: Int
+        )
 
     /// The `receiver` label of the self-metrics.
     let receiver: String
@@ -95,4 +96,3 @@ struct GRPCSpanHandler: Sendable {
         return RPCError(code: code, message: message)
     }
 }
-

@@ -36,7 +36,10 @@ struct JaegerAgentUDPReceiver: Service {
         // One byte more than the limit, so a longer datagram shows as one (the socket truncates it).
         var bootstrap = DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
-            .channelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: listener.maxPacketSize + 1))
+            .channelOption(
+                .recvAllocator,
+                value: FixedSizeRecvByteBufferAllocator(capacity: listener.maxPacketSize + 1)
+            )
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(DatagramHandler(processor: datagrams))
@@ -87,7 +90,10 @@ private struct DatagramProcessor: Sendable {
         }
         var reservation = InflightReservation(distributor.inflight)
         guard reservation.grow(by: datagram.readableBytes) else {
-            return drop("inflight_bytes", Refusal.inflightBytes(datagram.readableBytes, budget: distributor.inflight).description)
+            return drop(
+                "inflight_bytes",
+                Refusal.inflightBytes(datagram.readableBytes, budget: distributor.inflight).description
+            )
         }
         let protobuf: [UInt8]
         do {

@@ -6,7 +6,10 @@ import MetronomeWire
 /// Jaeger's gRPC collector, `jaeger.api_v2.CollectorService/PostSpans`: the `PostSpansRequest` is translated into an
 /// OTLP request (``JaegerTranslator``) and pushed like an OTLP one; the answer is an empty `PostSpansResponse`.
 struct JaegerGRPCService: RegistrableRPCService {
-    static let postSpans = MethodDescriptor(fullyQualifiedService: "jaeger.api_v2.CollectorService", method: "PostSpans")
+    static let postSpans = MethodDescriptor(
+        fullyQualifiedService: "jaeger.api_v2.CollectorService",
+        method: "PostSpans"
+    )
 
     let handler: GRPCSpanHandler
 

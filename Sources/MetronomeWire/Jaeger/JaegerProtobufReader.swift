@@ -30,7 +30,10 @@ struct JaegerProtobufReader {
                 case 1:
                     let span = try span(reader.readBytes(tag, in: "Batch").range)
                     guard span.hasIDs else {
-                        throw .invalidSpan(index: batch.spans.count, reason: "has no trace_id or span_id (not all zero)")
+                        throw .invalidSpan(
+                            index: batch.spans.count,
+                            reason: "has no trace_id or span_id (not all zero)"
+                        )
                     }
                     batch.spans.append(span)
                     guard memory.cover(batch.heldBytes) else {
@@ -92,8 +95,14 @@ struct JaegerProtobufReader {
         var reader = ProtobufReader(bytes: bytes, range: range)
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
-            case 1: (reference.traceHigh, reference.traceLow) = Self.traceID(bytes[try reader.readBytes(tag, in: "SpanRef").range])
-            case 2: reference.spanID = UInt64(bigEndianBytes: bytes[try reader.readBytes(tag, in: "SpanRef").range].suffix(8))
+            case 1:
+                (reference.traceHigh, reference.traceLow) = Self.traceID(
+                    bytes[try reader.readBytes(tag, in: "SpanRef").range]
+                )
+            case 2:
+                reference.spanID = UInt64(
+                    bigEndianBytes: bytes[try reader.readBytes(tag, in: "SpanRef").range].suffix(8)
+                )
             case 3:
                 try reader.expect(tag, .varint, in: "SpanRef")
                 reference.type = try reader.readVarint() == 1 ? 1 : 0
@@ -109,7 +118,12 @@ struct JaegerProtobufReader {
         while let tag = try reader.nextTag() {
             switch tag.fieldNumber {
             case 1: process.serviceName = TextRange(try reader.readBytes(tag, in: "Process").range)
-            case 2: process.tags = appended(process.tags, try self.tag(reader.readBytes(tag, in: "Process").range), to: \.tags)
+            case 2:
+                process.tags = appended(
+                    process.tags,
+                    try self.tag(reader.readBytes(tag, in: "Process").range),
+                    to: \.tags
+                )
             default: try reader.skip(tag.wireType)
             }
         }
@@ -137,13 +151,14 @@ struct JaegerProtobufReader {
             case 1: tag.key = TextRange(try reader.readBytes(field, in: "KeyValue").range)
             case 2:
                 try reader.expect(field, .varint, in: "KeyValue")
-                tag.type = switch try reader.readVarint() {
-                case 1: .bool
-                case 2: .long
-                case 3: .double
-                case 4: .binary
-                default: .string
-                }
+                tag.type =
+                    switch try reader.readVarint() {
+                    case 1: .bool
+                    case 2: .long
+                    case 3: .double
+                    case 4: .binary
+                    default: .string
+                    }
             case 3, 7: tag.text = TextRange(try reader.readBytes(field, in: "KeyValue").range)
             case 4, 5:
                 try reader.expect(field, .varint, in: "KeyValue")

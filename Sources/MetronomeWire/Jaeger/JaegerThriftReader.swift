@@ -31,7 +31,9 @@ struct JaegerThriftReader {
             if method.elementsEqual("emitZipkinBatch".utf8) {
                 throw reader.failure("emitZipkinBatch (Zipkin spans over the Jaeger agent protocol) is not accepted")
             }
-            throw reader.failure("unknown Jaeger agent method \(ClientText.quoted(String(decoding: method, as: UTF8.self)))")
+            throw reader.failure(
+                "unknown Jaeger agent method \(ClientText.quoted(String(decoding: method, as: UTF8.self)))"
+            )
         }
         reader.beginStruct()
         var found = false
@@ -165,7 +167,8 @@ struct JaegerThriftReader {
             while let field = try reader.nextField() {
                 switch (field.id, field.type) {
                 case (1, .string): tag.key = TextRange(try reader.readBinary())
-                case (2, .i32): tag.type = JaegerBatch.Tag.ValueType(rawValue: UInt8(clamping: try reader.readI32())) ?? .string
+                case (2, .i32):
+                    tag.type = JaegerBatch.Tag.ValueType(rawValue: UInt8(clamping: try reader.readI32())) ?? .string
                 case (3, .string), (7, .string): tag.text = TextRange(try reader.readBinary())
                 case (4, .double): tag.bits = try reader.readDoubleBits()
                 case (5, .bool): tag.bits = try reader.readBool() ? 1 : 0

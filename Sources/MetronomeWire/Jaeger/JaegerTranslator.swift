@@ -31,7 +31,8 @@ public enum JaegerTranslator {
         protocol thriftProtocol: ThriftProtocol,
         reserve: (Int) -> Bool = { _ in true }
     ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
-        try thriftTranslation(thrift, thriftProtocol, reserve: reserve) { (reader, memory) throws(ThriftReader.Failure) in
+        try thriftTranslation(thrift, thriftProtocol, reserve: reserve) {
+            (reader, memory) throws(ThriftReader.Failure) in
             try reader.readBatch(memory: &memory)
         }
     }
@@ -42,7 +43,8 @@ public enum JaegerTranslator {
         protocol thriftProtocol: ThriftProtocol,
         reserve: (Int) -> Bool = { _ in true }
     ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
-        try thriftTranslation(datagram, thriftProtocol, reserve: reserve) { (reader, memory) throws(ThriftReader.Failure) in
+        try thriftTranslation(datagram, thriftProtocol, reserve: reserve) {
+            (reader, memory) throws(ThriftReader.Failure) in
             try reader.readAgentMessage(in: datagram, memory: &memory)
         }
     }

@@ -165,7 +165,8 @@ struct ThriftReader {
             guard declared <= UInt64(bytes.count - offset) else { throw failure("map size \(declared) past the end") }
             let types = try readByte()
             return (
-                try ThriftType(compact: types >> 4, at: offset - 1), try ThriftType(compact: types & 0x0f, at: offset - 1),
+                try ThriftType(compact: types >> 4, at: offset - 1),
+                try ThriftType(compact: types & 0x0f, at: offset - 1),
                 Int(declared)
             )
         }

@@ -37,9 +37,11 @@ public enum ZipkinTranslator {
         }
     }
 
-    private static func translate(json: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(TranslationError) -> (
-        bytes: [UInt8], spans: Int
-    ) {
+    private static func translate(json: UnsafeRawBufferPointer, memory: inout TranslationMemory)
+        throws(TranslationError) -> (
+            bytes: [UInt8], spans: Int
+        )
+    {
         var reader = ZipkinJSONReader(json: json)
         do throws(JSONScanner.Failure) {
             try reader.spans(memory: &memory)
@@ -48,7 +50,9 @@ public enum ZipkinTranslator {
             if let refused = memory.refusedBytes { throw TranslationError.refused(refused) }
             let (line, column) = error.location(in: json)
             let path = error.path.map { " at \($0)" } ?? ""
-            throw TranslationError(description: "invalid Zipkin v2 JSON\(path) (line \(line), column \(column)): \(error.message)")
+            throw TranslationError(
+                description: "invalid Zipkin v2 JSON\(path) (line \(line), column \(column)): \(error.message)"
+            )
         }
         return try write(reader.parsed, text: reader.text, held: reader.heldBytes, memory: &memory)
     }
@@ -66,7 +70,8 @@ public enum ZipkinTranslator {
         }
     }
 
-    private static func translate(protobuf: UnsafeRawBufferPointer, memory: inout TranslationMemory) throws(TranslationError)
+    private static func translate(protobuf: UnsafeRawBufferPointer, memory: inout TranslationMemory)
+        throws(TranslationError)
         -> (bytes: [UInt8], spans: Int)
     {
         var reader = ZipkinProtobufReader(bytes: protobuf)
