@@ -5,23 +5,28 @@ import OTLPProto
 import SwiftProtobuf
 
 /// Decoding cost: `SpanBatch` (an index over the bytes) versus SwiftProtobuf (full messages) on the same requests,
-/// and, with `--format zipkin-json|zipkin-proto`, the Zipkin receiver's translation of the same spans into a batch.
+/// and, with `--format zipkin-json|zipkin-proto|jaeger-thrift|jaeger-proto`, a receiver's translation of the same spans
+/// into a batch.
 struct DecodeBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
-        abstract: "ns/span: SpanBatch vs SwiftProtobuf, or a Zipkin encoding's translation beside OTLP's SpanBatch."
+        abstract: "ns/span: SpanBatch vs SwiftProtobuf, or a Zipkin or Jaeger encoding's translation beside OTLP's SpanBatch."
     )
 
     @Option(help: "Resources per request.") var resources = 4
     @Option(help: "Spans per resource.") var spansPerResource = 100
     @Option(help: "Measured decodes of the request.") var iterations = 2000
-    @Option(help: "otlp, zipkin-json or zipkin-proto (the same spans, translated into a SpanBatch).")
+    @Option(
+        help: "otlp, zipkin-json, zipkin-proto, jaeger-thrift or jaeger-proto (the same spans, translated into a SpanBatch)."
+    )
     var format = Format.otlp
 
     enum Format: String, ExpressibleByArgument {
         case otlp
         case zipkinJSON = "zipkin-json"
         case zipkinProto = "zipkin-proto"
+        case jaegerThrift = "jaeger-thrift"
+        case jaegerProto = "jaeger-proto"
     }
 
     func run() throws {
@@ -45,17 +50,32 @@ struct DecodeBenchmark: ParsableCommand {
         }.report("SwiftProtobuf")
         precondition(decodedSpans == resources * spansPerResource)
         guard format != .otlp else { return }
-        let zipkin = format == .zipkinJSON ? ZipkinEncoding.json(request) : ZipkinEncoding.protobuf(request)
-        print("\(format.rawValue): \(zipkin.count) bytes")
-        Measurement.run(iterations: iterations) {
-            let translated = try! zipkin.withUnsafeBytes { bytes in
-                format == .zipkinJSON
-                    ? try ZipkinTranslator.protobuf(fromJSON: bytes)
-                    : try ZipkinTranslator.protobuf(fromProtobuf: bytes)
+        // One request per resource for Jaeger (a batch has one process), one for Zipkin.
+        let requests: [[UInt8]] =
+            switch format {
+            case .otlp: []
+            case .zipkinJSON: [ZipkinEncoding.json(request)]
+            case .zipkinProto: [ZipkinEncoding.protobuf(request)]
+            case .jaegerThrift: JaegerEncoding.thrift(request)
+            case .jaegerProto: JaegerEncoding.protobuf(request)
             }
-            let batch = try! SpanBatch(protobuf: translated.bytes)
-            precondition(batch.spanCount == resources * spansPerResource)
-            return batch.spanCount
+        print("\(format.rawValue): \(requests.reduce(0) { $0 + $1.count }) bytes in \(requests.count) requests")
+        Measurement.run(iterations: iterations) {
+            var spans = 0
+            for body in requests {
+                let translated = try! body.withUnsafeBytes { bytes in
+                    switch format {
+                    case .otlp: preconditionFailure()
+                    case .zipkinJSON: try ZipkinTranslator.protobuf(fromJSON: bytes)
+                    case .zipkinProto: try ZipkinTranslator.protobuf(fromProtobuf: bytes)
+                    case .jaegerThrift: try JaegerTranslator.protobuf(fromThriftBatch: bytes, protocol: .binary)
+                    case .jaegerProto: try JaegerTranslator.protobuf(fromPostSpans: bytes)
+                    }
+                }
+                spans += try! SpanBatch(protobuf: translated.bytes).spanCount
+            }
+            precondition(spans == resources * spansPerResource)
+            return spans
         }.report("\(format.rawValue) → SpanBatch")
     }
 }

@@ -15,31 +15,8 @@ struct JaegerTranslatorTests {
     static let parentID: Int64 = 0x3132_3334_3536_3738
     static let startMicros: Int64 = 1_700_000_000_000_000
 
-    /// A tag of each type, the Thrift way: (key, type, value).
-    enum TagValue {
-        case string(String), double(Double), bool(Bool), long(Int64), binary([UInt8])
-    }
+    typealias TagValue = ThriftTestWriter.TagValue
 
-    static func writeTag(_ writer: inout ThriftTestWriter, _ key: String, _ value: TagValue) {
-        writer.string(1, key)
-        switch value {
-        case .string(let text):
-            writer.i32(2, 0)
-            writer.string(3, text)
-        case .double(let number):
-            writer.i32(2, 1)
-            writer.double(4, number)
-        case .bool(let flag):
-            writer.i32(2, 2)
-            writer.bool(5, flag)
-        case .long(let number):
-            writer.i32(2, 3)
-            writer.i64(6, number)
-        case .binary(let bytes):
-            writer.i32(2, 4)
-            writer.string(7, bytes)
-        }
-    }
 
     static let spanTags: [(String, TagValue)] = [
         ("span.kind", .string("client")), ("error", .bool(true)), ("otel.status_description", .string("boom")),
@@ -56,7 +33,7 @@ struct JaegerTranslatorTests {
             batch.structure(1) { process in
                 process.string(1, "checkout")
                 let tags: [(String, TagValue)] = [("host.name", .string("h1")), ("pid", .long(42))]
-                process.structList(2, count: tags.count) { writeTag(&$0, tags[$1].0, tags[$1].1) }
+                process.structList(2, count: tags.count) { $0.tag(tags[$1].0, tags[$1].1) }
             }
             batch.structList(2, count: 1) { span, _ in
                 span.i64(1, traceLow)
@@ -73,11 +50,11 @@ struct JaegerTranslatorTests {
                 span.i32(7, 1)
                 span.i64(8, startMicros)
                 span.i64(9, 1500)
-                span.structList(10, count: tags.count) { writeTag(&$0, tags[$1].0, tags[$1].1) }
+                span.structList(10, count: tags.count) { $0.tag(tags[$1].0, tags[$1].1) }
                 span.structList(11, count: 1) { log, _ in
                     log.i64(1, startMicros + 100)
                     let fields: [(String, TagValue)] = [("event", .string("retry")), ("attempt", .long(2))]
-                    log.structList(2, count: fields.count) { writeTag(&$0, fields[$1].0, fields[$1].1) }
+                    log.structList(2, count: fields.count) { $0.tag(fields[$1].0, fields[$1].1) }
                 }
                 span.bool(12, false)
             }

@@ -1,14 +1,14 @@
-/// Writes Thrift values in the binary or compact protocol, for tests to build Jaeger batches field by field as a
-/// Thrift library encodes them.
-struct ThriftTestWriter {
-    enum ThriftProtocol { case binary, compact }
+/// Writes Thrift values in the binary or compact protocol, for tests and benchmarks to build Jaeger batches field by
+/// field as a Thrift library encodes them.
+public struct ThriftTestWriter {
+    public enum ThriftProtocol: Sendable { case binary, compact }
 
-    let thriftProtocol: ThriftProtocol
-    private(set) var bytes: [UInt8] = []
+    public let thriftProtocol: ThriftProtocol
+    public private(set) var bytes: [UInt8] = []
     private var lastFieldIDs: [Int16] = []
     private var lastFieldID: Int16 = 0
 
-    init(_ thriftProtocol: ThriftProtocol) {
+    public init(_ thriftProtocol: ThriftProtocol) {
         self.thriftProtocol = thriftProtocol
     }
 
@@ -28,12 +28,12 @@ struct ThriftTestWriter {
         }
     }
 
-    mutating func structure(_ id: Int16, _ body: (inout ThriftTestWriter) -> Void) {
+    public mutating func structure(_ id: Int16, _ body: (inout ThriftTestWriter) -> Void) {
         field(id, .structure)
         structBody(body)
     }
 
-    mutating func structBody(_ body: (inout ThriftTestWriter) -> Void) {
+    public mutating func structBody(_ body: (inout ThriftTestWriter) -> Void) {
         lastFieldIDs.append(lastFieldID)
         lastFieldID = 0
         body(&self)
@@ -41,24 +41,24 @@ struct ThriftTestWriter {
         lastFieldID = lastFieldIDs.removeLast()
     }
 
-    mutating func i64(_ id: Int16, _ value: Int64) {
+    public mutating func i64(_ id: Int16, _ value: Int64) {
         field(id, .i64)
         integer(value, width: 8)
     }
 
-    mutating func i32(_ id: Int16, _ value: Int32) {
+    public mutating func i32(_ id: Int16, _ value: Int32) {
         field(id, .i32)
         integer(Int64(value), width: 4)
     }
 
-    mutating func string(_ id: Int16, _ value: some Collection<UInt8>) {
+    public mutating func string(_ id: Int16, _ value: some Collection<UInt8>) {
         field(id, .string)
         binary(value)
     }
 
-    mutating func string(_ id: Int16, _ value: String) { string(id, Array(value.utf8)) }
+    public mutating func string(_ id: Int16, _ value: String) { string(id, Array(value.utf8)) }
 
-    mutating func double(_ id: Int16, _ value: Double) {
+    public mutating func double(_ id: Int16, _ value: Double) {
         field(id, .double)
         let bits = value.bitPattern
         switch thriftProtocol {
@@ -67,7 +67,7 @@ struct ThriftTestWriter {
         }
     }
 
-    mutating func bool(_ id: Int16, _ value: Bool) {
+    public mutating func bool(_ id: Int16, _ value: Bool) {
         switch thriftProtocol {
         case .binary:
             field(id, .bool)
@@ -78,7 +78,7 @@ struct ThriftTestWriter {
     }
 
     /// A list of structs, each written by `element`.
-    mutating func structList(_ id: Int16, count: Int, _ element: (inout ThriftTestWriter, Int) -> Void) {
+    public mutating func structList(_ id: Int16, count: Int, _ element: (inout ThriftTestWriter, Int) -> Void) {
         field(id, .list)
         switch thriftProtocol {
         case .binary:
@@ -95,11 +95,31 @@ struct ThriftTestWriter {
         for index in 0..<count { structBody { element(&$0, index) } }
     }
 
-    /// A Jaeger `Tag` of its type (0 string, 1 double, 2 bool, 3 long, 4 binary).
-    mutating func tag(_ key: String, string value: String) {
+    /// A Jaeger tag's value, of its `TagType`.
+    public enum TagValue: Sendable {
+        case string(String), double(Double), bool(Bool), long(Int64), binary([UInt8])
+    }
+
+    /// The fields of a Jaeger `Tag` (`key = 1, vType = 2`, then the value's field).
+    public mutating func tag(_ key: String, _ value: TagValue) {
         string(1, key)
-        i32(2, 0)
-        string(3, value)
+        switch value {
+        case .string(let text):
+            i32(2, 0)
+            string(3, text)
+        case .double(let number):
+            i32(2, 1)
+            double(4, number)
+        case .bool(let flag):
+            i32(2, 2)
+            bool(5, flag)
+        case .long(let number):
+            i32(2, 3)
+            i64(6, number)
+        case .binary(let bytes):
+            i32(2, 4)
+            string(7, bytes)
+        }
     }
 
     private mutating func field(_ id: Int16, _ type: FieldType) {
