@@ -85,6 +85,40 @@ struct ConfigurationLoaderTests {
         }
     }
 
+    @Test func eachJaegerProtocolIsOffUnlessItsKeyIsPresent() throws {
+        let none = try ConfigurationLoader.load(yaml: "distributor:\n  receivers:\n    jaeger:\n").distributor.receivers
+        #expect(none.jaeger == .init())
+        // Tempo's shape: a protocol's key alone turns it on at its usual port.
+        let all = try ConfigurationLoader.load(
+            yaml: """
+                distributor:
+                  receivers:
+                    jaeger:
+                      protocols:
+                        grpc:
+                        thrift_http:
+                        thrift_compact:
+                        thrift_binary: {endpoint: 127.0.0.1:16832, tenant: agents, max_packet_size: 9000, socket_buffer_size: 1MiB}
+                """
+        ).distributor.receivers.jaeger
+        #expect(all.grpc?.endpoint == "0.0.0.0:14250")
+        #expect(all.thriftHTTP?.endpoint == "0.0.0.0:14268")
+        #expect(all.thriftCompact?.endpoint == "0.0.0.0:6831")
+        #expect(all.thriftCompact?.tenant == "single-tenant")
+        #expect(all.thriftBinary?.endpoint == "127.0.0.1:16832")
+        #expect(all.thriftBinary?.tenant == "agents")
+        #expect(all.thriftBinary?.maxPacketSize == 9000)
+        #expect(all.thriftBinary?.socketBufferSize == 1 << 20)
+        for bad in [
+            "thrift_compact: {tenant: 'a b'}", "thrift_binary: {max_packet_size: 70000}", "thrift_http: {keepalive_time: 1s}",
+            "thrift: {}",
+        ] {
+            #expect(throws: ConfigurationError.self) {
+                try ConfigurationLoader.load(yaml: "distributor:\n  receivers:\n    jaeger:\n      protocols:\n        \(bad)\n")
+            }
+        }
+    }
+
     @Test func anUnknownKeyIsRejectedWithItsPathAndLine() {
         let yaml = """
             metrics_generator:

@@ -278,6 +278,38 @@ struct ZipkinTranslatorTests {
         }
     }
 
+    @Test func aSharedServerSpanBecomesItsClientsChildSoTheRPCMakesAnEdge() throws {
+        let request = try Self.translate(
+            """
+            [{"traceId": "1", "id": "a", "parentId": "9", "kind": "CLIENT", "localEndpoint": {"serviceName": "front"}},
+             {"traceId": "1", "id": "a", "parentId": "9", "kind": "SERVER", "shared": true,
+              "localEndpoint": {"serviceName": "back"}},
+             {"traceId": "1", "id": "b", "parentId": "a", "kind": "SERVER", "shared": false,
+              "localEndpoint": {"serviceName": "back"}}]
+            """
+        )
+        let client = request.resourceSpans[0].scopeSpans[0].spans[0]
+        let shared = request.resourceSpans[1].scopeSpans[0].spans[0]
+        let unshared = request.resourceSpans[1].scopeSpans[0].spans[1]
+        #expect(client.spanID == Data([0, 0, 0, 0, 0, 0, 0, 0x0a]))
+        #expect(shared.parentSpanID == client.spanID)
+        #expect(shared.spanID != client.spanID && shared.spanID.count == 8)
+        #expect(unshared.spanID == Data([0, 0, 0, 0, 0, 0, 0, 0x0b]) && unshared.parentSpanID == client.spanID)
+        // Every copy of the span derives the same id; protobuf's `shared` (field 13) does the same.
+        #expect(try Self.translate(#"[{"traceId":"1","id":"a","kind":"SERVER","shared":true}]"#)
+            .resourceSpans[0].scopeSpans[0].spans[0].spanID == shared.spanID)
+        var list = ProtobufWriter()
+        list.writeMessage(1) { span in
+            span.writeBytesField(1, [1])
+            span.writeBytesField(3, [0x0a])
+            span.writeVarintField(4, 2)  // SERVER
+            span.writeVarintField(13, 1)
+        }
+        let fromProtobuf = try list.bytes.withUnsafeBytes { try ZipkinTranslator.protobuf(fromProtobuf: $0) }
+        let span = try OTLPFixtures.Request(serializedBytes: fromProtobuf.bytes).resourceSpans[0].scopeSpans[0].spans[0]
+        #expect(span.spanID == shared.spanID && span.parentSpanID == client.spanID)
+    }
+
     @Test func protobufAndJSONOfTheSameSpanTranslateToTheSameOTLPBytes() throws {
         let json = Array(
             """

@@ -54,6 +54,8 @@ struct ZipkinJSONReader {
                 span.name = try reader.string()
             } else if reader.keyIs("kind") {
                 span.kind = try reader.kind()
+            } else if reader.keyIs("shared") {
+                span.shared = reader.scanner.consumeNull() ? false : try reader.scanner.readBool()
             } else if reader.keyIs("timestamp") {
                 span.timestampMicros = try reader.integer()
             } else if reader.keyIs("duration") {

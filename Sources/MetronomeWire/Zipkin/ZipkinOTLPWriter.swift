@@ -101,9 +101,15 @@ struct ZipkinOTLPWriter {
         let start = span.timestampMicros &* 1000
         writer.writeMessage(2) { out in
             out.writeID(1, high: span.traceHigh, span.traceLow)
-            out.writeID(2, span.spanID)
+            // A shared server span: its own id, and the client's as its parent.
+            let sharedServer = span.shared && span.kind == 2
+            out.writeID(2, sharedServer ? ZipkinSpan.sharedServerID(span.spanID) : span.spanID)
             if !traceState.isEmpty { out.writeBytesField(3, bytes(traceState)) }
-            if span.parentID != 0 && span.parentID != span.spanID { out.writeID(4, span.parentID) }
+            if sharedServer {
+                out.writeID(4, span.spanID)
+            } else if span.parentID != 0 && span.parentID != span.spanID {
+                out.writeID(4, span.parentID)
+            }
             if !span.name.isEmpty { out.writeBytesField(5, bytes(span.name)) }
             if kind != 0 { out.writeVarintField(6, UInt64(kind)) }
             // Zero times are left out, as protobuf encoders do (a Zipkin span may leave its timestamp out).

@@ -11,7 +11,7 @@
 /// Field numbers: `ListOfSpans.spans = 1`; `Span.trace_id = 1, parent_id = 2, id = 3, kind = 4, name = 5,
 /// timestamp = 6 (fixed64), duration = 7, local_endpoint = 8, remote_endpoint = 9, annotations = 10, tags = 11`
 /// (map entries `key = 1, value = 2`); `Endpoint.service_name = 1, ipv4 = 2 (4 bytes), ipv6 = 3 (16 bytes),
-/// port = 4`; `Annotation.timestamp = 1 (fixed64), value = 2`. `Kind`: CLIENT 1, SERVER 2, PRODUCER 3, CONSUMER 4.
+/// port = 4`; `Annotation.timestamp = 1 (fixed64), value = 2`; `Span.shared = 13`. `Kind`: CLIENT 1, SERVER 2, PRODUCER 3, CONSUMER 4.
 struct ZipkinProtobufReader {
     private let bytes: UnsafeRawBufferPointer
     /// Every string, and every address formatted as text, back to back.
@@ -68,6 +68,9 @@ struct ZipkinProtobufReader {
             case 9: span.remote = try endpoint(reader.readBytes(tag, in: "Span").range)
             case 10: span.annotations.append(try annotation(reader.readBytes(tag, in: "Span").range))
             case 11: span.tags.append(try tagEntry(reader.readBytes(tag, in: "Span").range))
+            case 13:
+                try reader.expect(tag, .varint, in: "Span")
+                span.shared = try reader.readVarint() != 0
             default: try reader.skip(tag.wireType)
             }
         }

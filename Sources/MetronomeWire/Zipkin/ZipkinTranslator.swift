@@ -6,6 +6,9 @@
 /// - spans are grouped into one resource per `localEndpoint.serviceName` (`service.name`; none without a name), in
 ///   order of first appearance, each with one scope;
 /// - 64-bit trace ids are widened to 128 bits (zeros first); a `parentId` equal to the span's `id` is dropped;
+/// - a `shared` SERVER span (which reuses its client's id, as B3 propagation does) becomes the client's child, with an
+///   id derived from the shared one (``ZipkinSpan/sharedServerID(_:)``), so the RPC makes a service-graph edge —
+///   which the Collector's translator, and so Tempo, do not do (grafana/tempo#1495);
 /// - `kind` CLIENT, SERVER, PRODUCER, CONSUMER map to the OTLP kinds; without one a span is UNSPECIFIED, or INTERNAL
 ///   when tagged `span.kind=internal`;
 /// - status: `otel.status_code` `OK`/`ERROR` (and the `STATUS_CODE_…` names) with `otel.status_description`; an
@@ -116,6 +119,8 @@ struct ZipkinSpan {
     var name = TextRange.none
     /// The OTLP `SpanKind` (0, UNSPECIFIED, when Zipkin gives none).
     var kind: UInt8 = 0
+    /// Zipkin's `shared`: a server span that reuses its client's span id (B3's single-span RPCs).
+    var shared = false
     var timestampMicros: UInt64 = 0
     var durationMicros: UInt64 = 0
     var local = Endpoint()
@@ -130,6 +135,16 @@ extension ZipkinSpan {
         (tags.capacity == 0 ? 0 : 32 + tags.capacity * MemoryLayout<(key: TextRange, value: TextRange)>.stride)
             + (annotations.capacity == 0
                 ? 0 : 32 + annotations.capacity * MemoryLayout<(timestampMicros: UInt64, value: TextRange)>.stride)
+    }
+
+    /// The id a shared server span takes, a fixed mix of the id it shares with its client (SplitMix64's finalizer,
+    /// never 0 for a non-zero id), so every copy of the span, from any reporter, gets the same one.
+    static func sharedServerID(_ id: UInt64) -> UInt64 {
+        var z = id &+ 0x9e37_79b9_7f4a_7c15
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        let mixed = z ^ (z >> 31)
+        return mixed == 0 ? 1 : mixed
     }
 
     /// Whether the span has the ids OTLP requires: a non-zero trace id and span id.
