@@ -25,9 +25,9 @@ if [ "${1:-}" != "--runtime-only" ]; then
     python3 -m venv .venv
   fi
   .venv/bin/pip install -q --disable-pip-version-check -r requirements-test.txt
-  # The Jaeger exporters need an older SDK than the other clients: a venv of their own.
-  if [ ! -x .venv-jaeger/bin/python ]; then
-    python3 -m venv .venv-jaeger
+  # The Jaeger and Zipkin protobuf exporters need an older SDK and protobuf than the other clients: a venv of their own.
+  if [ ! -x .venv-legacy/bin/python ]; then
+    python3 -m venv .venv-legacy
   fi
-  .venv-jaeger/bin/pip install -q --disable-pip-version-check -r requirements-jaeger.txt
+  .venv-legacy/bin/pip install -q --disable-pip-version-check -r requirements-legacy-clients.txt
 fi

@@ -9,7 +9,9 @@ from opentelemetry.exporter.zipkin.json import ZipkinExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.trace import SpanKind
+
+from span_shapes import record_edge, record_spans
 
 TRANSPORTS = ("grpc", "grpc-gzip", "http", "http-gzip")
 
@@ -60,15 +62,25 @@ def send(metronome, transport, service, spans, headers=None):
     recording = RecordingExporter(inner)
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(recording))
-    tracer = provider.get_tracer("metronome-tests")
-    for name, kind, seconds, error in spans:
-        end = time.time_ns()
-        span = tracer.start_span(name, kind=kind, start_time=end - int(seconds * 1e9))
-        if error:
-            span.set_status(Status(StatusCode.ERROR, "it broke"))
-        span.end(end_time=end)
+    record_spans(provider, spans)
     provider.shutdown()
     return recording.results
+
+
+def send_edge(metronome, transport, service):
+    """One RPC (span_shapes.record_edge) from `service`-client to `service`-server; returns the export results."""
+    results = []
+    providers = []
+    for name in (f"{service}-client", f"{service}-server"):
+        recording = RecordingExporter(exporter(metronome, transport))
+        recording.results = results
+        provider = TracerProvider(resource=Resource.create({"service.name": name}))
+        provider.add_span_processor(SimpleSpanProcessor(recording))
+        providers.append(provider)
+    record_edge(*providers)
+    for provider in reversed(providers):
+        provider.shutdown()
+    return results
 
 
 def _with_headers(metronome, transport, headers):

@@ -3,36 +3,17 @@ over UDP (the agent port), protobuf over gRPC, and the agent client with the bin
 span-metrics series in the real Prometheus as the same spans over OTLP; bad input gets a clear error or is dropped and
 counted."""
 
-import json
-import pathlib
 import socket
-import subprocess
 
 import grpc
 import pytest
 import requests
 
 from conftest import wait_until
-from otel_clients import send
-from test_zipkin import COMPARED, SPANS, series
+from otel_clients import send, send_edge
+from protocol_comparison import COMPARED, EDGE_SERIES, SPANS, edge_series, same, send_legacy, series
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-JAEGER_PYTHON = ROOT / ".venv-jaeger" / "bin" / "python"
-
-
-def send_jaeger(transport, endpoint, service, spans):
-    """Sends `spans` (as test_zipkin's SPANS) with the Jaeger exporter of `transport`; returns the export results."""
-    payload = [[name, "server" if kind.name == "SERVER" else "client", seconds, error]
-               for name, kind, seconds, error in spans]
-    output = subprocess.run([str(JAEGER_PYTHON), str(ROOT / "tests/integration/jaeger_client.py"), transport, endpoint,
-                             service, json.dumps(payload)], check=True, capture_output=True, text=True, timeout=60)
-    return json.loads(output.stdout.strip().splitlines()[-1])
-
-
-def same(left, right, tolerance):
-    """Whether two `series` results have the same labels, and values within `tolerance`."""
-    return [labels for labels, _ in left] == [labels for labels, _ in right] and all(
-        abs(a - b) <= tolerance for (_, a), (_, b) in zip(left, right))
+TRANSPORTS = ["thrift-http", "thrift-compact-udp", "thrift-binary-udp", "grpc"]
 
 
 def endpoint(metronome, transport):
@@ -44,12 +25,12 @@ def endpoint(metronome, transport):
     }[transport]
 
 
-@pytest.mark.parametrize("transport", ["thrift-http", "thrift-compact-udp", "thrift-binary-udp", "grpc"])
+@pytest.mark.parametrize("transport", TRANSPORTS)
 def test_jaeger_spans_make_the_same_span_metrics_as_otlp(prometheus, metronome_factory, service, transport):
     metronome = metronome_factory(jaeger=True)
     otlp_service, jaeger_service = f"{service}-otlp", f"{service}-jaeger"
     send(metronome, "http", otlp_service, SPANS)
-    results = send_jaeger(transport, endpoint(metronome, transport), jaeger_service, SPANS)
+    results = send_legacy(transport, endpoint(metronome, transport), jaeger_service, SPANS)
     assert results == ["SUCCESS"] * len(SPANS), results
     for name in COMPARED:
         wait_until(lambda: len(series(prometheus, name, jaeger_service)) == len(series(prometheus, name, otlp_service))
@@ -65,6 +46,20 @@ def test_jaeger_spans_make_the_same_span_metrics_as_otlp(prometheus, metronome_f
     receiver = {"thrift-http": "jaeger_thrift_http", "thrift-compact-udp": "jaeger_thrift_compact",
                 "thrift-binary-udp": "jaeger_thrift_binary", "grpc": "jaeger_grpc"}[transport]
     assert metronome.self_metric("metronome_receiver_spans_total", receiver=receiver) == len(SPANS)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_a_jaeger_rpc_makes_the_same_service_graph_edge_as_otlp(prometheus, metronome_factory, service, transport):
+    metronome = metronome_factory(jaeger=True, overrides={"processors": ["service-graphs"]})
+    otlp_service, jaeger_service = f"{service}-o", f"{service}-j"
+    assert [result.name for result in send_edge(metronome, "http", otlp_service)] == ["SUCCESS"] * 2
+    assert send_legacy(transport, endpoint(metronome, transport), jaeger_service, "edge") == ["SUCCESS"] * 2
+    prometheus.wait_value(f'traces_service_graph_request_total{{client="{jaeger_service}-client"}}', 1, timeout=30)
+    for name in EDGE_SERIES:
+        wait_until(lambda: same(edge_series(prometheus, name, jaeger_service), edge_series(prometheus, name, otlp_service),
+                                tolerance=1e-6 if transport == "grpc" and name.endswith("_sum") else 0)
+                   and edge_series(prometheus, name, otlp_service), timeout=20,
+                   what=f"{name} identical over Jaeger {transport} and OTLP")
 
 
 def test_jaeger_bad_input_gets_a_clear_error_or_is_dropped_and_counted(metronome_factory):
@@ -91,7 +86,7 @@ def test_jaeger_bad_input_gets_a_clear_error_or_is_dropped_and_counted(metronome
         sock.sendto(b"garbage", ("127.0.0.1", metronome.jaeger_binary_port))
     wait_until(lambda: metronome.self_metric("metronome_receiver_requests_rejected_total", status="dropped",
                                              reason="invalid") == 2, what="two dropped datagrams")
-    results = send_jaeger("thrift-compact-udp", endpoint(metronome, "thrift-compact-udp"), "after-garbage", SPANS[:1])
+    results = send_legacy("thrift-compact-udp", endpoint(metronome, "thrift-compact-udp"), "after-garbage", SPANS[:1])
     assert results == ["SUCCESS"]
     wait_until(lambda: metronome.self_metric("metronome_receiver_spans_total", receiver="jaeger_thrift_compact") == 1,
                what="the span after the bad datagrams")

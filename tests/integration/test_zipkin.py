@@ -1,50 +1,97 @@
-"""Zipkin v2 JSON (`POST /api/v2/spans`, issue 14): spans from the OpenTelemetry SDK's Zipkin exporter make the same
-span-metrics series in the real Prometheus as the same spans over OTLP; bad input gets a clear 4xx."""
+"""Zipkin v2 (`POST /api/v2/spans`, issue 14): spans from the OpenTelemetry SDK's Zipkin exporters (JSON, and protobuf
+in the legacy venv) make the same span-metrics series and service-graph edges in the real Prometheus as the same spans
+over OTLP; py_zipkin's shared RPC spans make an edge; bad input gets a clear 4xx."""
 
 import gzip
 import json
+import threading
 import time
 
+import py_zipkin.transport
+import pytest
 import requests
+from py_zipkin import Encoding, Kind
+from py_zipkin.zipkin import ZipkinAttrs, create_http_headers, zipkin_span
 
 from conftest import wait_until
-from otel_clients import CLIENT, SERVER, send
+from otel_clients import send, send_edge
+from protocol_comparison import COMPARED, EDGE_SERIES, SPANS, edge_series, same, send_legacy, series
 
-SPANS = [
-    ("GET /cart", SERVER, 0.003, False),
-    ("GET /cart", SERVER, 0.005, True),
-    ("SELECT cart", CLIENT, 0.001, False),
-    ("POST /pay", SERVER, 0.007, True),
-]
-# The size of a span depends on what its wire format carries (the Zipkin exporter adds scope tags): not compared.
-COMPARED = ["traces_spanmetrics_calls_total", "traces_spanmetrics_latency_bucket", "traces_spanmetrics_latency_count",
-            "traces_spanmetrics_latency_sum"]
-
-
-def series(prometheus, name, service):
-    """The series of `name` for `service`, without the labels that name the service or the scrape, with values."""
-    result = prometheus.query(f'{name}{{service="{service}"}}')
-    return sorted(
-        (tuple(sorted((k, v) for k, v in item["metric"].items() if k not in ("service", "instance", "job"))),
-         float(item["value"][1]))
-        for item in result
-    )
+def send_zipkin(metronome, transport, service, spans):
+    """Sends with the OpenTelemetry SDK's Zipkin JSON exporter, or its protobuf one (in the legacy venv)."""
+    if transport == "zipkin-json":
+        results = send_edge(metronome, transport, service) if spans == "edge" else send(metronome, transport, service,
+                                                                                            spans)
+        return [result.name for result in results]
+    return send_legacy(transport, metronome.zipkin, service, spans)
 
 
-def test_zipkin_json_spans_make_the_same_span_metrics_as_otlp(prometheus, metronome_factory, service):
+@pytest.mark.parametrize("transport", ["zipkin-json", "zipkin-proto"])
+def test_zipkin_spans_make_the_same_span_metrics_as_otlp(prometheus, metronome_factory, service, transport):
     metronome = metronome_factory(zipkin=True)
     otlp_service, zipkin_service = f"{service}-otlp", f"{service}-zipkin"
     send(metronome, "http", otlp_service, SPANS)
-    results = send(metronome, "zipkin-json", zipkin_service, SPANS)
-    assert all(result.name == "SUCCESS" for result in results), results
+    assert send_zipkin(metronome, transport, zipkin_service, SPANS) == ["SUCCESS"] * len(SPANS)
     for name in COMPARED:
         wait_until(lambda: len(series(prometheus, name, zipkin_service)) == len(series(prometheus, name, otlp_service))
                    and series(prometheus, name, otlp_service), timeout=30, what=f"{name} for both services")
     for name in COMPARED:
         wait_until(lambda: series(prometheus, name, zipkin_service) == series(prometheus, name, otlp_service),
-                   timeout=20, what=f"{name} identical over Zipkin and OTLP")
+                   timeout=20, what=f"{name} identical over {transport} and OTLP")
     errors = series(prometheus, "traces_spanmetrics_calls_total", zipkin_service)
     assert ("status_code", "STATUS_CODE_ERROR") in [label for labels, _ in errors for label in labels]
+
+
+@pytest.mark.parametrize("transport", ["zipkin-json", "zipkin-proto"])
+def test_a_zipkin_rpc_makes_the_same_service_graph_edge_as_otlp(prometheus, metronome_factory, service, transport):
+    metronome = metronome_factory(zipkin=True, overrides={"processors": ["service-graphs"]})
+    otlp_service, zipkin_service = f"{service}-o", f"{service}-z"
+    assert [result.name for result in send_edge(metronome, "http", otlp_service)] == ["SUCCESS"] * 2
+    assert send_zipkin(metronome, transport, zipkin_service, "edge") == ["SUCCESS"] * 2
+    prometheus.wait_value(f'traces_service_graph_request_total{{client="{zipkin_service}-client"}}', 1, timeout=30)
+    for name in EDGE_SERIES:
+        wait_until(lambda: edge_series(prometheus, name, zipkin_service) == edge_series(prometheus, name, otlp_service)
+                   and edge_series(prometheus, name, otlp_service), timeout=20,
+                   what=f"{name} identical over {transport} and OTLP")
+
+
+class ZipkinTransport(py_zipkin.transport.BaseTransportHandler):
+    """py_zipkin's reporter: posts each encoded batch to Metronome's collector API."""
+
+    def __init__(self, url, content_type):
+        self.url, self.content_type = url, content_type
+
+    def get_max_payload_bytes(self):
+        return None
+
+    def send(self, payload):
+        response = requests.post(self.url, data=payload, headers={"Content-Type": self.content_type}, timeout=5)
+        assert response.status_code == 202, response.text
+
+
+def test_py_zipkin_shared_rpc_spans_make_a_service_graph_edge(prometheus, metronome_factory, service):
+    """Zipkin's own client semantics: py_zipkin's server span joins the client's span (B3, `shared: true`)."""
+    metronome = metronome_factory(zipkin=True, overrides={"processors": ["span-metrics", "service-graphs"]})
+    transport = ZipkinTransport(f"{metronome.zipkin}/api/v2/spans", "application/json")
+    front, back = f"{service}-front", f"{service}-back"
+    common = dict(transport_handler=transport, encoding=Encoding.V2_JSON)
+
+    def serve(headers):
+        # The server, handed the client's B3 headers in a tracer of its own (a thread), reports its half of the span.
+        attrs = ZipkinAttrs(trace_id=headers["X-B3-TraceId"], span_id=headers["X-B3-SpanId"],
+                            parent_span_id=headers["X-B3-ParentSpanId"], flags="0", is_sampled=True)
+        with zipkin_span(service_name=back, span_name="GET /items", zipkin_attrs=attrs, kind=Kind.SERVER, **common):
+            time.sleep(0.002)
+
+    with zipkin_span(service_name=front, span_name="GET /", sample_rate=100.0, **common):
+        with zipkin_span(service_name=front, span_name="GET /items", kind=Kind.CLIENT, **common):
+            server = threading.Thread(target=serve, args=(create_http_headers(),))
+            server.start()
+            server.join()
+    prometheus.wait_value(f'traces_service_graph_request_total{{client="{front}",server="{back}"}}', 1, timeout=30)
+    for kind in ("SPAN_KIND_SERVER", "SPAN_KIND_CLIENT"):
+        prometheus.wait_value(f'traces_spanmetrics_calls_total{{service=~"{service}-.*",span_kind="{kind}",'
+                              f'span_name="GET /items"}}', 1, timeout=30)
 
 
 def _field(number, payload):
