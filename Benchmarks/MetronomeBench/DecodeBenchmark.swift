@@ -10,14 +10,16 @@ import SwiftProtobuf
 struct DecodeBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "decode",
-        abstract: "ns/span: SpanBatch vs SwiftProtobuf, or a Zipkin or Jaeger encoding's translation beside OTLP's SpanBatch."
+        abstract:
+            "ns/span: SpanBatch vs SwiftProtobuf, or a Zipkin or Jaeger encoding's translation beside OTLP's SpanBatch."
     )
 
     @Option(help: "Resources per request.") var resources = 4
     @Option(help: "Spans per resource.") var spansPerResource = 100
     @Option(help: "Measured decodes of the request.") var iterations = 2000
     @Option(
-        help: "otlp, zipkin-json, zipkin-proto, jaeger-thrift or jaeger-proto (the same spans, translated into a SpanBatch)."
+        help:
+            "otlp, zipkin-json, zipkin-proto, jaeger-thrift or jaeger-proto (the same spans, translated into a SpanBatch)."
     )
     var format = Format.otlp
 

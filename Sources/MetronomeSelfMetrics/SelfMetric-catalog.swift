@@ -43,7 +43,8 @@ extension SelfMetric {
         .counter,
         "metronome_receiver_requests_total",
         labels: ["receiver"],
-        "Requests a receiver decoded (otlp_grpc, otlp_http, zipkin); those refused whole count in "
+        "Requests (UDP: datagrams) a receiver decoded (otlp_grpc, otlp_http, zipkin, jaeger_grpc, jaeger_thrift_http, "
+            + "jaeger_thrift_compact, jaeger_thrift_binary); those refused whole count in "
             + "metronome_receiver_requests_rejected_total."
     )
     public static let receiverSpans = SelfMetric(
@@ -63,7 +64,8 @@ extension SelfMetric {
         "metronome_receiver_requests_rejected_total",
         labels: ["receiver", "status", "reason"],
         "Requests refused whole, by reason: invalid, invalid_tenant, too_large, unsupported_media_type, "
-            + "inflight_bytes, rate_limited, max_tenants."
+            + "unsupported_version, inflight_bytes, rate_limited, max_tenants; status is the HTTP status, the gRPC "
+            + "code, or dropped (UDP datagrams, which get no answer)."
     )
     public static let inflightBytes = SelfMetric(
         .gauge,
@@ -84,7 +86,7 @@ extension SelfMetric {
         .gauge,
         "metronome_connections",
         labels: ["listener"],
-        "Open connections, by listener: otlp_http, otlp_grpc, admin."
+        "Open connections, by listener: otlp_http, otlp_grpc, zipkin, jaeger_grpc, jaeger_thrift_http, admin."
     )
     public static let connectionsRefused = SelfMetric(
         .counter,

@@ -110,11 +110,14 @@ struct ConfigurationLoaderTests {
         #expect(all.thriftBinary?.maxPacketSize == 9000)
         #expect(all.thriftBinary?.socketBufferSize == 1 << 20)
         for bad in [
-            "thrift_compact: {tenant: 'a b'}", "thrift_binary: {max_packet_size: 70000}", "thrift_http: {keepalive_time: 1s}",
+            "thrift_compact: {tenant: 'a b'}", "thrift_binary: {max_packet_size: 70000}",
+            "thrift_http: {keepalive_time: 1s}",
             "thrift: {}",
         ] {
             #expect(throws: ConfigurationError.self) {
-                try ConfigurationLoader.load(yaml: "distributor:\n  receivers:\n    jaeger:\n      protocols:\n        \(bad)\n")
+                try ConfigurationLoader.load(
+                    yaml: "distributor:\n  receivers:\n    jaeger:\n      protocols:\n        \(bad)\n"
+                )
             }
         }
     }

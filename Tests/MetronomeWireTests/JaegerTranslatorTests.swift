@@ -17,7 +17,6 @@ struct JaegerTranslatorTests {
 
     typealias TagValue = ThriftTestWriter.TagValue
 
-
     static let spanTags: [(String, TagValue)] = [
         ("span.kind", .string("client")), ("error", .bool(true)), ("otel.status_description", .string("boom")),
         ("http.method", .string("GET")), ("retries", .long(3)), ("ratio", .double(0.5)), ("cached", .bool(false)),

@@ -296,8 +296,10 @@ struct ZipkinTranslatorTests {
         #expect(shared.spanID != client.spanID && shared.spanID.count == 8)
         #expect(unshared.spanID == Data([0, 0, 0, 0, 0, 0, 0, 0x0b]) && unshared.parentSpanID == client.spanID)
         // Every copy of the span derives the same id; protobuf's `shared` (field 13) does the same.
-        #expect(try Self.translate(#"[{"traceId":"1","id":"a","kind":"SERVER","shared":true}]"#)
-            .resourceSpans[0].scopeSpans[0].spans[0].spanID == shared.spanID)
+        #expect(
+            try Self.translate(#"[{"traceId":"1","id":"a","kind":"SERVER","shared":true}]"#)
+                .resourceSpans[0].scopeSpans[0].spans[0].spanID == shared.spanID
+        )
         var list = ProtobufWriter()
         list.writeMessage(1) { span in
             span.writeBytesField(1, [1])
