@@ -4,6 +4,8 @@ span-metrics series in the real Prometheus as the same spans over OTLP; bad inpu
 counted."""
 
 import socket
+import struct
+import time
 
 import grpc
 import pytest
@@ -95,3 +97,34 @@ def test_jaeger_bad_input_gets_a_clear_error_or_is_dropped_and_counted(metronome
         in metrics
     assert 'metronome_receiver_requests_rejected_total{receiver="jaeger_grpc",status="invalidArgument",reason="invalid"} 1' \
         in metrics
+
+
+def thrift_batch(service, span_id):
+    """A Jaeger Thrift Batch with one 5 ms SERVER span, in the binary protocol, written by hand (jaeger.thrift ids)."""
+    def field(kind, number, value):
+        return struct.pack(">bh", kind, number) + value
+
+    def string(text):
+        return struct.pack(">i", len(text)) + text.encode()
+
+    now = int(time.time() * 1e6)
+    tag = field(11, 1, string("span.kind")) + field(8, 2, struct.pack(">i", 0)) + field(11, 3, string("server")) + b"\0"
+    span = (field(10, 1, struct.pack(">q", 7)) + field(10, 2, struct.pack(">q", 0)) + field(10, 3, struct.pack(">q", span_id))
+            + field(10, 4, struct.pack(">q", 0)) + field(11, 5, string("GET /tenant")) + field(8, 7, struct.pack(">i", 1))
+            + field(10, 8, struct.pack(">q", now - 5000)) + field(10, 9, struct.pack(">q", 5000))
+            + field(15, 10, struct.pack(">bi", 12, 1) + tag) + b"\0")
+    process = field(11, 1, string(service)) + b"\0"
+    return field(12, 1, process) + field(15, 2, struct.pack(">bi", 12, 1) + span) + b"\0"
+
+
+def test_jaeger_tenants_come_from_the_header_and_the_udp_ports_tenant_key(metronome_factory, service):
+    metronome = metronome_factory(jaeger=True, jaeger_udp_tenant="agents")
+    response = requests.post(f"{metronome.jaeger_http}/api/traces", data=thrift_batch(service, 1), timeout=5,
+                             headers={"Content-Type": "application/x-thrift", "X-Scope-OrgID": "team-a"})
+    assert response.status_code == 202, response.text
+    assert send_legacy("thrift-compact-udp", endpoint(metronome, "thrift-compact-udp"), service, SPANS[:1]) \
+        == ["SUCCESS"]
+    wait_until(lambda: metronome.self_metric("metronome_spans_received_total", tenant="team-a") == 1
+               and metronome.self_metric("metronome_spans_received_total", tenant="agents") == 1,
+               what="one span for each tenant")
+    assert metronome.self_metric("metronome_spans_received_total", tenant="single-tenant") == 0
