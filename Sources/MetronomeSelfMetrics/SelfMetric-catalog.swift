@@ -13,6 +13,10 @@ extension SelfMetric {
         remoteWriteSamplesSent, remoteWriteRequestsSent, remoteWriteRequestsFailed, remoteWriteSamplesDropped,
         walSamplesAppended, walBytesAppended, walBytes, walSegments, walSamplesDropped, walTruncations,
         walWriteFailures,
+        forwarderSpansQueued, forwarderBytesQueued, forwarderQueueBytes, forwarderQueueSegments, forwarderQueueRecords,
+        forwarderQueueOldestAge, forwarderQueueTruncations, forwarderRequestsRefused, forwarderRequestsSent,
+        forwarderSpansSent, forwarderRequestsFailed, forwarderRetries, forwarderSpansDropped,
+        forwarderSpansPartiallyRejected, forwarderSendDuration,
         serviceGraphEdges, serviceGraphCompletedEdges, serviceGraphExpiredEdges, serviceGraphDroppedSpans,
         serviceGraphDroppedEdges, serviceGraphMarkerOverflow, serviceGraphInvalidUTF8Edges, serviceGraphPendingEdges,
         serviceGraphPendingBytes,
@@ -309,6 +313,100 @@ extension SelfMetric {
         "metronome_wal_write_failures_total",
         labels: ["tenant"],
         "Collections that could not be appended to the WAL (their samples are lost)."
+    )
+
+    // MARK: Forwarders
+
+    public static let forwarderSpansQueued = SelfMetric(
+        .counter,
+        "metronome_forwarder_spans_queued_total",
+        labels: ["forwarder"],
+        "Spans of the requests appended to the forwarder's queue."
+    )
+    public static let forwarderBytesQueued = SelfMetric(
+        .counter,
+        "metronome_forwarder_bytes_queued_total",
+        labels: ["forwarder"],
+        "Bytes appended to the forwarder's queue."
+    )
+    public static let forwarderQueueBytes = SelfMetric(
+        .gauge,
+        "metronome_forwarder_queue_bytes",
+        labels: ["forwarder"],
+        "Bytes the forwarder's queue holds on disk."
+    )
+    public static let forwarderQueueSegments = SelfMetric(
+        .gauge,
+        "metronome_forwarder_queue_segments",
+        labels: ["forwarder"],
+        "Segments the forwarder's queue holds."
+    )
+    public static let forwarderQueueRecords = SelfMetric(
+        .gauge,
+        "metronome_forwarder_queue_records",
+        labels: ["forwarder"],
+        "Requests the forwarder's queue holds (sent ones until their segment is deleted)."
+    )
+    public static let forwarderQueueOldestAge = SelfMetric(
+        .gauge,
+        "metronome_forwarder_queue_oldest_age_seconds",
+        labels: ["forwarder"],
+        "Age of the oldest request the forwarder's queue holds (0 when empty)."
+    )
+    public static let forwarderQueueTruncations = SelfMetric(
+        .counter,
+        "metronome_forwarder_queue_truncations_total",
+        labels: ["forwarder"],
+        "Queue segments whose torn or corrupted tail was cut off at start."
+    )
+    public static let forwarderRequestsRefused = SelfMetric(
+        .counter,
+        "metronome_forwarder_requests_refused_total",
+        labels: ["forwarder"],
+        "Requests answered 503 / RESOURCE_EXHAUSTED because the queue was full (full_policy: reject)."
+    )
+    public static let forwarderRequestsSent = SelfMetric(
+        .counter,
+        "metronome_forwarder_requests_sent_total",
+        labels: ["forwarder"],
+        "Requests the trace store accepted."
+    )
+    public static let forwarderSpansSent = SelfMetric(
+        .counter,
+        "metronome_forwarder_spans_sent_total",
+        labels: ["forwarder"],
+        "Spans of the requests the trace store accepted."
+    )
+    public static let forwarderRequestsFailed = SelfMetric(
+        .counter,
+        "metronome_forwarder_requests_failed_total",
+        labels: ["forwarder", "code"],
+        "Failed send attempts, by gRPC code, HTTP status or transport error."
+    )
+    public static let forwarderRetries = SelfMetric(
+        .counter,
+        "metronome_forwarder_retries_total",
+        labels: ["forwarder"],
+        "Send attempts retried after a retryable failure."
+    )
+    public static let forwarderSpansDropped = SelfMetric(
+        .counter,
+        "metronome_forwarder_spans_dropped_total",
+        labels: ["forwarder", "reason"],
+        "Spans given up on, by reason: max_bytes, max_age, write_failed (disk full), rejected (a permanent error from "
+            + "the store), unreadable."
+    )
+    public static let forwarderSpansPartiallyRejected = SelfMetric(
+        .counter,
+        "metronome_forwarder_spans_partially_rejected_total",
+        labels: ["forwarder"],
+        "Spans the trace store reported rejected in an OTLP partial success."
+    )
+    public static let forwarderSendDuration = SelfMetric(
+        .histogram,
+        "metronome_forwarder_send_duration_seconds",
+        labels: ["forwarder"],
+        "Time of each send attempt to the trace store."
     )
 
     // MARK: Service graphs

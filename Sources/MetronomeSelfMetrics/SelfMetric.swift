@@ -43,10 +43,10 @@ public struct SelfMetric: Sendable, Hashable {
         return Gauge(label: name, dimensions: dimensions(labelValues))
     }
 
-    /// The timer (a histogram of seconds) of this unlabelled metric.
-    public func timer() -> Metrics.Timer {
-        precondition(kind == .histogram && labels.isEmpty, "\(name) is not an unlabelled histogram")
-        return Metrics.Timer(label: name)
+    /// The timer (a histogram of seconds) of the label set `values` (none for an unlabelled metric).
+    public func timer(_ values: String...) -> Metrics.Timer {
+        precondition(kind == .histogram, "\(name) is a \(kind)")
+        return Metrics.Timer(label: name, dimensions: dimensions(values))
     }
 
     private func dimensions(_ values: [String]) -> [(String, String)] {

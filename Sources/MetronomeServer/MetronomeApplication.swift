@@ -46,9 +46,16 @@ public struct MetronomeApplication: Sendable {
             dataPath: section.storage.path.isEmpty ? nil : section.storage.path,
             logger: logger
         )
+        let forwarders = try Forwarders(
+            configuration.distributor.forwarders,
+            storagePath: section.storage.path,
+            flushDeadline: .milliseconds(configuration.distributor.forwarderFlushDeadline.milliseconds),
+            logger: logger
+        )
         let distributor = Distributor(
             tenants: tenants,
             maxInflightBytes: configuration.distributor.inflightBytesLimit,
+            forwarders: forwarders,
             logger: logger
         )
         let limits = SpanBatch.Limits(maxValueDepth: configuration.distributor.maxAttributeValueDepth)
@@ -109,6 +116,8 @@ public struct MetronomeApplication: Sendable {
 
         var services: [any Service] = [admin]
         services.append(output)
+        // After the receivers in the list, so they stop first on shutdown and the senders drain what they queued.
+        services += forwarders.senders as [any Service]
         services.append(collector)
         services.append(EdgeExpiryLoop(tenants: tenants, logger: logger))
         services.append(

@@ -107,7 +107,8 @@ class Metronome:
     def __init__(self, workdir, remote_write_url=None, collection_interval="1s", extra_yaml="", overrides=None,
                  span_metrics=None, stale_duration="15m", remote_write_settings=None, data_dir=None, storage=None, service_graphs=None,
                  server=None, distributor=None, http_listener=None, grpc_listener=None, ingestion=None,
-                 overrides_file=None, override_period="1s", zipkin=False, jaeger=False, jaeger_udp_tenant=None):
+                 overrides_file=None, override_period="1s", zipkin=False, jaeger=False, jaeger_udp_tenant=None,
+                 tenant_defaults=None):
         self.grpc_port, self.http_port, self.admin_port = free_port(), free_port(), free_port()
         self.zipkin_port = free_port() if zipkin else None
         self.zipkin = f"http://127.0.0.1:{self.zipkin_port}" if zipkin else None
@@ -165,7 +166,7 @@ metrics_generator:
     service_graphs:{self._indent(service_graphs, 6) if service_graphs else " {{}}"}
 overrides:{per_tenant}
   defaults:
-    ingestion: {json.dumps(ingestion or {})}
+    ingestion: {json.dumps(ingestion or {})}{self._indent(tenant_defaults or {}, 4)}
     metrics_generator:
       processors: {json.dumps(processors)}{self._indent(overrides, 6)}
 {extra_yaml}""")

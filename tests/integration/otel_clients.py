@@ -35,13 +35,16 @@ def exporter(metronome, transport):
 class RecordingExporter:
     """Wraps an exporter and remembers each export's result: the SDK logs failures instead of raising."""
 
-    def __init__(self, inner):
+    def __init__(self, inner, span_ids=None):
         self.inner = inner
         self.results = []
+        self.span_ids = span_ids
 
     def export(self, spans):
         result = self.inner.export(spans)
         self.results.append(result)
+        if self.span_ids is not None and result.name == "SUCCESS":
+            self.span_ids.update(format(span.context.span_id, "016x") for span in spans)
         return result
 
     def shutdown(self):
@@ -51,15 +54,16 @@ class RecordingExporter:
         return True
 
 
-def send(metronome, transport, service, spans, headers=None):
+def send(metronome, transport, service, spans, headers=None, span_ids=None):
     """Sends `spans`: a list of (name, kind, duration_seconds, error) with one tracer provider (one resource).
 
-    Returns the export results (one per span: SimpleSpanProcessor exports synchronously).
+    Returns the export results (one per span: SimpleSpanProcessor exports synchronously); adds the ids (hex) of the
+    spans exported successfully to `span_ids`, when given.
     """
     inner = exporter(metronome, transport)
     if headers:
         inner = type(inner)(**_with_headers(metronome, transport, headers))
-    recording = RecordingExporter(inner)
+    recording = RecordingExporter(inner, span_ids)
     provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(recording))
     record_spans(provider, spans)

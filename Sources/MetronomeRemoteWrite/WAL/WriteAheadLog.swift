@@ -5,8 +5,9 @@ import MetronomeSelfMetrics
 import MetronomeWire
 import Synchronization
 
-/// One tenant's write-ahead log: each collection's remote-write requests, compressed, appended to segment files
-/// before anything is sent, and read by every endpoint's send shards from their own persisted positions.
+/// A durable log of records appended to segment files before anything is sent, and read by readers (each endpoint's
+/// send shards) from their own persisted positions: one tenant's remote-write requests (compressed), or a forwarder's
+/// queue of OTLP requests.
 ///
 /// A segment is deleted once every reader is past it, or — oldest first, counted and logged — when the log exceeds
 /// ``Limits/maxBytes`` or its records are older than ``Limits/maxAgeMs``. Opening the log checks every record's CRC
@@ -23,6 +24,62 @@ public final class WriteAheadLog: Sendable {
         public var segmentBytes = 16 << 20
 
         public init() {}
+    }
+
+    /// A record to append: its bytes, the reader shard it goes to, and how many items (samples, spans) it holds.
+    public struct Payload: Sendable {
+        public var bytes: [UInt8]
+        public var shard: Int
+        public var count: Int
+
+        public init(bytes: [UInt8], shard: Int, count: Int) {
+            self.bytes = bytes
+            self.shard = shard
+            self.count = count
+        }
+    }
+
+    /// The self-metrics a log reports into: by default a tenant's remote-write WAL's (`metronome_wal_*{tenant}`).
+    public struct Metrics: Sendable {
+        /// Items (samples, spans) appended.
+        public var appended: Counter
+        public var bytesAppended: Counter
+        /// Bytes and segments held.
+        public var bytes: Gauge
+        public var segments: Gauge
+        /// Segments whose damaged tail was cut off at start.
+        public var truncations: Counter
+        /// Items a reader of `endpoint` had not consumed when their segment was dropped, by `reason` (`max_bytes`,
+        /// `max_age`).
+        public var dropped: @Sendable (_ endpoint: String, _ reason: String) -> Counter
+
+        public init(
+            appended: Counter,
+            bytesAppended: Counter,
+            bytes: Gauge,
+            segments: Gauge,
+            truncations: Counter,
+            dropped: @escaping @Sendable (String, String) -> Counter
+        ) {
+            self.appended = appended
+            self.bytesAppended = bytesAppended
+            self.bytes = bytes
+            self.segments = segments
+            self.truncations = truncations
+            self.dropped = dropped
+        }
+
+        /// A tenant's remote-write WAL's.
+        public static func remoteWrite(tenant: String) -> Metrics {
+            Metrics(
+                appended: SelfMetric.walSamplesAppended.counter(tenant),
+                bytesAppended: SelfMetric.walBytesAppended.counter(tenant),
+                bytes: SelfMetric.walBytes.gauge(tenant),
+                segments: SelfMetric.walSegments.gauge(tenant),
+                truncations: SelfMetric.walTruncations.counter(tenant),
+                dropped: { endpoint, reason in SelfMetric.walSamplesDropped.counter(tenant, endpoint, reason) }
+            )
+        }
     }
 
     /// A record found for a reader.
@@ -79,10 +136,7 @@ public final class WriteAheadLog: Sendable {
     private let writer = Mutex(Writer())
     /// The positions version last written to the cursor file.
     private let writtenPositionsVersion = Mutex(0)
-    private let samplesAppended: Counter
-    private let bytesAppended: Counter
-    private let bytesHeld: Gauge
-    private let segmentsHeld: Gauge
+    private let metrics: Metrics
 
     /// Opens (creating) the log in `directory`, recovering what is on disk.
     ///
@@ -94,14 +148,13 @@ public final class WriteAheadLog: Sendable {
         tenant: String,
         readers: [WALReader],
         limits: Limits,
+        metrics: Metrics? = nil,
         logger: Logger
     ) throws {
         self.directory = directory
         self.tenant = tenant
-        samplesAppended = SelfMetric.walSamplesAppended.counter(tenant)
-        bytesAppended = SelfMetric.walBytesAppended.counter(tenant)
-        bytesHeld = SelfMetric.walBytes.gauge(tenant)
-        segmentsHeld = SelfMetric.walSegments.gauge(tenant)
+        let metrics = metrics ?? .remoteWrite(tenant: tenant)
+        self.metrics = metrics
         self.shards = (readers.map(\.shard).max() ?? 0) + 1
         self.limits = limits
         var logger = logger
@@ -109,7 +162,7 @@ public final class WriteAheadLog: Sendable {
         self.logger = logger
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
-        let segments = try Self.recoverSegments(in: directory, tenant: tenant, logger: logger)
+        let segments = try Self.recoverSegments(in: directory, truncations: metrics.truncations, logger: logger)
         let nextSegment = (segments.last?.id ?? 0) + 1
         let oldest = WALPosition(segment: segments.first?.id ?? nextSegment, offset: 0)
         let cursorPath = directory + "/cursors"
@@ -145,7 +198,9 @@ public final class WriteAheadLog: Sendable {
     private func segmentPath(_ id: UInt64) -> String { Self.segmentPath(directory, id) }
 
     /// Reads every segment, checking each record; a damaged record and everything after it in its segment is cut.
-    private static func recoverSegments(in directory: String, tenant: String, logger: Logger) throws -> [Segment] {
+    private static func recoverSegments(in directory: String, truncations: Counter, logger: Logger) throws
+        -> [Segment]
+    {
         let ids = try FileManager.default.contentsOfDirectory(atPath: directory)
             .compactMap { name in name.hasSuffix(".seg") ? UInt64(name.dropLast(4)) : nil }
             .sorted()
@@ -168,7 +223,7 @@ public final class WriteAheadLog: Sendable {
                 }
             }
             if let damage {
-                SelfMetric.walTruncations.counter(tenant).increment()
+                truncations.increment()
                 logger.warning(
                     "WAL segment has a \(damage == .torn ? "torn" : "corrupted") tail; cutting it off",
                     metadata: [
@@ -189,17 +244,25 @@ public final class WriteAheadLog: Sendable {
 
     // MARK: Appending
 
-    /// Compresses `requests` and appends them as records, durably (`fdatasync`), then wakes the readers.
+    /// Compresses remote-write `requests` and appends them as records.
     public func append(_ requests: [RemoteWriteEncoder.Request], nowMs: Int64) throws(WALError) {
-        guard !requests.isEmpty else { return }
+        try append(
+            requests.map { Payload(bytes: Snappy.compress($0.bytes), shard: $0.shard, count: $0.samples) },
+            nowMs: nowMs
+        )
+    }
+
+    /// Appends `payloads` as records with one write, durably (`fdatasync`), then wakes the readers.
+    public func append(_ payloads: [Payload], nowMs: Int64) throws(WALError) {
+        guard !payloads.isEmpty else { return }
         var bytes: [UInt8] = []
         var entries: [WALRecord.Entry] = []
-        for request in requests {
+        for payload in payloads {
             entries.append(
                 WALRecord.append(
-                    payload: Snappy.compress(request.bytes),
-                    shard: request.shard,
-                    samples: request.samples,
+                    payload: payload.bytes,
+                    shard: payload.shard,
+                    samples: payload.count,
                     appendedAtMs: nowMs,
                     to: &bytes
                 )
@@ -236,8 +299,8 @@ public final class WriteAheadLog: Sendable {
             }
         }
         for waiter in waiters { waiter.resume() }
-        samplesAppended.increment(by: requests.reduce(0) { $0 + $1.samples })
-        bytesAppended.increment(by: bytes.count)
+        metrics.appended.increment(by: payloads.reduce(0) { $0 + $1.count })
+        metrics.bytesAppended.increment(by: bytes.count)
         enforceLimits(nowMs: nowMs)
     }
 
@@ -269,7 +332,7 @@ public final class WriteAheadLog: Sendable {
         for (segment, reason, unsent) in dropped {
             unlink(segmentPath(segment))
             for (endpoint, samples) in unsent where samples > 0 {
-                SelfMetric.walSamplesDropped.counter(tenant, endpoint, reason).increment(by: samples)
+                metrics.dropped(endpoint, reason).increment(by: samples)
             }
             logger.error(
                 "WAL over its \(reason == "max_bytes" ? "size" : "age") limit; dropped its oldest segment",
@@ -335,7 +398,7 @@ public final class WriteAheadLog: Sendable {
         return lookup
     }
 
-    /// The record's payload: a snappy-compressed `WriteRequest`, its checksum verified again.
+    /// The record's payload (for remote write, a snappy-compressed `WriteRequest`), its checksum verified again.
     public func payload(of record: Record) throws(WALError) -> [UInt8] {
         let path = segmentPath(record.segment)
         let bytes = try WALFile.read(path, offset: record.offset, count: WALRecord.headerSize + record.payloadSize)
@@ -356,6 +419,16 @@ public final class WriteAheadLog: Sendable {
         }
         removeConsumedSegments()
         persistPositions()
+    }
+
+    /// What the log holds now: bytes, records, and when its oldest record was appended.
+    public var held: (bytes: Int, records: Int, oldestAppendedAtMs: Int64?) {
+        state.withLock { state in
+            (
+                state.segments.reduce(0) { $0 + $1.bytes }, state.segments.reduce(0) { $0 + $1.entries.count },
+                state.segments.first?.entries.first?.appendedAtMs
+            )
+        }
     }
 
     /// Waits until something is appended after the state `appends` identified, or appending has finished.
@@ -427,8 +500,8 @@ public final class WriteAheadLog: Sendable {
         let (bytes, segments) = state.withLock { state in
             (state.segments.reduce(0) { $0 + $1.bytes }, state.segments.count)
         }
-        bytesHeld.record(bytes)
-        segmentsHeld.record(segments)
+        metrics.bytes.record(bytes)
+        metrics.segments.record(segments)
     }
 }
 

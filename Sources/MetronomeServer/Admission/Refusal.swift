@@ -9,6 +9,8 @@ struct Refusal: Error, CustomStringConvertible {
         case rateLimited = "rate_limited"
         /// `distributor.max_tenants`.
         case maxTenants = "max_tenants"
+        /// A forwarder's queue is full and its `full_policy` is `reject` (HTTP 503, not 429).
+        case forwarderQueueFull = "forwarder_queue_full"
     }
 
     let reason: Reason

@@ -31,6 +31,19 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         overrides = try ProcessorSectionBase.$current.withValue(base) {
             try keys.value(.overrides, or: OverridesSection())
         }
+        let forwarders = Set(distributor.forwarders.map(\.name))
+        if let unknown = overrides.defaults.forwarders.first(where: { !forwarders.contains($0) }) {
+            throw ConfigurationError(
+                path: "overrides.defaults.forwarders",
+                message: "'\(unknown)' is not one of distributor.forwarders (\(forwarders.sorted().joined(separator: ", ")))"
+            )
+        }
+        if !distributor.forwarders.isEmpty && metricsGenerator.storage.path.isEmpty {
+            throw ConfigurationError(
+                path: "metrics_generator.storage.path",
+                message: "forwarders need a data directory for their queues; set storage.path"
+            )
+        }
     }
 
     /// The generator settings of the main file, before any overrides: what every tenant starts from.
@@ -97,6 +110,11 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         public var maxTenants = 1000
         /// `max_attribute_value_depth`: how deeply array and key-value-list attribute values may nest.
         public var maxAttributeValueDepth = SpanBatch.Limits().maxValueDepth
+        /// `forwarders`: the trace stores requests are forwarded to, for the tenants whose overrides name them.
+        public var forwarders: [ForwarderSection] = []
+        /// `forwarder_flush_deadline`: how long forwarding goes on after SIGTERM (default 30 s); the rest is sent
+        /// after the next start.
+        public var forwarderFlushDeadline = ConfigDuration(milliseconds: 30_000)
 
         public init() {}
 
@@ -105,6 +123,8 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             case maxInflightBytes = "max_inflight_bytes"
             case maxTenants = "max_tenants"
             case maxAttributeValueDepth = "max_attribute_value_depth"
+            case forwarders
+            case forwarderFlushDeadline = "forwarder_flush_deadline"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -113,6 +133,15 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             maxInflightBytes = try keys.decodeIfPresent(ConfigByteSize.self, forKey: .maxInflightBytes)?.bytes
             maxTenants = try keys.value(.maxTenants, or: maxTenants)
             maxAttributeValueDepth = try keys.value(.maxAttributeValueDepth, or: maxAttributeValueDepth)
+            forwarders = try keys.value(.forwarders, or: [])
+            forwarderFlushDeadline = try keys.value(.forwarderFlushDeadline, or: forwarderFlushDeadline)
+            let names = forwarders.map(\.name)
+            if let duplicate = names.first(where: { name in names.filter { $0 == name }.count > 1 }) {
+                throw ConfigurationError(
+                    path: ConfigurationError.path(keys.codingPath + [CodingKeys.forwarders]),
+                    message: "two forwarders are named '\(duplicate)'"
+                )
+            }
             guard maxInflightBytes ?? 1 > 0, maxTenants > 0, (1...10_000).contains(maxAttributeValueDepth) else {
                 throw ConfigurationError(
                     path: ConfigurationError.path(decoder.codingPath),

@@ -26,13 +26,27 @@ public final class Distributor: Sendable {
     private let rateLimiter = IngestionRateLimiter()
     /// The bytes of requests in flight, shared by every receiver.
     let inflight: InflightBudget
+    /// The trace stores accepted requests also go to.
+    let forwarders: Forwarders
     private let logger: Logger
 
     /// - Parameter maxInflightBytes: the bytes of requests receivers may hold at once.
-    init(tenants: Tenants, maxInflightBytes: Int = Int.max, logger: Logger) {
+    init(tenants: Tenants, maxInflightBytes: Int = Int.max, forwarders: Forwarders? = nil, logger: Logger) {
         self.tenants = tenants
         self.inflight = InflightBudget(limit: maxInflightBytes)
+        self.forwarders = forwarders ?? Forwarders(logger: logger)
         self.logger = logger
+    }
+
+    /// Queues a decoded request on the forwarders of its tenant, durably, before the receiver answers: the request
+    /// bytes as received (OTLP protobuf; other formats after translation), spans outside the ingestion window
+    /// included (the trace store wants late spans).
+    /// - Throws: ``Refusal`` when a forwarder with `full_policy: reject` is full; the request is then not processed.
+    func forward(_ batch: SpanBatch, tenant: TenantID) async throws(Refusal) {
+        guard !forwarders.isEmpty else { return }
+        let names = tenants.overrides.forwarders(for: tenant)
+        guard !names.isEmpty else { return }
+        try await forwarders.forward(batch.bytes, spans: batch.spanCount, tenant: tenant, to: names)
     }
 
     /// Resolves the tenant of a request from its `X-Scope-OrgID` value: absent or blank means `single-tenant`.

@@ -76,8 +76,16 @@ final class RuntimeOverrides: Sendable {
             generator: generator.apply(to: base),
             ingestion: block.ingestion,
             remoteWriteHeaders: block.generator.remoteWriteHeaders,
+            forwarders: block.forwarders,
             source: source
         )
+    }
+
+    /// The forwarders `tenant`'s requests go to (a lookup, without building the rest of its settings).
+    func forwarders(for tenant: TenantID) -> [String] {
+        file.withLock { file in
+            (file.tenants[tenant.value] ?? file.tenants[OverridesFile.wildcard])?.forwarders
+        } ?? defaults.forwarders
     }
 
     /// The tenants (and `*`) the overrides file has a block for.

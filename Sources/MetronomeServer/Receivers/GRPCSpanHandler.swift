@@ -30,7 +30,7 @@ struct GRPCSpanHandler: Sendable {
     }
 
     /// Decodes (after `translate`, when the request is not OTLP) and pushes one request.
-    func handle(_ request: ServerRequest<[UInt8]>, translate: Translator?) throws(RPCError) -> Distributor.Outcome {
+    func handle(_ request: ServerRequest<[UInt8]>, translate: Translator?) async throws(RPCError) -> Distributor.Outcome {
         let tenantHeader = request.metadata[stringValues: "x-scope-orgid"].first(where: { _ in true })
         let tenant: TenantID
         do {
@@ -62,6 +62,7 @@ struct GRPCSpanHandler: Sendable {
             try distributor.admit(protobuf.count, tenant: tenant)
             let batch = try SpanBatch(protobuf: protobuf, limits: limits)
             traffic.record(bytes: request.message.count, spans: batch.spanCount)
+            try await distributor.forward(batch, tenant: tenant)
             return try distributor.push(batch, tenant: tenant)
         } catch let refusal as Refusal {
             throw refuse(refusal)

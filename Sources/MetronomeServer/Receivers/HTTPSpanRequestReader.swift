@@ -28,9 +28,10 @@ struct HTTPRejection: Error {
         HTTPRejection(status: .unsupportedMediaType, code: nil, reason: "unsupported_media_type", message: message)
     }
 
+    /// 429, or 503 for a full forwarder queue (the trace store is behind, not the client too fast).
     static func tooManyRequests(_ refusal: Refusal) -> HTTPRejection {
         HTTPRejection(
-            status: .tooManyRequests,
+            status: refusal.reason == .forwarderQueueFull ? .serviceUnavailable : .tooManyRequests,
             code: 8,
             reason: refusal.reason.rawValue,
             message: refusal.description,

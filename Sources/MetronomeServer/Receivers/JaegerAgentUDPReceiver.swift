@@ -105,15 +105,26 @@ private struct DatagramProcessor: Sendable {
         } catch {
             return drop(error.refusedBytes == nil ? "invalid" : "inflight_bytes", error.description)
         }
+        let batch: SpanBatch
         do {
             try distributor.admit(protobuf.count, tenant: tenant)
-            let batch = try SpanBatch(protobuf: protobuf, limits: limits)
+            batch = try SpanBatch(protobuf: protobuf, limits: limits)
             traffic.record(bytes: datagram.readableBytes, spans: batch.spanCount)
             _ = try distributor.push(batch, tenant: tenant)
         } catch let refusal as Refusal {
-            drop(refusal.reason.rawValue, refusal.description)
+            return drop(refusal.reason.rawValue, refusal.description)
         } catch {
-            drop("invalid", "\(error)")
+            return drop("invalid", "\(error)")
+        }
+        // UDP has no answer to hold back until the spans are queued for the forwarders.
+        if !distributor.forwarders.isEmpty {
+            Task {
+                do throws(Refusal) {
+                    try await distributor.forward(batch, tenant: tenant)
+                } catch {
+                    drop(error.reason.rawValue, error.description)
+                }
+            }
         }
     }
 

@@ -24,7 +24,7 @@ struct JaegerGRPCService: RegistrableRPCService {
             serializer: RawBytesSerializer()
         ) { request, context in
             let single = try await ServerRequest(stream: request)
-            _ = try handler.handle(single) { (message, reserve) throws(TranslationError) in
+            _ = try await handler.handle(single) { (message, reserve) throws(TranslationError) in
                 try JaegerTranslator.protobuf(fromPostSpans: message, reserve: reserve)
             }
             return StreamingServerResponse(single: ServerResponse(message: []))

@@ -24,7 +24,7 @@ struct OTLPGRPCService: RegistrableRPCService {
             serializer: RawBytesSerializer()
         ) { request, context in
             let single = try await ServerRequest(stream: request)
-            let response = OTLPResponses.exportProtobuf(try handler.handle(single, translate: nil))
+            let response = OTLPResponses.exportProtobuf(try await handler.handle(single, translate: nil))
             return StreamingServerResponse(single: ServerResponse(message: response))
         }
     }

@@ -46,6 +46,7 @@ struct OTLPHTTPReceiver: Sendable {
                 try distributor.admit(protobuf.count, tenant: tenant)
                 let batch = try SpanBatch(protobuf: protobuf, limits: limits)
                 traffic.record(bytes: body.readableBytes, spans: batch.spanCount)
+                try await distributor.forward(batch, tenant: tenant)
                 let outcome = try distributor.push(batch, tenant: tenant)
                 let response =
                     encoding == .json ? OTLPResponses.exportJSON(outcome) : OTLPResponses.exportProtobuf(outcome)

@@ -51,6 +51,7 @@ struct TranslatingHTTPReceiver: Sendable {
                 try distributor.admit(protobuf.count, tenant: tenant)
                 let batch = try SpanBatch(protobuf: protobuf, limits: limits)
                 traffic.record(bytes: body.readableBytes, spans: batch.spanCount)
+                try await distributor.forward(batch, tenant: tenant)
                 _ = try distributor.push(batch, tenant: tenant)
                 return Response(status: .accepted)
             } catch let refusal as Refusal {

@@ -8,6 +8,8 @@ struct TenantSettings: Sendable, Equatable {
     var ingestion: IngestionRateLimiter.Configuration
     /// Extra headers on its remote-write requests.
     var remoteWriteHeaders: [String: String]
+    /// The forwarders its requests go to.
+    var forwarders: [String] = []
     /// Which block they come from: the tenant's own, `*`, or `defaults`.
     var source: String
 }

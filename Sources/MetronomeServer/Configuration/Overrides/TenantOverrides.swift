@@ -10,6 +10,8 @@ public struct TenantOverrides: Decodable, Sendable, Equatable {
     var ingestion = IngestionRateLimiter.Configuration()
     /// `metrics_generator`.
     public var generator = GeneratorOverrides()
+    /// `forwarders`: the names of the `distributor.forwarders` the tenant's requests go to.
+    public var forwarders: [String] = []
     /// Dotted paths of the keys set here that Metronome accepts and does not apply.
     public var notApplied: [String] = []
 
@@ -23,7 +25,7 @@ public struct TenantOverrides: Decodable, Sendable, Equatable {
 
         /// Sections of Tempo's schema for parts Metronome does not have (queries, compaction, trace storage):
         /// their contents are accepted as they are.
-        static let otherComponents: [Self] = [.read, .compaction, .global, .storage, .forwarders, .costAttribution]
+        static let otherComponents: [Self] = [.read, .compaction, .global, .storage, .costAttribution]
     }
 
     enum IngestionKeys: String, CodingKey, CaseIterable {
@@ -51,6 +53,7 @@ public struct TenantOverrides: Decodable, Sendable, Equatable {
             }
         }
         generator = try keys.value(.metricsGenerator, or: GeneratorOverrides())
+        forwarders = try keys.value(.forwarders, or: [])
         notApplied += generator.notApplied.map { "metrics_generator.\($0)" }
         for key in CodingKeys.otherComponents where keys.contains(key) { notApplied.append(key.stringValue) }
     }

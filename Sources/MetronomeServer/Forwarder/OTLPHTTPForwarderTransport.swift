@@ -1,0 +1,59 @@
+import AsyncHTTPClient
+import MetronomeGenerator
+import MetronomeRemoteWrite
+import NIOCore
+import NIOHTTP1
+
+/// OTLP/HTTP to the trace store: `POST` of the request bytes (`application/x-protobuf`) to each endpoint URL, with the
+/// tenant as `X-Scope-OrgID` and the forwarder's headers.
+struct OTLPHTTPForwarderTransport: ForwarderTransport {
+    private static let maxRetryAfterSeconds: Int64 = 300
+
+    private let client: HTTPClient
+    private let urls: [String]
+    private let headers: [String: String]
+    private let timeoutMs: Int64
+
+    init(section: ForwarderSection) throws {
+        urls = section.endpoints
+        headers = section.headers
+        timeoutMs = section.timeoutMs
+        client = HTTPClient(
+            eventLoopGroupProvider: .singleton,
+            configuration: HTTPClient.Configuration(tlsConfiguration: try section.tls.configuration())
+        )
+    }
+
+    var endpointCount: Int { urls.count }
+
+    func run() async {
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
+        try? await client.shutdown()
+    }
+
+    func send(_ request: ArraySlice<UInt8>, tenant: TenantID, endpoint: Int) async -> ForwardOutcome {
+        var post = HTTPClientRequest(url: urls[endpoint])
+        post.method = .POST
+        post.headers.add(name: "Content-Type", value: "application/x-protobuf")
+        post.headers.add(name: "User-Agent", value: "metronome")
+        for (name, value) in headers { post.headers.replaceOrAdd(name: name, value: value) }
+        post.headers.replaceOrAdd(name: "X-Scope-OrgID", value: tenant.value)
+        post.body = .bytes(ByteBuffer(bytes: request))
+        do {
+            let response = try await client.execute(post, timeout: .milliseconds(timeoutMs))
+            var body: [UInt8] = []
+            for try await chunk in response.body where body.count < 1 << 16 { body += chunk.readableBytesView }
+            let status = response.status.code
+            switch status {
+            case 200..<300: return .delivered(rejectedSpans: OTLPResponseDetails.rejectedSpans(body))
+            case 429, 500...:
+                let seconds = response.headers.first(name: "Retry-After").flatMap { Int64($0) }
+                return .retry(code: "\(status)", after: seconds.map { .seconds(min($0, Self.maxRetryAfterSeconds)) })
+            default:
+                return .drop(code: "\(status)", message: String(decoding: body.prefix(512), as: UTF8.self))
+            }
+        } catch {
+            return .retry(code: "transport", after: nil)
+        }
+    }
+}

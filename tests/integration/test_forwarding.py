@@ -1,0 +1,142 @@
+"""Forwarding to a trace store (issue 13): every accepted span also reaches a real OTLP receiver (trace_store.py),
+durably — through an outage of the store, a SIGKILL of Metronome, a second forwarder that is down — while span
+metrics keep flowing to the real Prometheus."""
+
+import time
+
+import grpc
+import pytest
+import requests
+
+from conftest import wait_until
+from otel_clients import SERVER, send
+from trace_store import TraceStore
+
+
+@pytest.fixture
+def store():
+    started = TraceStore().start()
+    yield started
+    started.stop()
+
+
+def spans(count, name="GET /fwd"):
+    return [(name, SERVER, 0.003, False)] * count
+
+
+def calls(prometheus, service):
+    return prometheus.value(f'sum(traces_spanmetrics_calls_total{{service="{service}"}})') or 0
+
+
+@pytest.mark.parametrize("backend", ["otlpgrpc", "otlphttp"])
+def test_every_accepted_span_reaches_the_store_and_prometheus(prometheus, metronome_factory, service, store, backend):
+    metronome = metronome_factory(distributor={"forwarders": [store.forwarder("tempo", backend)]},
+                                  tenant_defaults={"forwarders": ["tempo"]})
+    sent = set()
+    for transport in ("grpc", "http", "http-gzip"):
+        send(metronome, transport, service, spans(5), span_ids=sent)
+    assert len(sent) == 15
+    wait_until(lambda: store.span_ids() == sent, timeout=20, what="every span id in the store")
+    assert set(store.spans.values()) == {"single-tenant"}
+    prometheus.wait_value(f'sum(traces_spanmetrics_calls_total{{service="{service}"}})', 15, timeout=30)
+    wait_until(lambda: metronome.self_metric("metronome_forwarder_spans_sent_total", forwarder="tempo") == 15,
+               what="the sent-spans self-metric")
+
+
+def test_an_outage_of_the_store_loses_nothing_and_metrics_keep_flowing(prometheus, metronome_factory, service, store):
+    metronome = metronome_factory(distributor={"forwarders": [store.forwarder("tempo")]},
+                                  tenant_defaults={"forwarders": ["tempo"]})
+    store.stop()
+    sent = set()
+    start = time.monotonic()
+    during = []
+    while time.monotonic() - start < 30:
+        results = send(metronome, "grpc", service, spans(10), span_ids=sent)
+        assert all(result.name == "SUCCESS" for result in results)
+        during.append(calls(prometheus, service))
+        time.sleep(1)
+    # Metrics kept flowing while the store was down.
+    assert during[-1] >= len(sent) - 40 and during[-1] > during[len(during) // 2] > 0, during
+    assert metronome.self_metric("metronome_forwarder_queue_bytes", forwarder="tempo") > 0
+    assert metronome.self_metric("metronome_forwarder_retries_total", forwarder="tempo") > 0
+    store.start()
+    wait_until(lambda: store.span_ids() == sent, timeout=60, what="every span id after the outage")
+
+
+def test_a_sigkill_during_an_outage_loses_nothing_acknowledged(metronome_factory, service, store, tmp_path):
+    config = dict(distributor={"forwarders": [store.forwarder("tempo")]}, tenant_defaults={"forwarders": ["tempo"]},
+                  data_dir=tmp_path / "state")
+    first = metronome_factory(**config)
+    store.stop()
+    sent = set()
+    for _ in range(5):
+        send(first, "grpc", service, spans(20), span_ids=sent)
+    assert len(sent) == 100
+    first.process.kill()
+    first.process.wait()
+    store.start()
+    metronome_factory(**config)
+    wait_until(lambda: store.span_ids() == sent, timeout=60, what="every acknowledged span after SIGKILL and restart")
+
+
+def test_one_forwarder_down_does_not_hold_the_other_and_tenants_pick_their_forwarders(metronome_factory, service,
+                                                                                      store, tmp_path):
+    down = TraceStore()  # never started
+    overrides = tmp_path / "overrides.yaml"
+    overrides.write_text("overrides:\n  team-a:\n    forwarders: [up]\n")
+    metronome = metronome_factory(
+        distributor={"forwarders": [store.forwarder("up"), down.forwarder("down")]},
+        tenant_defaults={"forwarders": ["up", "down"]}, overrides_file=str(overrides))
+    defaults, team = set(), set()
+    send(metronome, "grpc", service, spans(10), span_ids=defaults)
+    send(metronome, "grpc", service, spans(10), headers={"X-Scope-OrgID": "team-a"}, span_ids=team)
+    wait_until(lambda: store.span_ids() == defaults | team, timeout=10, what="the up store on time")
+    assert store.span_ids("team-a") == team
+    assert metronome.self_metric("metronome_forwarder_spans_queued_total", forwarder="down") == 10
+    down.start()
+    try:
+        wait_until(lambda: down.span_ids() == defaults, timeout=60, what="the down store, once up, gets the defaults")
+        time.sleep(1)
+        assert down.span_ids("team-a") == set()
+    finally:
+        down.stop()
+
+
+def test_full_policy_reject_refuses_when_full_and_loses_nothing_it_accepted(metronome_factory, service, store):
+    metronome = metronome_factory(
+        distributor={"forwarders": [store.forwarder("tempo", "otlpgrpc", max_bytes="4KiB", full_policy="reject")]},
+        tenant_defaults={"forwarders": ["tempo"]})
+    store.stop()
+    accepted, refused_http, refused_grpc = set(), 0, 0
+    for _ in range(20):
+        before = len(accepted)
+        results = send(metronome, "http", service, spans(5), span_ids=accepted)
+        refused_http += sum(result.name != "SUCCESS" for result in results)
+        assert len(accepted) >= before
+    assert refused_http > 0 and accepted
+    response = requests.post(f"{metronome.otlp_http}/v1/traces", data=b"", timeout=5,
+                             headers={"Content-Type": "application/x-protobuf"})
+    # An empty request has no spans to queue; a full queue answers 503 with a retry hint.
+    assert response.status_code in (200, 503)
+    with grpc.insecure_channel(f"127.0.0.1:{metronome.grpc_port}") as channel:
+        export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        with pytest.raises(grpc.RpcError) as failure:
+            export(_request(service), timeout=5)
+        assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "queue is full" in failure.value.details()
+    assert metronome.self_metric("metronome_forwarder_requests_refused_total", forwarder="tempo") > 0
+    store.start()
+    wait_until(lambda: store.span_ids() == accepted, timeout=60, what="every accepted span id")
+
+
+def _request(service):
+    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
+
+    request = trace_service_pb2.ExportTraceServiceRequest()
+    resource = request.resource_spans.add()
+    attribute = resource.resource.attributes.add()
+    attribute.key, attribute.value.string_value = "service.name", service
+    span = resource.scope_spans.add().spans.add()
+    span.trace_id, span.span_id, span.name = b"\x01" * 16, b"\x02" * 8, "x"
+    span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns()
+    return request.SerializeToString()
