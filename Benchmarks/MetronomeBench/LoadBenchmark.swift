@@ -7,7 +7,9 @@ import OTLPProto
 import SwiftProtobuf
 
 /// End to end: starts a `metronome` process, sends it pre-encoded OTLP/gRPC requests as fast as it takes them, and
-/// reports spans/s, the server's CPU seconds (from /proc) and its peak RSS.
+/// reports spans/s, the server's CPU seconds (from /proc), its peak RSS and the requests' latency percentiles. With
+/// `--forward sink|down`, every request is also forwarded to a trace store: an in-process OTLP/gRPC sink, or an
+/// address where nothing listens (the store is down; its queue grows on disk).
 struct LoadBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
@@ -23,9 +25,17 @@ struct LoadBenchmark: AsyncParsableCommand {
     @Option(help: "Request shape: tempo (SERVER spans, Tempo's spanmetrics shape) or edges (client/server pairs).")
     var shape = Shape.tempo
 
+    @Option(help: "Forward every request to a trace store: none, sink (in-process OTLP/gRPC) or down.")
+    var forward = Forward.none
+
     /// What the requests carry.
     enum Shape: String, ExpressibleByArgument {
         case tempo, edges
+    }
+
+    /// Where requests are forwarded.
+    enum Forward: String, ExpressibleByArgument {
+        case none, sink, down
     }
 
     func run() async throws {
@@ -33,16 +43,30 @@ struct LoadBenchmark: AsyncParsableCommand {
         let admin = try freePort()
         let http = try freePort()
         let config = FileManager.default.temporaryDirectory.appendingPathComponent("metronome-load-\(grpcPort).yaml")
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("metronome-load-\(grpcPort)")
+        let sink = forward == .sink ? try await ForwardingSink.start() : nil
+        defer { sink?.stop() }
+        let storePort = try sink?.port ?? freePort()
+        let forwarding =
+            forward == .none
+            ? ""
+            : """
+
+              forwarders:
+                - {name: store, backend: otlpgrpc, otlpgrpc: {endpoints: ["127.0.0.1:\(storePort)"], tls: {insecure: true}}}
+            """
         try """
         server: {http_listen_address: 127.0.0.1, http_listen_port: \(admin), log_level: warning}
-        distributor:
+        distributor:\(forwarding)
           receivers:
             otlp:
               protocols:
                 grpc: {endpoint: "127.0.0.1:\(grpcPort)"}
                 http: {endpoint: "127.0.0.1:\(http)"}
-        overrides: {defaults: {metrics_generator: {processors: [\(processors)]}}}
+        metrics_generator: {storage: {path: "\(data.path)"}}
+        overrides: {defaults: {metrics_generator: {processors: [\(processors)]}\(forward == .none ? "" : ", forwarders: [store]")}}
         """.write(to: config, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: data) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: metronome)
         process.arguments = ["--config", config.path]
@@ -87,11 +111,12 @@ struct LoadBenchmark: AsyncParsableCommand {
                 transportSecurity: .plaintext
             )
         ) { client in
-            try await withThrowingTaskGroup(of: Int.self) { group in
+            try await withThrowingTaskGroup(of: [Duration].self) { group in
                 for _ in 0..<concurrency {
                     group.addTask {
-                        var sent = 0
+                        var latencies: [Duration] = []
                         while ContinuousClock.now < deadline {
+                            let sentAt = ContinuousClock.now
                             try await client.unary(
                                 request: ClientRequest(message: request),
                                 descriptor: method,
@@ -99,22 +124,28 @@ struct LoadBenchmark: AsyncParsableCommand {
                                 deserializer: RawBytesDeserializer(),
                                 options: .defaults
                             ) { response in _ = try response.message }
-                            sent += 1
+                            latencies.append(ContinuousClock.now - sentAt)
                         }
-                        return sent
+                        return latencies
                     }
                 }
-                return try await group.reduce(0, +)
+                return try await group.reduce(into: []) { $0 += $1 }.sorted()
             }
         }
         let elapsed = ContinuousClock.now - start
         let cpu = try ProcessStats.cpuSeconds(pid: pid) - cpuBefore
         let rss = try ProcessStats.peakRSSKiB(pid: pid)
-        let spans = requests * spansPerRequest
+        let spans = requests.count * spansPerRequest
         let wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print(
-            "requests: \(requests) of \(request.count) bytes, \(spans) spans in \(String(format: "%.1f", wallSeconds)) s"
+            "requests: \(requests.count) of \(request.count) bytes, \(spans) spans in \(String(format: "%.1f", wallSeconds)) s"
         )
+        func percentile(_ fraction: Double) -> String {
+            let latency = requests[min(requests.count - 1, Int(Double(requests.count) * fraction))]
+            return String(format: "%.2f ms", Double(latency / .microseconds(1)) / 1000)
+        }
+        print("request latency: p50 \(percentile(0.5)), p99 \(percentile(0.99))")
+        if let sink { print("forwarded to the sink: \(sink.requests) requests") }
         print("throughput: \(Int(Double(spans) / wallSeconds)) spans/s")
         print("metronome CPU: \(String(format: "%.2f", cpu)) s → \(Int(Double(spans) / cpu)) spans per CPU-second")
         print("metronome peak RSS: \(rss / 1024) MiB")

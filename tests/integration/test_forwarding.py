@@ -114,10 +114,10 @@ def test_full_policy_reject_refuses_when_full_and_loses_nothing_it_accepted(metr
         refused_http += sum(result.name != "SUCCESS" for result in results)
         assert len(accepted) >= before
     assert refused_http > 0 and accepted
-    response = requests.post(f"{metronome.otlp_http}/v1/traces", data=b"", timeout=5,
+    # OTLP/HTTP: 503 with a retry hint (the OpenTelemetry exporters retry it); gRPC: RESOURCE_EXHAUSTED.
+    response = requests.post(f"{metronome.otlp_http}/v1/traces", data=_request(service), timeout=5,
                              headers={"Content-Type": "application/x-protobuf"})
-    # An empty request has no spans to queue; a full queue answers 503 with a retry hint.
-    assert response.status_code in (200, 503)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5", response.text
     with grpc.insecure_channel(f"127.0.0.1:{metronome.grpc_port}") as channel:
         export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
         with pytest.raises(grpc.RpcError) as failure:
