@@ -33,7 +33,12 @@ final class ForwardingSink: Sendable {
         }
     }
 
-    private init(port: Int, server: GRPCServer<HTTP2ServerTransport.Posix>, task: Task<Void, any Error>, counter: Counter) {
+    private init(
+        port: Int,
+        server: GRPCServer<HTTP2ServerTransport.Posix>,
+        task: Task<Void, any Error>,
+        counter: Counter
+    ) {
         self.port = port
         self.server = server
         self.task = task

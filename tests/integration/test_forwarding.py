@@ -140,3 +140,21 @@ def _request(service):
     span.trace_id, span.span_id, span.name = b"\x01" * 16, b"\x02" * 8, "x"
     span.start_time_unix_nano = span.end_time_unix_nano = time.time_ns()
     return request.SerializeToString()
+
+
+def test_sigterm_forwards_until_the_deadline_and_the_rest_goes_after_the_next_start(metronome_factory, service, store,
+                                                                                  tmp_path):
+    config = dict(distributor={"forwarders": [store.forwarder("tempo")], "forwarder_flush_deadline": "2s"},
+                  tenant_defaults={"forwarders": ["tempo"]}, data_dir=tmp_path / "state")
+    first = metronome_factory(**config)
+    store.stop()
+    sent = set()
+    send(first, "grpc", service, spans(20), span_ids=sent)
+    started = time.monotonic()
+    assert first.terminate(timeout=30) == 0
+    # The store is down: the forwarder gives up at its deadline, not later (the final collection and send come too).
+    assert time.monotonic() - started < 20
+    assert store.span_ids() == set()
+    store.start()
+    metronome_factory(**config)
+    wait_until(lambda: store.span_ids() == sent, timeout=60, what="the queued spans after the next start")

@@ -41,6 +41,8 @@ enum StatusDocument {
                 "max_inflight_bytes": distributor.inflightBytesLimit, "max_tenants": distributor.maxTenants,
                 "max_attribute_value_depth": distributor.maxAttributeValueDepth,
                 "receivers": receivers(distributor.receivers),
+                "forwarders": distributor.forwarders.map(forwarder),
+                "forwarder_flush_deadline": duration(distributor.forwarderFlushDeadline.milliseconds),
             ] as [String: Any],
             "metrics_generator": [
                 "metrics_ingestion_time_range_slack": duration(generator.metricsIngestionTimeRangeSlack.milliseconds),
@@ -75,6 +77,21 @@ enum StatusDocument {
                 "defaults": block(configuration.overrides.defaults),
             ] as [String: Any],
         ])
+    }
+
+    /// A forwarder, its header values shown as `<secret>`.
+    private static func forwarder(_ forwarder: ForwarderSection) -> [String: Any] {
+        var document: [String: Any] = [
+            "name": forwarder.name, "backend": forwarder.backend.rawValue,
+            forwarder.backend.rawValue: ["endpoints": forwarder.endpoints, "plaintext": forwarder.isPlaintext],
+            "headers": forwarder.headers.mapValues { _ in "<secret>" }, "timeout": duration(forwarder.timeoutMs),
+            "queue": [
+                "max_bytes": forwarder.maxQueueBytes, "max_age": duration(forwarder.maxQueueAgeMs),
+                "full_policy": forwarder.fullPolicy.rawValue,
+            ] as [String: Any],
+        ]
+        if forwarder.hasFilter { document["filter"] = "accepted, not applied" }
+        return document
     }
 
     /// The receivers: OTLP's protocols, and Zipkin's and Jaeger's that are configured.

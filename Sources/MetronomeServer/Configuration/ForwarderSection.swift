@@ -62,21 +62,34 @@ public struct ForwarderSection: Decodable, Sendable, Equatable {
             throw ConfigurationError(path: path + ".name", message: "a forwarder needs a name: \(error.message)")
         }
         guard let backend = try keys.decodeIfPresent(Backend.self, forKey: .backend) else {
-            throw ConfigurationError(path: path + ".backend", message: "a forwarder needs a backend: otlpgrpc or otlphttp")
+            throw ConfigurationError(
+                path: path + ".backend",
+                message: "a forwarder needs a backend: otlpgrpc or otlphttp"
+            )
         }
         self.backend = backend
         let endpointKey: CodingKeys = backend == .otlpgrpc ? .otlpgrpc : .otlphttp
         guard keys.contains(endpointKey) else {
-            throw ConfigurationError(path: path, message: "backend \(backend.rawValue) needs a \(endpointKey.stringValue) block with endpoints")
+            throw ConfigurationError(
+                path: path,
+                message: "backend \(backend.rawValue) needs a \(endpointKey.stringValue) block with endpoints"
+            )
         }
         let endpointBlock = try keys.superDecoder(forKey: endpointKey).strictContainer(EndpointKeys.self)
         endpoints = try endpointBlock.value(.endpoints, or: [])
         guard !endpoints.isEmpty else {
-            throw ConfigurationError(path: path + ".\(endpointKey.stringValue).endpoints", message: "give at least one endpoint")
+            throw ConfigurationError(
+                path: path + ".\(endpointKey.stringValue).endpoints",
+                message: "give at least one endpoint"
+            )
         }
         if backend == .otlphttp {
-            for endpoint in endpoints where URL(string: endpoint).flatMap(\.scheme).map({ ["http", "https"].contains($0) }) != true {
-                throw ConfigurationError(path: path + ".otlphttp.endpoints", message: "'\(endpoint)' is not an http(s) URL")
+            for endpoint in endpoints
+            where URL(string: endpoint).flatMap(\.scheme).map({ ["http", "https"].contains($0) }) != true {
+                throw ConfigurationError(
+                    path: path + ".otlphttp.endpoints",
+                    message: "'\(endpoint)' is not an http(s) URL"
+                )
             }
         } else {
             for endpoint in endpoints {
@@ -101,7 +114,8 @@ public struct ForwarderSection: Decodable, Sendable, Equatable {
         if keys.contains(.queue) {
             let queue = try keys.superDecoder(forKey: .queue).strictContainer(QueueKeys.self)
             maxQueueBytes = try queue.decodeIfPresent(ConfigByteSize.self, forKey: .maxBytes)?.bytes ?? maxQueueBytes
-            maxQueueAgeMs = try queue.decodeIfPresent(ConfigDuration.self, forKey: .maxAge)?.milliseconds ?? maxQueueAgeMs
+            maxQueueAgeMs =
+                try queue.decodeIfPresent(ConfigDuration.self, forKey: .maxAge)?.milliseconds ?? maxQueueAgeMs
             fullPolicy = try queue.value(.fullPolicy, or: fullPolicy)
         }
         hasFilter = keys.contains(.filter)

@@ -35,7 +35,8 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
         if let unknown = overrides.defaults.forwarders.first(where: { !forwarders.contains($0) }) {
             throw ConfigurationError(
                 path: "overrides.defaults.forwarders",
-                message: "'\(unknown)' is not one of distributor.forwarders (\(forwarders.sorted().joined(separator: ", ")))"
+                message:
+                    "'\(unknown)' is not one of distributor.forwarders (\(forwarders.sorted().joined(separator: ", ")))"
             )
         }
         if !distributor.forwarders.isEmpty && metricsGenerator.storage.path.isEmpty {

@@ -70,10 +70,14 @@ struct ForwarderSender: Service {
                 continue
             case .record(let found): record = found
             }
-            guard let payload = try? queue.wal.payload(of: record), let (tenant, request) = ForwardedRecord.decode(payload)
+            guard let payload = try? queue.wal.payload(of: record),
+                let (tenant, request) = ForwardedRecord.decode(payload)
             else {
                 SelfMetric.forwarderSpansDropped.counter(name, "unreadable").increment(by: record.samples)
-                logger.error("a forwarder queue record is unreadable; skipping it", metadata: ["segment": "\(record.segment)"])
+                logger.error(
+                    "a forwarder queue record is unreadable; skipping it",
+                    metadata: ["segment": "\(record.segment)"]
+                )
                 queue.wal.advance(reader, to: record.next)
                 continue
             }

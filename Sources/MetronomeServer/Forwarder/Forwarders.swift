@@ -3,7 +3,6 @@ import Logging
 import Metrics
 import MetronomeGenerator
 import MetronomeSelfMetrics
-
 import Synchronization
 
 /// The configured forwarders (`distributor.forwarders`), by name: each a durable queue and the sender that empties it.
@@ -60,7 +59,9 @@ final class Forwarders: Sendable {
                 }
             queues[section.name] = queue
             policies[section.name] = section.fullPolicy
-            senders.append(ForwarderSender(queue: queue, transport: transport, flushDeadline: flushDeadline, logger: logger))
+            senders.append(
+                ForwarderSender(queue: queue, transport: transport, flushDeadline: flushDeadline, logger: logger)
+            )
             if section.hasFilter {
                 logger.notice("forwarder filter block accepted but not applied: every span is forwarded")
             }
@@ -77,7 +78,10 @@ final class Forwarders: Sendable {
         for name in names {
             guard let queue = queues[name] else {
                 if reportedUnknown.withLock({ $0.insert(name).inserted }) {
-                    logger.error("a tenant's overrides name a forwarder that is not configured; ignoring it", metadata: ["forwarder": "\(name)", "tenant": "\(tenant)"])
+                    logger.error(
+                        "a tenant's overrides name a forwarder that is not configured; ignoring it",
+                        metadata: ["forwarder": "\(name)", "tenant": "\(tenant)"]
+                    )
                 }
                 continue
             }
@@ -87,7 +91,8 @@ final class Forwarders: Sendable {
                 SelfMetric.forwarderRequestsRefused.counter(name).increment()
                 throw Refusal(
                     reason: .forwarderQueueFull,
-                    description: "forwarder \(name)'s queue is full (queue.max_bytes, full_policy: reject); retry later",
+                    description:
+                        "forwarder \(name)'s queue is full (queue.max_bytes, full_policy: reject); retry later",
                     retryAfterSeconds: 5
                 )
             case .failure(.write(let error)):

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 import MetronomeGenerator
 import MetronomeRemoteWrite
 import NIOCore
@@ -43,17 +44,25 @@ struct OTLPHTTPForwarderTransport: ForwarderTransport {
             let response = try await client.execute(post, timeout: .milliseconds(timeoutMs))
             var body: [UInt8] = []
             for try await chunk in response.body where body.count < 1 << 16 { body += chunk.readableBytesView }
-            let status = response.status.code
-            switch status {
-            case 200..<300: return .delivered(rejectedSpans: OTLPResponseDetails.rejectedSpans(body))
-            case 429, 500...:
-                let seconds = response.headers.first(name: "Retry-After").flatMap { Int64($0) }
-                return .retry(code: "\(status)", after: seconds.map { .seconds(min($0, Self.maxRetryAfterSeconds)) })
-            default:
-                return .drop(code: "\(status)", message: String(decoding: body.prefix(512), as: UTF8.self))
-            }
+            return Self.outcome(
+                status: Int(response.status.code),
+                retryAfter: response.headers.first(name: "Retry-After"),
+                body: body
+            )
         } catch {
             return .retry(code: "transport", after: nil)
+        }
+    }
+
+    /// Retries 429 and 5xx (after `Retry-After` seconds, at most 5 minutes, when given); drops other failures.
+    static func outcome(status: Int, retryAfter: String?, body: [UInt8]) -> ForwardOutcome {
+        switch status {
+        case 200..<300: return .delivered(rejectedSpans: OTLPResponseDetails.rejectedSpans(body))
+        case 429, 500...:
+            let seconds = retryAfter.flatMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+            return .retry(code: "\(status)", after: seconds.map { .seconds(min(max(0, $0), maxRetryAfterSeconds)) })
+        default:
+            return .drop(code: "\(status)", message: String(decoding: body.prefix(512), as: UTF8.self))
         }
     }
 }

@@ -30,7 +30,8 @@ struct GRPCSpanHandler: Sendable {
     }
 
     /// Decodes (after `translate`, when the request is not OTLP) and pushes one request.
-    func handle(_ request: ServerRequest<[UInt8]>, translate: Translator?) async throws(RPCError) -> Distributor.Outcome {
+    func handle(_ request: ServerRequest<[UInt8]>, translate: Translator?) async throws(RPCError) -> Distributor.Outcome
+    {
         let tenantHeader = request.metadata[stringValues: "x-scope-orgid"].first(where: { _ in true })
         let tenant: TenantID
         do {
