@@ -162,17 +162,11 @@ public struct MetronomeApplication: Sendable {
         }
         if let zipkin = configuration.distributor.receivers.zipkin, zipkin.enabled {
             let address = try ListenAddress(parsing: zipkin.endpoint, key: "distributor.receivers.zipkin.endpoint")
-            let router = Router()
-            ZipkinHTTPReceiver(
-                receiver: TranslatingHTTPReceiver(
-                    receiver: "zipkin",
-                    distributor: distributor,
-                    maxBytes: zipkin.maxRequestMiB << 20,
-                    limits: limits,
-                    logger: logger
-                )
-            ).addRoutes(to: router)
-            services.append(httpReceiver(router, address: address, limits: zipkin.http, listener: "zipkin"))
+            services.append(
+                translatingHTTPReceiver("zipkin", zipkin, address: address, distributor: distributor, limits: limits) {
+                    ZipkinHTTPReceiver(receiver: $0).addRoutes(to: $1)
+                }
+            )
             logger.info("Zipkin receiver listening", metadata: ["address": "\(address)"])
         }
         services += try jaegerReceivers(distributor: distributor, limits: limits)
@@ -205,17 +199,15 @@ public struct MetronomeApplication: Sendable {
         }
         if let http = jaeger.thriftHTTP, http.enabled {
             let address = try ListenAddress(parsing: http.endpoint, key: "\(key).thrift_http.endpoint")
-            let router = Router()
-            JaegerThriftHTTPReceiver(
-                receiver: TranslatingHTTPReceiver(
-                    receiver: "jaeger_thrift_http",
+            services.append(
+                translatingHTTPReceiver(
+                    "jaeger_thrift_http",
+                    http,
+                    address: address,
                     distributor: distributor,
-                    maxBytes: http.maxRequestMiB << 20,
-                    limits: limits,
-                    logger: logger
-                )
-            ).addRoutes(to: router)
-            services.append(httpReceiver(router, address: address, limits: http.http, listener: "jaeger_thrift_http"))
+                    limits: limits
+                ) { JaegerThriftHTTPReceiver(receiver: $0).addRoutes(to: $1) }
+            )
             logger.info("Jaeger Thrift HTTP receiver listening", metadata: ["address": "\(address)"])
         }
         for (udp, thriftProtocol, name) in [
@@ -240,6 +232,27 @@ public struct MetronomeApplication: Sendable {
             )
         }
         return services
+    }
+
+    /// The HTTP receiver of another trace format, counted as `name`, whose routes `addRoutes` adds.
+    private func translatingHTTPReceiver(
+        _ name: String,
+        _ listener: MetronomeConfiguration.Distributor.Listener,
+        address: ListenAddress,
+        distributor: Distributor,
+        limits: SpanBatch.Limits,
+        addRoutes: (TranslatingHTTPReceiver, Router<BasicRequestContext>) -> Void
+    ) -> some Service {
+        let router = Router()
+        let receiver = TranslatingHTTPReceiver(
+            receiver: name,
+            distributor: distributor,
+            maxBytes: listener.maxRequestMiB << 20,
+            limits: limits,
+            logger: logger
+        )
+        addRoutes(receiver, router)
+        return httpReceiver(router, address: address, limits: listener.http, listener: name)
     }
 
     /// An HTTP/1 receiver serving `router` on `address`, with the listener's connection limits.

@@ -12,3 +12,21 @@ public struct SeededRandom: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+extension SeededRandom {
+    /// `input` with `edits` random one-byte edits (replace, remove, insert); an edit that empties it starts again from
+    /// `input`.
+    public mutating func mutated(_ input: [UInt8], edits: Int) -> [UInt8] {
+        var bytes = input
+        for _ in 0..<edits {
+            let index = Int(next() % UInt64(bytes.count))
+            switch next() % 3 {
+            case 0: bytes[index] = UInt8(truncatingIfNeeded: next())
+            case 1: bytes.remove(at: index)
+            default: bytes.insert(UInt8(truncatingIfNeeded: next()), at: index)
+            }
+            if bytes.isEmpty { bytes = input }
+        }
+        return bytes
+    }
+}

@@ -300,16 +300,7 @@ struct JaegerTranslatorTests {
         let inputs: [([UInt8], Int)] = [(valid, 0), (Self.batch(.compact).bytes, 1), (Self.postSpans(), 2)]
         for round in 0..<30_000 {
             let (original, kind) = inputs[round % inputs.count]
-            var bytes = original
-            for _ in 0..<(1 + round % 4) {
-                let index = Int(random.next() % UInt64(bytes.count))
-                switch random.next() % 3 {
-                case 0: bytes[index] = UInt8(truncatingIfNeeded: random.next())
-                case 1: bytes.remove(at: index)
-                default: bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: index)
-                }
-                if bytes.isEmpty { bytes = original }
-            }
+            let bytes = random.mutated(original, edits: 1 + round % 4)
             let output = try? bytes.withUnsafeBytes { input in
                 switch kind {
                 case 0: try JaegerTranslator.protobuf(fromThriftBatch: input, protocol: .binary)

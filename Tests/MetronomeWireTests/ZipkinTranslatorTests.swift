@@ -151,16 +151,7 @@ struct ZipkinTranslatorTests {
                 .utf8
         )
         for round in 0..<20_000 {
-            var bytes = valid
-            for _ in 0..<(1 + round % 4) {
-                let index = Int(random.next() % UInt64(bytes.count))
-                switch random.next() % 3 {
-                case 0: bytes[index] = UInt8(truncatingIfNeeded: random.next())
-                case 1: bytes.remove(at: index)
-                default: bytes.insert(UInt8(truncatingIfNeeded: random.next()), at: index)
-                }
-                if bytes.isEmpty { bytes = valid }
-            }
+            let bytes = random.mutated(valid, edits: 1 + round % 4)
             let output = try? bytes.withUnsafeBytes { try ZipkinTranslator.protobuf(fromJSON: $0) }
             // Whatever was accepted decodes as a span batch (or is refused by it), never crashes.
             if let output { _ = try? SpanBatch(protobuf: output.bytes) }
