@@ -127,6 +127,9 @@ def test_full_policy_reject_refuses_when_full_and_loses_nothing_it_accepted(metr
     assert metronome.self_metric("metronome_forwarder_requests_refused_total", forwarder="tempo") > 0
     store.start()
     wait_until(lambda: store.span_ids() == accepted, timeout=60, what="every accepted span id")
+    # Once the queue is sent, requests are taken again.
+    wait_until(lambda: all(result.name == "SUCCESS" for result in send(metronome, "http", service, spans(1))),
+               timeout=20, what="requests accepted again")
 
 
 def _request(service):

@@ -431,6 +431,19 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
+    /// The bytes of records some reader has not passed yet (those after the slowest reader's position): what is
+    /// still to be sent, unlike ``held``, which counts segments until every reader is past them.
+    public var unreadBytes: Int {
+        state.withLock { state in
+            guard let slowest = state.positions.values.min() else { return 0 }
+            return state.segments.reduce(0) { total, segment in
+                if segment.id > slowest.segment { return total + segment.bytes }
+                if segment.id == slowest.segment { return total + max(0, segment.bytes - slowest.offset) }
+                return total
+            }
+        }
+    }
+
     /// Waits until something is appended after the state `appends` identified, or appending has finished.
     public func waitForAppend(after appends: UInt64) async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in

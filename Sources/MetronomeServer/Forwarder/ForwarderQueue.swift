@@ -68,7 +68,7 @@ final class ForwarderQueue: Sendable {
 
     /// Queues one request durably; returns once it is on disk (or refused).
     func append(_ request: [UInt8], spans: Int, tenant: TenantID) async -> Result<Void, Failure> {
-        if policy == .reject && wal.held.bytes + request.count > maxBytes { return .failure(.full) }
+        if policy == .reject && wal.unreadBytes + request.count > maxBytes { return .failure(.full) }
         let payload = WriteAheadLog.Payload(
             bytes: ForwardedRecord.encode(tenant: tenant, request: request),
             shard: nextShard.add(1, ordering: .relaxed).oldValue % Self.shards,
