@@ -125,7 +125,9 @@ struct ForwarderTests {
         #expect(reject.wal.held.records == 2)
         // Once sent, the records no longer count, though their segment is still on disk.
         for reader in ForwarderQueue.readers("r") {
-            while case .record(let record) = reject.wal.next(for: reader) { reject.wal.advance(reader, to: record.next) }
+            while case .record(let record) = reject.wal.next(for: reader) {
+                reject.wal.advance(reader, to: record.next)
+            }
         }
         guard case .success = await reject.append(request, spans: 1, tenant: .singleTenant) else {
             Issue.record("an emptied reject queue refused")
