@@ -398,6 +398,35 @@ public final class WriteAheadLog: Sendable {
         return lookup
     }
 
+    /// The records of `reader`'s shard that follow `record`, in order, while their payloads total at most `maxBytes`
+    /// (a reader that sends several records at once); the reader's position does not move.
+    public func records(after record: Record, for reader: WALReader, upTo maxBytes: Int) -> [Record] {
+        state.withLock { state in
+            var found: [Record] = []
+            var bytes = 0
+            for segment in state.segments where segment.id >= record.segment {
+                let start = segment.id == record.segment ? record.next.offset : 0
+                var index = segment.entries.partitioningIndex { $0.offset >= start }
+                while index < segment.entries.count {
+                    let entry = segment.entries[index]
+                    index += 1
+                    guard entry.shard % shards == reader.shard else { continue }
+                    guard bytes + entry.payloadSize <= maxBytes else { return found }
+                    bytes += entry.payloadSize
+                    found.append(
+                        Record(
+                            segment: segment.id,
+                            offset: entry.offset,
+                            payloadSize: entry.payloadSize,
+                            samples: entry.samples
+                        )
+                    )
+                }
+            }
+            return found
+        }
+    }
+
     /// The record's payload (for remote write, a snappy-compressed `WriteRequest`), its checksum verified again.
     public func payload(of record: Record) throws(WALError) -> [UInt8] {
         let path = segmentPath(record.segment)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import MetronomeGenerator
 import MetronomeRemoteWrite
 import MetronomeSelfMetrics
 import ServiceLifecycle
@@ -19,6 +20,8 @@ struct ForwarderSender: Service {
     let logger: Logger
 
     private static let firstBackoff = Duration.milliseconds(100)
+    /// The largest request a backlog is joined into: under the 4 MiB gRPC servers take by default.
+    private static let maxJoinedBytes = 3 << 20
     private static let maxBackoff = Duration.seconds(30)
 
     func run() async throws {
@@ -71,7 +74,7 @@ struct ForwarderSender: Service {
             case .record(let found): record = found
             }
             guard let payload = try? queue.wal.payload(of: record),
-                let (tenant, request) = ForwardedRecord.decode(payload)
+                let (tenant, first) = ForwardedRecord.decode(payload)
             else {
                 SelfMetric.forwarderSpansDropped.counter(name, "unreadable").increment(by: record.samples)
                 logger.error(
@@ -81,6 +84,7 @@ struct ForwarderSender: Service {
                 queue.wal.advance(reader, to: record.next)
                 continue
             }
+            let (request, last, spans) = joiningFollowers(of: record, first, tenant: tenant, reader: reader)
             var backoff = Self.firstBackoff
             attempts: while true {
                 let start = ContinuousClock.now
@@ -90,12 +94,12 @@ struct ForwarderSender: Service {
                 switch outcome {
                 case .delivered(let rejectedSpans):
                     sent.increment()
-                    spansSent.increment(by: record.samples)
+                    spansSent.increment(by: spans)
                     if rejectedSpans > 0 { partial.increment(by: rejectedSpans) }
                     break attempts
                 case .drop(let code, let message):
                     SelfMetric.forwarderRequestsFailed.counter(name, code).increment()
-                    SelfMetric.forwarderSpansDropped.counter(name, "rejected").increment(by: record.samples)
+                    SelfMetric.forwarderSpansDropped.counter(name, "rejected").increment(by: spans)
                     logger.error(
                         "the trace store refused a request for good; dropping it",
                         metadata: ["code": "\(code)", "message": "\(message)", "tenant": "\(tenant)"]
@@ -119,8 +123,33 @@ struct ForwarderSender: Service {
                     backoff = min(backoff * 2, Self.maxBackoff)
                 }
             }
-            queue.wal.advance(reader, to: record.next)
+            queue.wal.advance(reader, to: last.next)
         }
+    }
+
+    /// The request of `record` joined with those of the same tenant queued after it in the reader's shard, up to
+    /// ``maxJoinedBytes``: OTLP requests concatenate into one (their `resource_spans` add up), so a backlog goes out in
+    /// fewer, larger requests. Returns the request, the last record it covers and its spans.
+    private func joiningFollowers(
+        of record: WriteAheadLog.Record,
+        _ first: ArraySlice<UInt8>,
+        tenant: TenantID,
+        reader: WALReader
+    ) -> (request: ArraySlice<UInt8>, last: WriteAheadLog.Record, spans: Int) {
+        let followers = queue.wal.records(after: record, for: reader, upTo: Self.maxJoinedBytes - first.count)
+        guard !followers.isEmpty else { return (first, record, record.samples) }
+        var request = Array(first)
+        var last = record
+        var spans = record.samples
+        for follower in followers {
+            guard let payload = try? queue.wal.payload(of: follower),
+                let (owner, next) = ForwardedRecord.decode(payload), owner == tenant
+            else { break }
+            request += next
+            last = follower
+            spans += follower.samples
+        }
+        return (request[...], last, spans)
     }
 
     private func recordQueueGauges() async {
