@@ -2,6 +2,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import MetronomeGenerator
 import MetronomeRemoteWrite
+import MetronomeWire
 
 /// OTLP/gRPC to the trace store: one `GRPCClient` per endpoint, the request bytes sent as they are
 /// (`TraceService/Export`), with the tenant as `x-scope-orgid` and the forwarder's headers as metadata.
@@ -84,7 +85,7 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
             let details = error.metadata[binaryValues: "grpc-status-details-bin"].first(where: { _ in true })
             return .retry(code: code, after: details.flatMap(OTLPResponseDetails.retryDelay(status:)))
         default:
-            return .drop(code: code, message: error.message)
+            return .drop(code: code, message: ClientText.quoted(error.message))
         }
     }
 }

@@ -1,4 +1,5 @@
 import CompressNIO
+import Foundation
 import HTTPTypes
 import Hummingbird
 import MetronomeGenerator
@@ -51,6 +52,11 @@ struct HTTPSpanRequestReader: Sendable {
     let distributor: Distributor
     /// Largest accepted body, before and after decompression.
     let maxBytes: Int
+
+    /// The media type of the request, lowercased, without parameters; nil when it has none.
+    static func mediaType(of request: Request) -> String? {
+        request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+    }
 
     func tenant(of request: Request) throws(HTTPRejection) -> TenantID {
         do {

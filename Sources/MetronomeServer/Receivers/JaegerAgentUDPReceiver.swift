@@ -116,14 +116,19 @@ private struct DatagramProcessor: Sendable {
         } catch {
             return drop("invalid", "\(error)")
         }
-        // UDP has no answer to hold back until the spans are queued for the forwarders.
-        if !distributor.forwarders.isEmpty {
-            Task {
-                do throws(Refusal) {
-                    try await distributor.forward(batch, tenant: tenant)
-                } catch {
-                    drop(error.reason.rawValue, error.description)
-                }
+        // UDP has no answer to hold back until the spans are queued for the forwarders; the bytes a queueing task
+        // holds stay in the in-flight budget until it is done, so a flood against a slow disk is refused, not held.
+        guard !distributor.forwarders.isEmpty else { return }
+        let held = batch.bytes.count
+        guard distributor.inflight.reserve(held) else {
+            return drop("inflight_bytes", Refusal.inflightBytes(held, budget: distributor.inflight).description)
+        }
+        Task {
+            defer { distributor.inflight.release(held) }
+            do throws(Refusal) {
+                try await distributor.forward(batch, tenant: tenant)
+            } catch {
+                drop(error.reason.rawValue, error.description)
             }
         }
     }

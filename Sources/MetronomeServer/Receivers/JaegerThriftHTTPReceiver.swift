@@ -17,7 +17,7 @@ struct JaegerThriftHTTPReceiver: Sendable {
     }
 
     private static func translator(for request: Request) throws(HTTPRejection) -> TranslatingHTTPReceiver.Translator {
-        switch TranslatingHTTPReceiver.mediaType(of: request) {
+        switch HTTPSpanRequestReader.mediaType(of: request) {
         case "application/x-thrift", "application/vnd.apache.thrift.binary":
             return { (body, reserve) throws(TranslationError) in
                 try JaegerTranslator.protobuf(fromThriftBatch: body, protocol: .binary, reserve: reserve)

@@ -68,8 +68,7 @@ struct OTLPHTTPReceiver: Sendable {
     }
 
     private static func encoding(of request: Request) throws(HTTPRejection) -> Encoding {
-        let mediaType = request.headers[.contentType]?.split(separator: ";").first?
-            .trimmingCharacters(in: .whitespaces).lowercased()
+        let mediaType = HTTPSpanRequestReader.mediaType(of: request)
         switch mediaType {
         case "application/x-protobuf", "application/protobuf": return .protobuf
         case "application/json": return .json

@@ -1,4 +1,3 @@
-import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -87,11 +86,6 @@ struct TranslatingHTTPReceiver: Sendable {
         }
         reservation.shrink(to: bodyBytes + translated.count)
         return translated
-    }
-
-    /// The media type of the request, lowercased, without parameters; nil when it has none.
-    static func mediaType(of request: Request) -> String? {
-        request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
     }
 
     /// The plain-text answer to a refused request, counted and logged.

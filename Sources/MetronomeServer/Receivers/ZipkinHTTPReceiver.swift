@@ -27,7 +27,7 @@ struct ZipkinHTTPReceiver: Sendable {
 
     /// JSON (also when no type is given, as some reporters do) or protobuf.
     private static func translator(for request: Request) throws(HTTPRejection) -> TranslatingHTTPReceiver.Translator {
-        switch TranslatingHTTPReceiver.mediaType(of: request) {
+        switch HTTPSpanRequestReader.mediaType(of: request) {
         case nil, "application/json":
             return { (body, reserve) throws(TranslationError) in
                 try ZipkinTranslator.protobuf(fromJSON: body, reserve: reserve)
