@@ -78,24 +78,7 @@ struct LoadBenchmark: AsyncParsableCommand {
         let pid = process.processIdentifier
         try await waitForPort(grpcPort)
 
-        let nowNanos = UInt64(Date().timeIntervalSince1970 * 1e9)
-        let request: [UInt8] =
-            switch shape {
-            case .tempo:
-                try OTLPFixtures.tempoShaped(
-                    resources: resources,
-                    spansPerResource: spansPerResource,
-                    nowNanos: nowNanos
-                ).serializedBytes()
-            case .edges:
-                try ServiceGraphsBenchmark.edgeRequest(
-                    edges: resources * spansPerResource / 2,
-                    services: resources,
-                    trace: 1,
-                    clientsOnly: false,
-                    nowNanos: nowNanos
-                ).serializedBytes()
-            }
+        let request = try requestBytes()
         let spansPerRequest = resources * spansPerResource
         let method = MethodDescriptor(
             fullyQualifiedService: "opentelemetry.proto.collector.trace.v1.TraceService",
@@ -115,8 +98,15 @@ struct LoadBenchmark: AsyncParsableCommand {
                 for _ in 0..<concurrency {
                     group.addTask {
                         var latencies: [Duration] = []
+                        var request = request
+                        var stampedAt = ContinuousClock.now
                         while ContinuousClock.now < deadline {
                             let sentAt = ContinuousClock.now
+                            // Runs longer than the ingestion window send spans that end now.
+                            if sentAt - stampedAt > .seconds(5) {
+                                request = try requestBytes()
+                                stampedAt = sentAt
+                            }
                             try await client.unary(
                                 request: ClientRequest(message: request),
                                 descriptor: method,
@@ -149,6 +139,34 @@ struct LoadBenchmark: AsyncParsableCommand {
         print("throughput: \(Int(Double(spans) / wallSeconds)) spans/s")
         print("metronome CPU: \(String(format: "%.2f", cpu)) s → \(Int(Double(spans) / cpu)) spans per CPU-second")
         print("metronome peak RSS: \(rss / 1024) MiB")
+        let selfMetrics = try SelfMetricsScrape(port: admin)
+        print(
+            "metrics output: \(Int(selfMetrics.sum("metronome_spans_received_total"))) spans received, "
+                + "\(Int(selfMetrics.sum("metronome_spans_discarded_total"))) discarded, "
+                + "\(Int(selfMetrics.sum("metronome_registry_collections_total"))) collections of "
+                + "\(Int(selfMetrics.sum("metronome_samples_collected_total"))) samples"
+        )
+    }
+
+    /// One request of the chosen shape, its spans ending now.
+    private func requestBytes() throws -> [UInt8] {
+        let nowNanos = UInt64(Date().timeIntervalSince1970 * 1e9)
+        switch shape {
+        case .tempo:
+            return try OTLPFixtures.tempoShaped(
+                resources: resources,
+                spansPerResource: spansPerResource,
+                nowNanos: nowNanos
+            ).serializedBytes()
+        case .edges:
+            return try ServiceGraphsBenchmark.edgeRequest(
+                edges: resources * spansPerResource / 2,
+                services: resources,
+                trace: 1,
+                clientsOnly: false,
+                nowNanos: nowNanos
+            ).serializedBytes()
+        }
     }
 
     private func waitForPort(_ port: Int) async throws {

@@ -2,12 +2,14 @@
 durably — through an outage of the store, a SIGKILL of Metronome, a second forwarder that is down — while span
 metrics keep flowing to the real Prometheus."""
 
+import subprocess
 import time
 
 import grpc
 import pytest
 import requests
 
+from certificates import make_certificates
 from conftest import wait_until
 from otel_clients import SERVER, send
 from trace_store import TraceStore
@@ -41,6 +43,62 @@ def test_every_accepted_span_reaches_the_store_and_prometheus(prometheus, metron
     prometheus.wait_value(f'sum(traces_spanmetrics_calls_total{{service="{service}"}})', 15, timeout=30)
     wait_until(lambda: metronome.self_metric("metronome_forwarder_spans_sent_total", forwarder="tempo") == 15,
                what="the sent-spans self-metric")
+
+
+@pytest.mark.parametrize("backend", ["otlpgrpc", "otlphttp"])
+def test_a_store_serving_tls_is_reached_with_a_private_ca_or_no_verification(metronome_factory, service, tmp_path,
+                                                                              backend):
+    ca, certificate, key = make_certificates(tmp_path)
+    store = TraceStore(tls=(str(certificate), str(key))).start()
+    try:
+        forwarders = [store.forwarder("by-ca", backend, tls={"ca_file": str(ca)}),
+                      store.forwarder("unverified", backend, tls={"insecure_skip_verify": True})]
+        metronome = metronome_factory(distributor={"forwarders": forwarders},
+                                      tenant_defaults={"forwarders": ["by-ca", "unverified"]})
+        sent = set()
+        send(metronome, "grpc", service, spans(5), span_ids=sent)
+        wait_until(lambda: [metronome.self_metric("metronome_forwarder_spans_sent_total", forwarder=name)
+                            for name in ("by-ca", "unverified")] == [5, 5], timeout=20,
+                   what="the spans sent over TLS by both forwarders")
+        assert store.span_ids() == sent
+    finally:
+        store.stop()
+
+
+def test_a_full_disk_drops_new_records_counted_while_receivers_answer_and_metrics_flow(prometheus, metronome_factory,
+                                                                                       service, store, tmp_path):
+    # The queue gets a disk of its own, 2 MiB, that fills while the store is down.
+    queues = tmp_path / "state" / "forwarders"
+    queues.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(queues)], check=True)
+    try:
+        metronome = metronome_factory(distributor={"forwarders": [store.forwarder("tempo")]},
+                                      tenant_defaults={"forwarders": ["tempo"]}, data_dir=tmp_path / "state")
+        store.stop()
+        sent = set()
+        dropped = 0
+        for _ in range(100):
+            results = send(metronome, "grpc", service, spans(100), span_ids=sent)
+            assert all(result.name == "SUCCESS" for result in results)
+            dropped = metronome.self_metric("metronome_forwarder_spans_dropped_total", forwarder="tempo",
+                                            reason="write_failed")
+            if dropped > 0:
+                break
+        assert dropped > 0, "the 2 MiB disk never filled"
+        # Metrics count every span, the ones the queue could not take included.
+        prometheus.wait_value(f'sum(traces_spanmetrics_calls_total{{service="{service}"}})', len(sent), timeout=30)
+        store.start()
+        wait_until(lambda: len(store.span_ids()) == len(sent) - dropped, timeout=60,
+                   what="the queued spans, once the store is back")
+        assert store.span_ids() < sent
+        # The sent segments were deleted: the disk takes records again.
+        later = set()
+        send(metronome, "grpc", service, spans(10), span_ids=later)
+        wait_until(lambda: later <= store.span_ids(), timeout=30, what="spans queued after the disk emptied")
+        assert metronome.self_metric("metronome_forwarder_spans_dropped_total", forwarder="tempo",
+                                     reason="write_failed") == dropped
+    finally:
+        subprocess.run(["umount", "-l", str(queues)], check=False)
 
 
 def test_an_outage_of_the_store_loses_nothing_and_metrics_keep_flowing(prometheus, metronome_factory, service, store):

@@ -2,13 +2,13 @@
 5xx retried until delivered."""
 import http.server
 import ssl
-import subprocess
 import threading
 import time
 
 import cramjam
 import pytest
 
+from certificates import make_certificates
 from conftest import wait_until
 from otel_clients import SERVER, send
 
@@ -152,20 +152,6 @@ def test_a_prometheus_outage_loses_nothing(prometheus, metronome_factory, servic
     times = [t for t, _ in samples][1:]
     assert len(times) >= 60
     assert max(b - a for a, b in zip(times, times[1:])) < 5, times
-
-
-def make_certificates(directory):
-    """A CA and a server certificate for 127.0.0.1 signed by it, made with openssl."""
-    def run(*args):
-        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=directory)
-
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "1",
-        "-subj", "/CN=metronome-test-ca")
-    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
-    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    run("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out",
-        "server.pem", "-days", "1", "-extfile", "san.ext")
-    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
 def test_https_endpoints_with_a_private_ca_or_no_verification(metronome_factory, service, tmp_path):

@@ -1,7 +1,8 @@
 """A stand-in trace store for the forwarder tests: a real OTLP receiver — grpcio with the `TraceService` generated in
 opentelemetry-proto, and an OTLP/HTTP handler — that records every span id it gets, with the request's tenant. It can
-be stopped and started again on the same port (an outage), and made to refuse (`fail_with`)."""
+be stopped and started again on the same port (an outage), made to refuse (`fail_with`), and serve TLS (`tls`)."""
 
+import ssl
 import threading
 from concurrent import futures
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,7 +14,8 @@ from conftest import free_port
 
 
 class TraceStore:
-    def __init__(self):
+    def __init__(self, tls=None):
+        self.tls = tls  # (certificate file, key file): serve gRPC and HTTP over TLS
         self.grpc_port, self.http_port = free_port(), free_port()
         self.lock = threading.Lock()
         self.spans = {}  # span id (hex) -> tenant
@@ -46,7 +48,12 @@ class TraceStore:
 
         self.grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Service(), self.grpc_server)
-        self.grpc_server.add_insecure_port(f"127.0.0.1:{self.grpc_port}")
+        if self.tls:
+            certificate, key = (open(path, "rb").read() for path in self.tls)
+            credentials = grpc.ssl_server_credentials([(key, certificate)])
+            self.grpc_server.add_secure_port(f"127.0.0.1:{self.grpc_port}", credentials)
+        else:
+            self.grpc_server.add_insecure_port(f"127.0.0.1:{self.grpc_port}")
         self.grpc_server.start()
 
         class Handler(BaseHTTPRequestHandler):
@@ -68,6 +75,10 @@ class TraceStore:
                 pass
 
         self.http_server = ThreadingHTTPServer(("127.0.0.1", self.http_port), Handler)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self.http_server.socket = context.wrap_socket(self.http_server.socket, server_side=True)
         threading.Thread(target=self.http_server.serve_forever, daemon=True).start()
         return self
 
@@ -80,14 +91,17 @@ class TraceStore:
             self.http_server.server_close()
             self.http_server = None
 
-    def forwarder(self, name, backend="otlpgrpc", **queue):
-        """A `distributor.forwarders` entry sending to this store."""
+    def forwarder(self, name, backend="otlpgrpc", tls=None, **queue):
+        """A `distributor.forwarders` entry sending to this store; `tls` is its `tls` block when the store serves
+        TLS."""
         if backend == "otlpgrpc":
-            entry = {"name": name, "backend": backend,
-                     "otlpgrpc": {"endpoints": [f"127.0.0.1:{self.grpc_port}"], "tls": {"insecure": True}}}
+            endpoints = {"endpoints": [f"127.0.0.1:{self.grpc_port}"], "tls": tls or {"insecure": True}}
         else:
-            entry = {"name": name, "backend": backend,
-                     "otlphttp": {"endpoints": [f"http://127.0.0.1:{self.http_port}/v1/traces"]}}
+            scheme = "https" if self.tls else "http"
+            endpoints = {"endpoints": [f"{scheme}://127.0.0.1:{self.http_port}/v1/traces"]}
+            if tls:
+                endpoints["tls"] = tls
+        entry = {"name": name, "backend": backend, backend: endpoints}
         entry["timeout"] = "2s"
         if queue:
             entry["queue"] = queue

@@ -88,9 +88,18 @@ public final class WriteAheadLog: Sendable {
         public var offset: Int
         public var payloadSize: Int
         public var samples: Int
+        public var appendedAtMs: Int64
         /// Where the reader stands once it is done with this record.
         public var next: WALPosition {
             WALPosition(segment: segment, offset: offset + WALRecord.headerSize + payloadSize)
+        }
+
+        init(segment: UInt64, _ entry: WALRecord.Entry) {
+            self.segment = segment
+            offset = entry.offset
+            payloadSize = entry.payloadSize
+            samples = entry.samples
+            appendedAtMs = entry.appendedAtMs
         }
     }
 
@@ -121,6 +130,18 @@ public final class WriteAheadLog: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
+    /// What the cursor file holds: the positions version last written, when, and whether a later write is scheduled.
+    private struct PositionsFile {
+        var writtenVersion = 0
+        var writtenAt: ContinuousClock.Instant?
+        var laterWriteScheduled = false
+    }
+
+    /// The cursor file is rewritten at most this often: a reader that advances after every record (a forwarder
+    /// keeping up) would otherwise replace a file per request. A change in between is written this long after the
+    /// last write, or when the log is released; a crash meanwhile re-sends at most this much, never skips.
+    private static let positionsWriteInterval = Duration.milliseconds(100)
+
     private struct Writer {
         var fd: Int32 = -1
         var bytes = 0
@@ -134,8 +155,7 @@ public final class WriteAheadLog: Sendable {
     private let logger: Logger
     private let state: Mutex<State>
     private let writer = Mutex(Writer())
-    /// The positions version last written to the cursor file.
-    private let writtenPositionsVersion = Mutex(0)
+    private let positionsFile = Mutex(PositionsFile())
     private let metrics: Metrics
 
     /// Opens (creating) the log in `directory`, recovering what is on disk.
@@ -281,7 +301,18 @@ public final class WriteAheadLog: Sendable {
                 WALFile.syncDirectory(directory)
                 state.withLock { $0.segments.append(Segment(id: active)) }
             }
-            try WALFile.append(bytes, fd: writer.fd, sizeBefore: writer.bytes, path: segmentPath(active))
+            do throws(WALError) {
+                try WALFile.append(bytes, fd: writer.fd, sizeBefore: writer.bytes, path: segmentPath(active))
+            } catch {
+                // A full disk gets space back only as segments are deleted, and the active one never is: close it,
+                // so it goes once it is read, and the log takes appends again.
+                if writer.bytes > 0 {
+                    close(writer.fd)
+                    writer = Writer()
+                    state.withLock { $0.activeSegment += 1 }
+                }
+                throw error
+            }
             let base = writer.bytes
             writer.bytes += bytes.count
             writer.firstAppendMs = writer.firstAppendMs ?? nowMs
@@ -371,13 +402,7 @@ public final class WriteAheadLog: Sendable {
                 while index < segment.entries.count {
                     let entry = segment.entries[index]
                     if entry.shard % shards == reader.shard {
-                        let record = Record(
-                            segment: segment.id,
-                            offset: entry.offset,
-                            payloadSize: entry.payloadSize,
-                            samples: entry.samples
-                        )
-                        return (.record(record), false)
+                        return (.record(Record(segment: segment.id, entry)), false)
                     }
                     index += 1
                 }
@@ -413,14 +438,7 @@ public final class WriteAheadLog: Sendable {
                     guard entry.shard % shards == reader.shard else { continue }
                     guard bytes + entry.payloadSize <= maxBytes else { return found }
                     bytes += entry.payloadSize
-                    found.append(
-                        Record(
-                            segment: segment.id,
-                            offset: entry.offset,
-                            payloadSize: entry.payloadSize,
-                            samples: entry.samples
-                        )
-                    )
+                    found.append(Record(segment: segment.id, entry))
                 }
             }
             return found
@@ -505,7 +523,10 @@ public final class WriteAheadLog: Sendable {
         if closed { state.withLock { $0.activeSegment += 1 } }
     }
 
-    deinit { closeActiveSegment() }
+    deinit {
+        closeActiveSegment()
+        persistPositions(now: true)
+    }
 
     // MARK: Bookkeeping
 
@@ -525,16 +546,32 @@ public final class WriteAheadLog: Sendable {
         if !consumed.isEmpty { recordSize() }
     }
 
-    private func persistPositions() {
+    /// Writes the positions to the cursor file if they changed: now, or when ``positionsWriteInterval`` has passed
+    /// since the last write (scheduling a write for then if it has not).
+    private func persistPositions(now: Bool = false) {
         let (positions, version) = state.withLock { ($0.positions, $0.positionsVersion) }
-        writtenPositionsVersion.withLock { written in
-            guard version > written || version == 0 else { return }
+        let wait = positionsFile.withLock { file -> Duration? in
+            guard version > file.writtenVersion || version == 0 else { return nil }
+            let clock = ContinuousClock.now
+            if !now, let last = file.writtenAt, clock - last < Self.positionsWriteInterval {
+                if file.laterWriteScheduled { return nil }
+                file.laterWriteScheduled = true
+                return Self.positionsWriteInterval - (clock - last)
+            }
             do {
                 try WALCursorFile.write(positions, to: directory + "/cursors")
-                written = version
+                file.writtenVersion = version
+                file.writtenAt = clock
             } catch {
                 logger.error("could not write WAL cursors", metadata: ["error": "\(error)"])
             }
+            return nil
+        }
+        guard let wait else { return }
+        Task { [weak self] in
+            try? await Task.sleep(for: wait)
+            self?.positionsFile.withLock { $0.laterWriteScheduled = false }
+            self?.persistPositions(now: true)
         }
     }
 

@@ -99,15 +99,12 @@ public struct ForwarderSection: Decodable, Sendable, Equatable {
         if endpointBlock.contains(.tls) {
             let tlsKeys = try endpointBlock.superDecoder(forKey: .tls).strictContainer(TLSKeys.self)
             insecure = try tlsKeys.value(.insecure, or: false)
-            tls = RemoteWriteEndpoint.TLSSettings(
+            tls = try RemoteWriteEndpoint.TLSSettings(
                 caFile: try tlsKeys.decodeIfPresent(String.self, forKey: .caFile),
                 certFile: try tlsKeys.decodeIfPresent(String.self, forKey: .certFile),
                 keyFile: try tlsKeys.decodeIfPresent(String.self, forKey: .keyFile),
                 insecureSkipVerify: try tlsKeys.value(.insecureSkipVerify, or: false)
-            )
-            guard (tls.certFile == nil) == (tls.keyFile == nil) else {
-                throw ConfigurationError(path: path + ".tls", message: "cert_file and key_file go together")
-            }
+            ).validated(at: path + ".\(endpointKey.stringValue).tls")
         }
         headers = try keys.value(.headers, or: [:])
         timeoutMs = try keys.decodeIfPresent(ConfigDuration.self, forKey: .timeout)?.milliseconds ?? timeoutMs

@@ -97,25 +97,12 @@ extension MetricsGeneratorSection {
         private static func tlsSettings(_ decoder: any Decoder, path: String) throws -> RemoteWriteEndpoint.TLSSettings
         {
             let keys = try decoder.strictContainer(TLSKeys.self)
-            let settings = RemoteWriteEndpoint.TLSSettings(
+            return try RemoteWriteEndpoint.TLSSettings(
                 caFile: try keys.decodeIfPresent(String.self, forKey: .caFile),
                 certFile: try keys.decodeIfPresent(String.self, forKey: .certFile),
                 keyFile: try keys.decodeIfPresent(String.self, forKey: .keyFile),
                 insecureSkipVerify: try keys.value(.insecureSkipVerify, or: false)
-            )
-            guard (settings.certFile == nil) == (settings.keyFile == nil) else {
-                throw ConfigurationError(path: path, message: "cert_file and key_file go together")
-            }
-            for file in [settings.caFile, settings.certFile, settings.keyFile].compactMap({ $0 })
-            where !FileManager.default.isReadableFile(atPath: file) {
-                throw ConfigurationError(path: path, message: "cannot read '\(file)'")
-            }
-            do {
-                _ = try settings.configuration()
-            } catch {
-                throw ConfigurationError(path: path, message: "invalid certificate or key: \(error)")
-            }
-            return settings
+            ).validated(at: path)
         }
 
         /// A secret given inline or in a file (read once, at load; trailing newlines dropped).

@@ -7,9 +7,10 @@ import MetronomeSelfMetrics
 import ServiceLifecycle
 
 /// Sends a forwarder's queue to its trace store, apart from the receive and generate paths: one loop per queue shard
-/// (so several requests are in flight), each sending its records in turn to the next endpoint, retrying retryable
-/// failures with exponential backoff and jitter (at least the store's `Retry-After` / `RetryInfo`), and moving its
-/// queue position past a record once the store accepted it or refused it for good (dropped, counted, logged).
+/// (so several requests are in flight), each sending its records in turn to the next endpoint (those queued within a
+/// batch window of each other joined into one request), retrying retryable failures with exponential backoff and
+/// jitter (at least the store's `Retry-After` / `RetryInfo`), and moving its queue position past a record once the
+/// store accepted it or refused it for good (dropped, counted, logged).
 ///
 /// On graceful shutdown it keeps sending until the queue is caught up or `flushDeadline` passes; what is left is sent
 /// after the next start.
@@ -23,6 +24,10 @@ struct ForwarderSender: Service {
     /// The largest request a backlog is joined into: under the 4 MiB gRPC servers take by default.
     private static let maxJoinedBytes = 3 << 20
     private static let maxBackoff = Duration.seconds(30)
+    /// A record younger than this waits until it is this old before it is sent, so that the requests queued meanwhile
+    /// go with it, joined: a store that keeps up gets a few large requests rather than one per received request (an
+    /// RPC costs both sides far more than its bytes). Traces reach the store at most this much later.
+    private static let batchWindowMs: Int64 = 50
 
     func run() async throws {
         let connections = Task { await transport.run() }
@@ -73,6 +78,8 @@ struct ForwarderSender: Service {
                 continue
             case .record(let found): record = found
             }
+            let youngMs = record.appendedAtMs + Self.batchWindowMs - Int64(Date().timeIntervalSince1970 * 1000)
+            if youngMs > 0 { try? await Task.sleep(for: .milliseconds(youngMs)) }
             guard let payload = try? queue.wal.payload(of: record),
                 let (tenant, first) = ForwardedRecord.decode(payload)
             else {

@@ -29,6 +29,25 @@ struct GRPCSpanHandler: Sendable {
         traffic = ReceiverTraffic(receiver: receiver)
     }
 
+    /// Registers the unary `method` with pass-through (de)serializers: each request is handled (``handle(_:translate:)``)
+    /// and answered with the bytes `respond` makes of the outcome.
+    func register<Transport: ServerTransport>(
+        _ method: MethodDescriptor,
+        with router: inout RPCRouter<Transport>,
+        respond: @escaping @Sendable (Distributor.Outcome) -> [UInt8],
+        translate: Translator?
+    ) {
+        router.registerHandler(
+            forMethod: method,
+            deserializer: RawBytesDeserializer(),
+            serializer: RawBytesSerializer()
+        ) { request, _ in
+            let single = try await ServerRequest(stream: request)
+            let outcome = try await handle(single, translate: translate)
+            return StreamingServerResponse(single: ServerResponse(message: respond(outcome)))
+        }
+    }
+
     /// Decodes (after `translate`, when the request is not OTLP) and pushes one request.
     func handle(_ request: ServerRequest<[UInt8]>, translate: Translator?) async throws(RPCError) -> Distributor.Outcome
     {

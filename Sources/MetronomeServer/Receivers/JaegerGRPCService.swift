@@ -18,16 +18,9 @@ struct JaegerGRPCService: RegistrableRPCService {
     }
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        router.registerHandler(
-            forMethod: Self.postSpans,
-            deserializer: RawBytesDeserializer(),
-            serializer: RawBytesSerializer()
-        ) { request, context in
-            let single = try await ServerRequest(stream: request)
-            _ = try await handler.handle(single) { (message, reserve) throws(TranslationError) in
-                try JaegerTranslator.protobuf(fromPostSpans: message, reserve: reserve)
-            }
-            return StreamingServerResponse(single: ServerResponse(message: []))
+        handler.register(Self.postSpans, with: &router, respond: { _ in [] }) {
+            (message, reserve) throws(TranslationError) in
+            try JaegerTranslator.protobuf(fromPostSpans: message, reserve: reserve)
         }
     }
 }

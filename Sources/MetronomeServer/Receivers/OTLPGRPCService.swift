@@ -18,15 +18,7 @@ struct OTLPGRPCService: RegistrableRPCService {
     }
 
     func registerMethods<Transport: ServerTransport>(with router: inout RPCRouter<Transport>) {
-        router.registerHandler(
-            forMethod: Self.export,
-            deserializer: RawBytesDeserializer(),
-            serializer: RawBytesSerializer()
-        ) { request, context in
-            let single = try await ServerRequest(stream: request)
-            let response = OTLPResponses.exportProtobuf(try await handler.handle(single, translate: nil))
-            return StreamingServerResponse(single: ServerResponse(message: response))
-        }
+        handler.register(Self.export, with: &router, respond: OTLPResponses.exportProtobuf, translate: nil)
     }
 }
 

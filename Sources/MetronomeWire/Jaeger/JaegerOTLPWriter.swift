@@ -26,14 +26,9 @@ struct JaegerOTLPWriter {
     /// The request holding the batch's spans: one resource per process, in order of first appearance.
     func request(capacity: Int) -> [UInt8] {
         var writer = ProtobufWriter(capacity: capacity)
-        var members = [[Int]](repeating: [], count: batch.processes.count)
-        var order: [Int] = []
-        for (index, span) in batch.spans.enumerated() {
-            let process = Int(span.process)
-            if members[process].isEmpty { order.append(process) }
-            members[process].append(index)
-        }
-        for process in order {
+        var groups = IndexGroups(keyCount: batch.processes.count, elementCount: batch.spans.count)
+        for (index, span) in batch.spans.enumerated() { groups.add(index, key: Int(span.process)) }
+        for process in groups.keys {
             writer.writeMessage(1) { resourceSpans in
                 resourceSpans.writeMessage(1) { resource in
                     let process = batch.processes[process]
@@ -47,7 +42,7 @@ struct JaegerOTLPWriter {
                 }
                 resourceSpans.writeMessage(2) { scopeSpans in
                     scopeSpans.writeMessage(1) { _ in }
-                    for index in members[process] { write(batch.spans[index], to: &scopeSpans) }
+                    for index in groups.members(of: process) { write(batch.spans[index], to: &scopeSpans) }
                 }
             }
         }

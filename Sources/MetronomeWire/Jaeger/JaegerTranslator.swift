@@ -96,7 +96,8 @@ public enum JaegerTranslator {
     ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
         let writer = JaegerOTLPWriter(input: input, batch: batch)
         let capacity = writer.maximumBytes
-        guard memory.cover(batch.heldBytes + capacity) else {
+        let grouping = IndexGroups.heldBytes(keyCount: batch.processes.count, elementCount: batch.spans.count)
+        guard memory.cover(batch.heldBytes + capacity + grouping) else {
             throw TranslationError.refused(memory.refusedBytes ?? capacity)
         }
         return (writer.request(capacity: capacity), batch.spans.count)

@@ -13,32 +13,30 @@ struct ZipkinOTLPWriter {
     func request(_ spans: [ZipkinSpan], capacity: Int) -> [UInt8] {
         var writer = ProtobufWriter(capacity: capacity)
         // One resource per local service name, in order of first appearance.
-        var groups: [ArraySlice<UInt8>: Int] = [:]
-        var members: [[Int]] = []
-        var previous: (service: ArraySlice<UInt8>, group: Int)?
+        var keys: [ArraySlice<UInt8>: Int] = [:]
+        var groups = IndexGroups(keyCount: spans.count, elementCount: spans.count)
+        var previous: (service: ArraySlice<UInt8>, key: Int)?
         for (index, span) in spans.enumerated() {
             let service = bytes(span.local.serviceName)
             // Reporters send a service's spans together: the dictionary is consulted only when the service changes.
             if let previous, previous.service == service {
-                members[previous.group].append(index)
-            } else if let group = groups[service] {
-                members[group].append(index)
-                previous = (service, group)
-            } else {
-                groups[service] = members.count
-                previous = (service, members.count)
-                members.append([index])
+                groups.add(index, key: previous.key)
+                continue
             }
+            let key = keys[service] ?? keys.count
+            if key == keys.count { keys[service] = key }
+            previous = (service, key)
+            groups.add(index, key: key)
         }
-        for group in members {
-            let service = spans[group[0]].local.serviceName
+        for key in groups.keys {
+            let service = spans[groups.firstMember(of: key)].local.serviceName
             writer.writeMessage(1) { resourceSpans in
                 resourceSpans.writeMessage(1) { resource in
                     if !service.isEmpty { Self.attribute(&resource, 1, key: "service.name", bytes(service)) }
                 }
                 resourceSpans.writeMessage(2) { scopeSpans in
                     scopeSpans.writeMessage(1) { _ in }
-                    for index in group { write(spans[index], to: &scopeSpans) }
+                    for index in groups.members(of: key) { write(spans[index], to: &scopeSpans) }
                 }
             }
         }

@@ -96,7 +96,10 @@ public enum ZipkinTranslator {
     ) throws(TranslationError) -> (bytes: [UInt8], spans: Int) {
         let writer = ZipkinOTLPWriter(text: text)
         let capacity = writer.maximumBytes(of: spans)
-        guard memory.cover(held + capacity) else { throw TranslationError.refused(memory.refusedBytes ?? capacity) }
+        let grouping = IndexGroups.heldBytes(keyCount: spans.count, elementCount: spans.count)
+        guard memory.cover(held + capacity + grouping) else {
+            throw TranslationError.refused(memory.refusedBytes ?? capacity)
+        }
         return (writer.request(spans, capacity: capacity), spans.count)
     }
 }
