@@ -28,12 +28,14 @@ struct WriteAheadLogTests {
         readers: [WALReader]? = nil,
         maxBytes: Int = 1 << 30,
         maxAgeMs: Int64 = 3_600_000,
-        segmentBytes: Int = 1 << 20
+        segmentBytes: Int = 1 << 20,
+        recentPayloadBytes: Int = 0
     ) throws -> WriteAheadLog {
         var limits = WriteAheadLog.Limits()
         limits.maxBytes = maxBytes
         limits.maxAgeMs = maxAgeMs
         limits.segmentBytes = segmentBytes
+        limits.recentPayloadBytes = recentPayloadBytes
         return try WriteAheadLog(
             directory: directory.path,
             tenant: "t",
@@ -70,6 +72,53 @@ struct WriteAheadLogTests {
             Issue.record("expected the reader to be caught up")
             return
         }
+    }
+
+    @Test func positionsChangedInQuickSuccessionReachTheCursorFileWithinTheWriteInterval() async throws {
+        let log = try open()
+        try log.append((1...5).map { request($0) }, nowMs: 1000)
+        for _ in 1...3 {
+            guard case .record(let record) = log.next(for: reader) else { throw CancellationError() }
+            log.advance(reader, to: record.next)
+        }
+        guard case .record(let fourth) = log.next(for: reader) else { throw CancellationError() }
+        // The log is still open: what a crash would leave is the cursor file as written.
+        var stored: WALPosition?
+        for _ in 0..<100 where stored != WALPosition(segment: fourth.segment, offset: fourth.offset) {
+            try await Task.sleep(for: .milliseconds(50))
+            let cursors = try #require(FileManager.default.contents(atPath: directory.path + "/cursors"))
+            stored = WALCursorFile.decode(Array(cursors))?[reader]
+        }
+        #expect(stored == WALPosition(segment: fourth.segment, offset: fourth.offset))
+        withExtendedLifetime(log) {}
+    }
+
+    @Test func recentPayloadsComeFromMemoryAndEqualWhatIsOnDisk() throws {
+        let log = try open(recentPayloadBytes: 250)
+        try log.append((1...4).map { request($0) }, nowMs: 1000)
+        var records: [WriteAheadLog.Record] = []
+        while case .record(let record) = log.next(for: reader) {
+            records.append(record)
+            log.advance(reader, to: record.next)
+        }
+        #expect(records.count == 4)
+        let fromLog = try records.map { try log.payload(of: $0) }
+        let reopened = try open()
+        let fromDisk = try records.map { try reopened.payload(of: $0) }
+        #expect(fromLog == fromDisk)
+        #expect(try fromLog.map { try Snappy.uncompress($0)[0] } == [1, 2, 3, 4])
+    }
+
+    @Test func recentPayloadsKeepTheNewestWithinTheirBudget() {
+        var recent = WALRecentPayloads(maxBytes: 250)
+        for index in 0..<2000 {
+            recent.add([UInt8](repeating: UInt8(index % 256), count: 100), at: WALPosition(segment: 1, offset: index))
+        }
+        #expect(recent.payload(at: WALPosition(segment: 1, offset: 1999))?.first == UInt8(1999 % 256))
+        #expect(recent.payload(at: WALPosition(segment: 1, offset: 1998)) != nil)
+        #expect(recent.payload(at: WALPosition(segment: 1, offset: 1997)) == nil)
+        recent.add([UInt8](repeating: 0, count: 251), at: WALPosition(segment: 2, offset: 0))
+        #expect(recent.payload(at: WALPosition(segment: 2, offset: 0)) == nil)
     }
 
     @Test func unsentRecordsAreReplayedAfterReopeningAndSentOnesAreNot() throws {

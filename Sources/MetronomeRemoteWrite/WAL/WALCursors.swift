@@ -91,9 +91,13 @@ enum WALCursorFile {
     /// re-sends requests the endpoint already has, never skips one.
     static func write(_ positions: [WALReader: WALPosition], to path: String) throws {
         let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data(encode(positions))) else {
-            throw WALError("write", temporary)
-        }
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw WALError("create", temporary) }
+        let bytes = encode(positions)
+        let written = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let failure = written == bytes.count ? nil : WALError("write", temporary)
+        close(fd)
+        if let failure { throw failure }
         guard rename(temporary, path) == 0 else { throw WALError("rename", temporary) }
     }
 }

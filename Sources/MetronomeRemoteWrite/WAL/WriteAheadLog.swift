@@ -22,6 +22,9 @@ public final class WriteAheadLog: Sendable {
         /// A segment is closed once it holds this much (`wal.segment_size`, default 16 MiB) or an eighth of `maxAgeMs`
         /// has passed since its first record, so whole segments age out close to `maxAgeMs`.
         public var segmentBytes = 16 << 20
+        /// The bytes of the payloads appended last that are kept in memory for readers close behind the writer
+        /// (``WALRecentPayloads``); 0 (the default) keeps none.
+        public var recentPayloadBytes = 0
 
         public init() {}
     }
@@ -156,6 +159,7 @@ public final class WriteAheadLog: Sendable {
     private let state: Mutex<State>
     private let writer = Mutex(Writer())
     private let positionsFile = Mutex(PositionsFile())
+    private let recent: Mutex<WALRecentPayloads>
     private let metrics: Metrics
 
     /// Opens (creating) the log in `directory`, recovering what is on disk.
@@ -177,6 +181,7 @@ public final class WriteAheadLog: Sendable {
         self.metrics = metrics
         self.shards = (readers.map(\.shard).max() ?? 0) + 1
         self.limits = limits
+        recent = Mutex(WALRecentPayloads(maxBytes: limits.recentPayloadBytes))
         var logger = logger
         logger[metadataKey: "tenant"] = "\(tenant)"
         self.logger = logger
@@ -315,6 +320,13 @@ public final class WriteAheadLog: Sendable {
             }
             let base = writer.bytes
             writer.bytes += bytes.count
+            if limits.recentPayloadBytes > 0 {
+                recent.withLock { recent in
+                    for (payload, entry) in zip(payloads, entries) {
+                        recent.add(payload.bytes, at: WALPosition(segment: active, offset: base + entry.offset))
+                    }
+                }
+            }
             writer.firstAppendMs = writer.firstAppendMs ?? nowMs
             return state.withLock { state in
                 let last = state.segments.count - 1
@@ -445,8 +457,14 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    /// The record's payload (for remote write, a snappy-compressed `WriteRequest`), its checksum verified again.
+    /// The record's payload (for remote write, a snappy-compressed `WriteRequest`): from memory when it is one of the
+    /// recent payloads kept, else read back with its checksum verified again.
     public func payload(of record: Record) throws(WALError) -> [UInt8] {
+        if limits.recentPayloadBytes > 0,
+            let kept = recent.withLock({ $0.payload(at: WALPosition(segment: record.segment, offset: record.offset)) })
+        {
+            return kept
+        }
         let path = segmentPath(record.segment)
         let bytes = try WALFile.read(path, offset: record.offset, count: WALRecord.headerSize + record.payloadSize)
         let valid = bytes.withUnsafeBytes { raw in
@@ -568,8 +586,10 @@ public final class WriteAheadLog: Sendable {
             return nil
         }
         guard let wait else { return }
-        Task { [weak self] in
-            try? await Task.sleep(for: wait)
+        // On a Dispatch thread rather than the tasks' pool, which long synchronous work may hold.
+        let nanoseconds = Int(wait / .nanoseconds(1))
+        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + .nanoseconds(nanoseconds)) {
+            [weak self] in
             self?.positionsFile.withLock { $0.laterWriteScheduled = false }
             self?.persistPositions(now: true)
         }

@@ -48,6 +48,8 @@ final class ForwarderQueue: Sendable {
         limits.maxAgeMs = section.maxQueueAgeMs
         // Whole segments are dropped: small ones keep max_bytes close.
         limits.segmentBytes = max(1 << 20, min(16 << 20, section.maxQueueBytes / 16))
+        // A sender keeping up reads what was just appended from memory.
+        limits.recentPayloadBytes = min(8 << 20, section.maxQueueBytes)
         let name = section.name
         wal = try WriteAheadLog(
             directory: directory,
