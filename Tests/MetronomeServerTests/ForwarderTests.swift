@@ -172,7 +172,10 @@ struct ForwarderTests {
             forKey: "grpc-status-details-bin"
         )
         let limited = RPCError(code: .resourceExhausted, message: "slow down", metadata: metadata)
-        #expect(OTLPGRPCForwarderTransport.outcome(limited) == .retry(code: "resourceExhausted", after: .seconds(7)))
+        #expect(
+            OTLPGRPCForwarderTransport.outcome(limited)
+                == .retry(code: "resourceExhausted", after: .seconds(7), message: ClientText.quoted("slow down"))
+        )
         // HTTP: 429 and 5xx retried (Retry-After honoured, capped), other 4xx dropped.
         #expect(
             OTLPHTTPForwarderTransport.outcome(status: 503, retryAfter: "3", body: [])

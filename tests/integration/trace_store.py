@@ -61,15 +61,20 @@ class TraceStore:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if store.fail_with is not None:
                     self.send_response(503)
+                    self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
                 request = trace_service_pb2.ExportTraceServiceRequest()
                 request.ParseFromString(body)
                 store.record(request, self.headers.get("X-Scope-OrgID", ""))
+                # A length, not the end of the connection, ends the body: over TLS an end without close_notify could
+                # be a cut.
+                response = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Length", str(len(response)))
                 self.end_headers()
-                self.wfile.write(trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
+                self.wfile.write(response)
 
             def log_message(self, *args):
                 pass

@@ -112,13 +112,13 @@ struct ForwarderSender: Service {
                         metadata: ["code": "\(code)", "message": "\(message)", "tenant": "\(tenant)"]
                     )
                     break attempts
-                case .retry(let code, let after):
+                case .retry(let code, let after, let message):
                     SelfMetric.forwarderRequestsFailed.counter(name, code).increment()
                     retries.increment()
                     if LogThrottle.perPush.allows("forwarder \(name) retry \(code)") {
                         logger.warning(
                             "sending to the trace store failed; retrying (one line per code every 10 s)",
-                            metadata: ["code": "\(code)", "backoff": "\(backoff)"]
+                            metadata: ["code": "\(code)", "message": "\(message)", "backoff": "\(backoff)"]
                         )
                     }
                     let jittered = backoff * Double.random(in: 0.8...1.2)

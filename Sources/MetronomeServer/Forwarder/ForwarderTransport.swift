@@ -18,8 +18,9 @@ enum ForwardOutcome: Sendable, Equatable {
     /// Accepted; an OTLP partial success may report spans the store rejected.
     case delivered(rejectedSpans: Int)
     /// A failure worth retrying (gRPC UNAVAILABLE, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, ABORTED; HTTP 429 and 5xx;
-    /// transport errors), after at least `after` when the store said so (`Retry-After`, `RetryInfo`).
-    case retry(code: String, after: Duration?)
+    /// transport errors), after at least `after` when the store said so (`Retry-After`, `RetryInfo`); `message` says
+    /// what failed, for the log.
+    case retry(code: String, after: Duration?, message: String = "")
     /// A failure a retry will not fix: the request is dropped.
     case drop(code: String, message: String)
 }

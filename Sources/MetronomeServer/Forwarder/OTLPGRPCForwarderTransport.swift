@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import MetronomeGenerator
@@ -17,13 +18,32 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         let security = Self.security(section)
         clients = try section.endpoints.map { endpoint in
             let address = try ListenAddress(parsing: endpoint, key: "distributor.forwarders.otlpgrpc.endpoints")
-            return GRPCClient(
-                transport: try .http2NIOPosix(
-                    target: .dns(host: address.host, port: address.port),
-                    transportSecurity: security
-                )
+            return GRPCClient(transport: try Self.transport(to: address, security: security))
+        }
+    }
+
+    /// A name is resolved, sent as TLS SNI and checked against the certificate; an IP address is connected to as it
+    /// is, without SNI (TLS allows none for an address), the certificate's chain checked, as the remote-write client
+    /// does.
+    private static func transport(
+        to address: ListenAddress,
+        security: HTTP2ClientTransport.Posix.TransportSecurity
+    ) throws -> HTTP2ClientTransport.Posix {
+        var ipv4 = in_addr()
+        var ipv6 = in6_addr()
+        if inet_pton(AF_INET, address.host, &ipv4) == 1 {
+            return try .http2NIOPosix(
+                target: .ipv4(address: address.host, port: address.port),
+                transportSecurity: security
             )
         }
+        if inet_pton(AF_INET6, address.host, &ipv6) == 1 {
+            return try .http2NIOPosix(
+                target: .ipv6(address: address.host, port: address.port),
+                transportSecurity: security
+            )
+        }
+        return try .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: security)
     }
 
     private static func security(_ section: ForwarderSection) -> HTTP2ClientTransport.Posix.TransportSecurity {
@@ -73,7 +93,7 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         } catch let error as RPCError {
             return Self.outcome(error)
         } catch {
-            return .retry(code: "transport", after: nil)
+            return .retry(code: "transport", after: nil, message: ClientText.quoted("\(error)"))
         }
     }
 
@@ -83,7 +103,11 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         switch error.code {
         case .unavailable, .resourceExhausted, .deadlineExceeded, .aborted:
             let details = error.metadata[binaryValues: "grpc-status-details-bin"].first(where: { _ in true })
-            return .retry(code: code, after: details.flatMap(OTLPResponseDetails.retryDelay(status:)))
+            return .retry(
+                code: code,
+                after: details.flatMap(OTLPResponseDetails.retryDelay(status:)),
+                message: error.message.isEmpty ? "" : ClientText.quoted(error.message)
+            )
         default:
             return .drop(code: code, message: ClientText.quoted(error.message))
         }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import MetronomeGenerator
 import MetronomeRemoteWrite
+import MetronomeWire
 import NIOCore
 import NIOHTTP1
 
@@ -50,7 +51,7 @@ struct OTLPHTTPForwarderTransport: ForwarderTransport {
                 body: body
             )
         } catch {
-            return .retry(code: "transport", after: nil)
+            return .retry(code: "transport", after: nil, message: ClientText.quoted("\(error)"))
         }
     }
 
