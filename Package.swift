@@ -34,7 +34,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
     ],
     targets: [
-        .target(name: "MetronomeWire", swiftSettings: swiftSettings),
+        // zlib's CRC-32 (several GB/s); zlib is already linked for CompressNIO.
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "MetronomeWire", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "MetronomeGenerator", dependencies: ["MetronomeWire"], swiftSettings: swiftSettings),
         .target(
             name: "MetronomeSelfMetrics",

@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 dpkg -s libsnappy-dev >/dev/null 2>&1 || need_apt+=(libsnappy-dev)
+dpkg -s zlib1g-dev >/dev/null 2>&1 || need_apt+=(zlib1g-dev)
 if [ "${1:-}" != "--runtime-only" ]; then
   command -v prometheus >/dev/null 2>&1 || need_apt+=(prometheus)
   # The integration tests' clients live in a venv: python3 with its venv module (Debian splits it out).

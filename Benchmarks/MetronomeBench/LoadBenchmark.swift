@@ -22,7 +22,13 @@ struct LoadBenchmark: AsyncParsableCommand {
     @Option(help: "Resources per request.") var resources = 4
     @Option(help: "Spans per resource.") var spansPerResource = 100
     @Option(help: "Processors, comma-separated (e.g. span-metrics,service-graphs).") var processors = "span-metrics"
-    @Option(help: "Request shape: tempo (SERVER spans, Tempo's spanmetrics shape) or edges (client/server pairs).")
+    @Option(
+        help: """
+            Request shape: tempo (SERVER spans, Tempo's spanmetrics shape), edges (client/server pairs) or mesh (a \
+            12-service mesh of RPC, database and messaging spans with 4-8 attributes; resources × spans-per-resource \
+            spans a request).
+            """
+    )
     var shape = Shape.tempo
 
     @Option(help: "Forward every request to a trace store: none, sink (in-process OTLP/gRPC) or down.")
@@ -30,7 +36,7 @@ struct LoadBenchmark: AsyncParsableCommand {
 
     /// What the requests carry.
     enum Shape: String, ExpressibleByArgument {
-        case tempo, edges
+        case tempo, edges, mesh
     }
 
     /// Where requests are forwarded.
@@ -164,6 +170,12 @@ struct LoadBenchmark: AsyncParsableCommand {
                 services: resources,
                 trace: 1,
                 clientsOnly: false,
+                nowNanos: nowNanos
+            ).serializedBytes()
+        case .mesh:
+            return try MeshWorkload.request(
+                spans: resources * spansPerResource,
+                sequence: Int(nowNanos / 1_000_000),
                 nowNanos: nowNanos
             ).serializedBytes()
         }
