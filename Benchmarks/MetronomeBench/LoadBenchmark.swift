@@ -33,6 +33,8 @@ struct LoadBenchmark: AsyncParsableCommand {
 
     @Option(help: "Forward every request to a trace store: none, sink (in-process OTLP/gRPC) or down.")
     var forward = Forward.none
+    @Flag(help: "With --forward: fdatasync each forwarded request before answering (queue.fsync).")
+    var forwardFsync = false
 
     /// What the requests carry.
     enum Shape: String, ExpressibleByArgument {
@@ -59,7 +61,7 @@ struct LoadBenchmark: AsyncParsableCommand {
             : """
 
               forwarders:
-                - {name: store, backend: otlpgrpc, otlpgrpc: {endpoints: ["127.0.0.1:\(storePort)"], tls: {insecure: true}}}
+                - {name: store, backend: otlpgrpc, otlpgrpc: {endpoints: ["127.0.0.1:\(storePort)"], tls: {insecure: true}}, queue: {fsync: \(forwardFsync)}}
             """
         try """
         server: {http_listen_address: 127.0.0.1, http_listen_port: \(admin), log_level: warning}

@@ -29,13 +29,15 @@ struct WriteAheadLogTests {
         maxBytes: Int = 1 << 30,
         maxAgeMs: Int64 = 3_600_000,
         segmentBytes: Int = 1 << 20,
-        recentPayloadBytes: Int = 0
+        recentPayloadBytes: Int = 0,
+        syncEachAppend: Bool = true
     ) throws -> WriteAheadLog {
         var limits = WriteAheadLog.Limits()
         limits.maxBytes = maxBytes
         limits.maxAgeMs = maxAgeMs
         limits.segmentBytes = segmentBytes
         limits.recentPayloadBytes = recentPayloadBytes
+        limits.syncEachAppend = syncEachAppend
         return try WriteAheadLog(
             directory: directory.path,
             tenant: "t",
@@ -91,6 +93,15 @@ struct WriteAheadLogTests {
         }
         #expect(stored == WALPosition(segment: fourth.segment, offset: fourth.offset))
         withExtendedLifetime(log) {}
+    }
+
+    @Test func appendsNotSyncedEachAreWrittenBeforeTheyReturnAndSyncedOnRequest() throws {
+        let log = try open(segmentBytes: 300, syncEachAppend: false)
+        for marker in 1...5 { try log.append([request(UInt8(marker))], nowMs: 1000) }
+        log.sync()
+        #expect(directory.segmentFiles.count > 1)
+        // Another reader of the directory (what a restart after SIGKILL sees) finds every record at once.
+        #expect(try drain(open(), reader) == [1, 2, 3, 4, 5])
     }
 
     @Test func recentPayloadsComeFromMemoryAndEqualWhatIsOnDisk() throws {

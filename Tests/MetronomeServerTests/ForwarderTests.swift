@@ -44,12 +44,13 @@ struct ForwarderTests {
         #expect(forwarder.endpoints == ["tempo:4317", "tempo-2:4317"] && forwarder.isPlaintext)
         #expect(forwarder.hasFilter)
         #expect(forwarder.maxQueueBytes == 1 << 30 && forwarder.maxQueueAgeMs == 2 * 3_600_000)
-        #expect(forwarder.fullPolicy == .dropOldest && forwarder.timeoutMs == 10_000)
+        #expect(forwarder.fullPolicy == .dropOldest && forwarder.timeoutMs == 10_000 && !forwarder.fsyncEachRequest)
         #expect(tempo.overrides.defaults.forwarders == ["tempo"])
         #expect(tempo.distributor.forwarderFlushDeadline.milliseconds == 30_000)
         let http = try Self.section(
-            "{name: store, backend: otlphttp, otlphttp: {endpoints: ['http://store:4318/v1/traces']}, headers: {A: b}, timeout: 2s, queue: {max_bytes: 10MiB, max_age: 10m, full_policy: reject}}"
+            "{name: store, backend: otlphttp, otlphttp: {endpoints: ['http://store:4318/v1/traces']}, headers: {A: b}, timeout: 2s, queue: {max_bytes: 10MiB, max_age: 10m, full_policy: reject, fsync: true}}"
         )
+        #expect(http.fsyncEachRequest)
         #expect(http.isPlaintext && http.headers == ["A": "b"] && http.timeoutMs == 2000)
         #expect(http.maxQueueBytes == 10 << 20 && http.maxQueueAgeMs == 600_000 && http.fullPolicy == .reject)
     }

@@ -73,9 +73,9 @@ enum WALFile {
         return fd
     }
 
-    /// Writes every byte at the end of `fd`, then `fdatasync`s; on failure cuts the file back to `sizeBefore` so no
-    /// half record stays behind.
-    static func append(_ bytes: [UInt8], fd: Int32, sizeBefore: Int, path: String) throws(WALError) {
+    /// Writes every byte at the end of `fd`, then `fdatasync`s when `sync`; on failure cuts the file back to
+    /// `sizeBefore` so no half record stays behind.
+    static func append(_ bytes: [UInt8], fd: Int32, sizeBefore: Int, path: String, sync: Bool) throws(WALError) {
         var written = 0
         var failure: WALError?
         bytes.withUnsafeBytes { buffer in
@@ -89,7 +89,7 @@ enum WALFile {
                 written += result
             }
         }
-        if failure == nil && fdatasync(fd) != 0 { failure = WALError("sync", path) }
+        if failure == nil && sync && fdatasync(fd) != 0 { failure = WALError("sync", path) }
         if let failure {
             _ = ftruncate(fd, off_t(sizeBefore))
             throw failure

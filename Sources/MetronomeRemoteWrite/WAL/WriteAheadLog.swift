@@ -25,6 +25,10 @@ public final class WriteAheadLog: Sendable {
         /// The bytes of the payloads appended last that are kept in memory for readers close behind the writer
         /// (``WALRecentPayloads``); 0 (the default) keeps none.
         public var recentPayloadBytes = 0
+        /// Whether each append is `fdatasync`ed before it returns, so what was appended survives a power cut. When
+        /// false, an append is written to the file before it returns (it survives a crash or SIGKILL of the process)
+        /// and made durable by ``sync()``, which the owner calls periodically, and when its segment is closed.
+        public var syncEachAppend = true
 
         public init() {}
     }
@@ -277,7 +281,8 @@ public final class WriteAheadLog: Sendable {
         )
     }
 
-    /// Appends `payloads` as records with one write, durably (`fdatasync`), then wakes the readers.
+    /// Appends `payloads` as records with one write (then `fdatasync`, with ``Limits/syncEachAppend``), then wakes
+    /// the readers.
     public func append(_ payloads: [Payload], nowMs: Int64) throws(WALError) {
         guard !payloads.isEmpty else { return }
         var bytes: [UInt8] = []
@@ -296,9 +301,7 @@ public final class WriteAheadLog: Sendable {
         let waiters = try writer.withLock {
             (writer: inout Writer) throws(WALError) -> [CheckedContinuation<Void, Never>] in
             if writer.fd >= 0, writer.bytes + bytes.count > limits.segmentBytes || segmentAged(writer, nowMs: nowMs) {
-                close(writer.fd)
-                writer = Writer()
-                state.withLock { $0.activeSegment += 1 }
+                closeSegment(&writer)
             }
             let active = state.withLock { $0.activeSegment }
             if writer.fd < 0 {
@@ -307,15 +310,17 @@ public final class WriteAheadLog: Sendable {
                 state.withLock { $0.segments.append(Segment(id: active)) }
             }
             do throws(WALError) {
-                try WALFile.append(bytes, fd: writer.fd, sizeBefore: writer.bytes, path: segmentPath(active))
+                try WALFile.append(
+                    bytes,
+                    fd: writer.fd,
+                    sizeBefore: writer.bytes,
+                    path: segmentPath(active),
+                    sync: limits.syncEachAppend
+                )
             } catch {
                 // A full disk gets space back only as segments are deleted, and the active one never is: close it,
                 // so it goes once it is read, and the log takes appends again.
-                if writer.bytes > 0 {
-                    close(writer.fd)
-                    writer = Writer()
-                    state.withLock { $0.activeSegment += 1 }
-                }
+                if writer.bytes > 0 { closeSegment(&writer) }
                 throw error
             }
             let base = writer.bytes
@@ -533,12 +538,29 @@ public final class WriteAheadLog: Sendable {
 
     /// Closes the segment being appended to; a later append opens a new one.
     public func closeActiveSegment() {
-        let closed = writer.withLock { writer in
-            defer { writer = Writer() }
-            if writer.fd >= 0 { close(writer.fd) }
-            return writer.fd >= 0
+        writer.withLock { writer in
+            if writer.fd >= 0 { closeSegment(&writer) }
         }
-        if closed { state.withLock { $0.activeSegment += 1 } }
+    }
+
+    /// Closes `writer`'s segment (made durable first when appends are not) and moves appends to the next one.
+    private func closeSegment(_ writer: inout Writer) {
+        if !limits.syncEachAppend { _ = fdatasync(writer.fd) }
+        close(writer.fd)
+        writer = Writer()
+        state.withLock { $0.activeSegment += 1 }
+    }
+
+    /// Makes what was appended so far durable (`fdatasync`), without holding appends up meanwhile, when appends are
+    /// not synced each (``Limits/syncEachAppend`` false); otherwise there is nothing to do.
+    public func sync() {
+        guard !limits.syncEachAppend else { return }
+        let fd = writer.withLock { $0.fd >= 0 ? dup($0.fd) : -1 }
+        guard fd >= 0 else { return }
+        if fdatasync(fd) != 0 {
+            logger.error("could not sync the WAL", metadata: ["error": "\(String(cString: strerror(errno)))"])
+        }
+        close(fd)
     }
 
     deinit {

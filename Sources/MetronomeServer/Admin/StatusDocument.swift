@@ -87,7 +87,7 @@ enum StatusDocument {
             "headers": forwarder.headers.mapValues { _ in "<secret>" }, "timeout": duration(forwarder.timeoutMs),
             "queue": [
                 "max_bytes": forwarder.maxQueueBytes, "max_age": duration(forwarder.maxQueueAgeMs),
-                "full_policy": forwarder.fullPolicy.rawValue,
+                "full_policy": forwarder.fullPolicy.rawValue, "fsync": forwarder.fsyncEachRequest,
             ] as [String: Any],
         ]
         if forwarder.hasFilter { document["filter"] = "accepted, not applied" }

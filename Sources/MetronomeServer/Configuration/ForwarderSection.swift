@@ -31,6 +31,10 @@ public struct ForwarderSection: Decodable, Sendable, Equatable {
     public var maxQueueBytes = 1 << 30
     public var maxQueueAgeMs: Int64 = 2 * 3_600_000
     public var fullPolicy = FullPolicy.dropOldest
+    /// `queue.fsync`: whether each request is `fdatasync`ed before the receiver answers (it survives a power cut).
+    /// By default it is written to the queue file before the answer (it survives a crash or SIGKILL of Metronome) and
+    /// synced every second.
+    public var fsyncEachRequest = false
     /// Whether a Tempo `filter` block was given (accepted, not applied).
     public var hasFilter = false
 
@@ -50,6 +54,7 @@ public struct ForwarderSection: Decodable, Sendable, Equatable {
         case maxBytes = "max_bytes"
         case maxAge = "max_age"
         case fullPolicy = "full_policy"
+        case fsync
     }
 
     public init(from decoder: any Decoder) throws {
@@ -114,6 +119,7 @@ public struct ForwarderSection: Decodable, Sendable, Equatable {
             maxQueueAgeMs =
                 try queue.decodeIfPresent(ConfigDuration.self, forKey: .maxAge)?.milliseconds ?? maxQueueAgeMs
             fullPolicy = try queue.value(.fullPolicy, or: fullPolicy)
+            fsyncEachRequest = try queue.value(.fsync, or: false)
         }
         hasFilter = keys.contains(.filter)
         guard timeoutMs > 0, maxQueueBytes > 0, maxQueueAgeMs > 0 else {

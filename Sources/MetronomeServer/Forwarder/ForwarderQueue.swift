@@ -9,7 +9,8 @@ import Synchronization
 /// per forwarded request — its tenant and its OTLP protobuf bytes — spread over the sender's shards.
 ///
 /// Appends are group-committed: requests that arrive while a write is in progress are written together by the next
-/// one, with one `fdatasync`, so concurrent receivers share the cost of durability instead of queueing for it.
+/// one (with one `fdatasync` under `queue.fsync`; else the sender syncs every second), so concurrent receivers share
+/// the cost of durability instead of queueing for it.
 final class ForwarderQueue: Sendable {
     /// Why a request was not queued.
     enum Failure: Error {
@@ -50,6 +51,7 @@ final class ForwarderQueue: Sendable {
         limits.segmentBytes = max(1 << 20, min(16 << 20, section.maxQueueBytes / 16))
         // A sender keeping up reads what was just appended from memory.
         limits.recentPayloadBytes = min(8 << 20, section.maxQueueBytes)
+        limits.syncEachAppend = section.fsyncEachRequest
         let name = section.name
         wal = try WriteAheadLog(
             directory: directory,
@@ -68,7 +70,7 @@ final class ForwarderQueue: Sendable {
         )
     }
 
-    /// Queues one request durably; returns once it is on disk (or refused).
+    /// Queues one request; returns once it is written to the queue file (and synced, under `queue.fsync`), or refused.
     func append(_ request: [UInt8], spans: Int, tenant: TenantID) async -> Result<Void, Failure> {
         if policy == .reject && wal.unreadBytes + request.count > maxBytes { return .failure(.full) }
         let payload = WriteAheadLog.Payload(

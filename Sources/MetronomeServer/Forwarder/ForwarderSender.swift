@@ -31,7 +31,7 @@ struct ForwarderSender: Service {
 
     func run() async throws {
         let connections = Task { await transport.run() }
-        let gauges = Task { await recordQueueGauges() }
+        let everySecond = Task { await syncAndRecordGauges() }
         let shards = Task {
             await withDiscardingTaskGroup { group in
                 for (shard, reader) in ForwarderQueue.readers(queue.forwarder).enumerated() {
@@ -47,7 +47,7 @@ struct ForwarderSender: Service {
         }
         await shards.value
         deadline.cancel()
-        gauges.cancel()
+        everySecond.cancel()
         connections.cancel()
         await connections.value
         let left = queue.wal.held
@@ -57,6 +57,7 @@ struct ForwarderSender: Service {
                 metadata: ["queue_bytes": "\(left.bytes)"]
             )
         }
+        queue.wal.sync()
         recordGauges()
     }
 
@@ -159,8 +160,10 @@ struct ForwarderSender: Service {
         return (request[...], last, spans)
     }
 
-    private func recordQueueGauges() async {
+    /// Every second: makes the queue durable (unless each request is, `queue.fsync`) and records its gauges.
+    private func syncAndRecordGauges() async {
         while !Task.isCancelled {
+            queue.wal.sync()
             recordGauges()
             try? await Task.sleep(for: .seconds(1))
         }
