@@ -61,7 +61,7 @@ struct LoadBenchmark: AsyncParsableCommand {
             : """
 
               forwarders:
-                - {name: store, backend: otlpgrpc, otlpgrpc: {endpoints: ["127.0.0.1:\(storePort)"], tls: {insecure: true}}, queue: {fsync: \(forwardFsync)}}
+                - {name: store, backend: otlpgrpc, otlpgrpc: {endpoints: ["127.0.0.1:\(storePort)"], tls: {insecure: true}}\(forwardFsync ? ", queue: {fsync: true}" : "")}
             """
         try """
         server: {http_listen_address: 127.0.0.1, http_listen_port: \(admin), log_level: warning}
