@@ -137,6 +137,16 @@ public final class WriteAheadLog: Sendable {
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
+    /// Segments dropped, and the items (samples, spans) in them some reader had not consumed, since the last log line
+    /// about it: a log over its limit drops a segment per few hundred milliseconds, which must not be a line each.
+    private struct DropReport {
+        var loggedAtMs: Int64?
+        var segments = 0
+        var unsent = 0
+    }
+
+    private static let dropLogIntervalMs: Int64 = 10_000
+
     /// What the cursor file holds: the positions version last written, when, and whether a later write is scheduled.
     private struct PositionsFile {
         var writtenVersion = 0
@@ -164,6 +174,7 @@ public final class WriteAheadLog: Sendable {
     private let writer = Mutex(Writer())
     private let positionsFile = Mutex(PositionsFile())
     private let recent: Mutex<WALRecentPayloads>
+    private let dropReport = Mutex(DropReport())
     private let metrics: Metrics
 
     /// Opens (creating) the log in `directory`, recovering what is on disk.
@@ -379,16 +390,25 @@ public final class WriteAheadLog: Sendable {
         }
         for (segment, reason, unsent) in dropped {
             unlink(segmentPath(segment))
-            for (endpoint, samples) in unsent where samples > 0 {
-                metrics.dropped(endpoint, reason).increment(by: samples)
+            for (endpoint, items) in unsent where items > 0 {
+                metrics.dropped(endpoint, reason).increment(by: items)
             }
-            logger.error(
-                "WAL over its \(reason == "max_bytes" ? "size" : "age") limit; dropped its oldest segment",
-                metadata: [
-                    "reason": "\(reason)", "max_bytes": "\(limits.maxBytes)", "max_age_ms": "\(limits.maxAgeMs)",
-                    "unsent_samples": "\(unsent.values.reduce(0, +))",
-                ]
-            )
+            let report = dropReport.withLock { report -> DropReport? in
+                report.segments += 1
+                report.unsent += unsent.values.reduce(0, +)
+                if let last = report.loggedAtMs, nowMs - last < Self.dropLogIntervalMs { return nil }
+                defer { report = DropReport(loggedAtMs: nowMs) }
+                return report
+            }
+            if let report {
+                logger.error(
+                    "WAL over its \(reason == "max_bytes" ? "size" : "age") limit; dropped its oldest segments (one line every 10 s)",
+                    metadata: [
+                        "reason": "\(reason)", "max_bytes": "\(limits.maxBytes)", "max_age_ms": "\(limits.maxAgeMs)",
+                        "segments": "\(report.segments)", "unsent": "\(report.unsent)",
+                    ]
+                )
+            }
         }
         recordSize()
     }
