@@ -22,9 +22,15 @@ enum MeshWorkload {
             let caller = pair % services.count
             var callee = (pair &* 5 &+ 1) % services.count
             if callee == caller { callee = (callee + 1) % services.count }
-            let failed = pair % 50 == 7
             let (traceID, parent, child) = ids(trace: trace)
-            let duration = UInt64(2_000_000 + (pair % 97) * 150_000)
+            let twoSpans = Pair(
+                trace: traceID,
+                parent: parent,
+                child: child,
+                end: now,
+                duration: UInt64(2_000_000 + (pair % 97) * 150_000),
+                failed: pair % 50 == 7
+            )
             switch pair % 4 {
             case 0, 1:
                 let method = methods[pair % methods.count]
@@ -33,93 +39,38 @@ enum MeshWorkload {
                     OTLPFixtures.attribute("rpc.system", "grpc"), OTLPFixtures.attribute("rpc.service", service),
                     OTLPFixtures.attribute("rpc.method", method),
                 ]
+                let status = OTLPFixtures.attribute("rpc.grpc.status_code", twoSpans.failed ? "2" : "0")
                 byService[caller].append(
-                    span(
-                        "\(service)/\(method)",
-                        .client,
-                        traceID,
-                        parent,
-                        nil,
-                        now,
-                        duration,
-                        failed,
-                        rpc + [OTLPFixtures.attribute("server.address", services[callee])]
-                    )
+                    twoSpans.parent("\(service)/\(method)", .client, rpc + [server(services[callee])])
                 )
                 byService[callee].append(
-                    span(
-                        "\(service)/\(method)",
-                        .server,
-                        traceID,
-                        child,
-                        parent,
-                        now - 200_000,
-                        duration - 400_000,
-                        failed,
-                        rpc + [OTLPFixtures.attribute("rpc.grpc.status_code", failed ? "2" : "0")]
-                    )
+                    twoSpans.child("\(service)/\(method)", .server, rpc + [status], inset: 200_000)
                 )
             case 2:
                 let table = tables[pair % tables.count]
+                let code = [
+                    OTLPFixtures.attribute("code.function", "load"),
+                    OTLPFixtures.attribute("code.namespace", services[caller]),
+                    OTLPFixtures.attribute("thread.name", "worker-\(pair % 8)"),
+                    OTLPFixtures.attribute("cache.hit", pair % 3 == 0 ? "true" : "false"),
+                ]
                 let database = [
                     OTLPFixtures.attribute("db.system", "postgresql"), OTLPFixtures.attribute("db.name", "shop"),
                     OTLPFixtures.attribute("db.operation", "SELECT"), OTLPFixtures.attribute("db.sql.table", table),
-                    OTLPFixtures.attribute("server.address", "postgres"),
-                    OTLPFixtures.attribute("server.port", "5432"),
+                    server("postgres"), OTLPFixtures.attribute("server.port", "5432"),
                 ]
-                byService[caller].append(
-                    span(
-                        "load \(table)",
-                        .internal,
-                        traceID,
-                        parent,
-                        nil,
-                        now,
-                        duration,
-                        false,
-                        [
-                            OTLPFixtures.attribute("code.function", "load"),
-                            OTLPFixtures.attribute("code.namespace", services[caller]),
-                            OTLPFixtures.attribute("thread.name", "worker-\(pair % 8)"),
-                            OTLPFixtures.attribute("cache.hit", pair % 3 == 0 ? "true" : "false"),
-                        ]
-                    )
-                )
-                byService[caller].append(
-                    span("SELECT shop.\(table)", .client, traceID, child, parent, now, duration / 2, failed, database)
-                )
+                byService[caller].append(twoSpans.parent("load \(table)", .internal, code, canFail: false))
+                byService[caller].append(twoSpans.child("SELECT shop.\(table)", .client, database, inset: 100_000))
             default:
                 let messaging = [
                     OTLPFixtures.attribute("messaging.system", "kafka"),
                     OTLPFixtures.attribute("messaging.destination.name", "orders"),
                     OTLPFixtures.attribute("messaging.kafka.partition", "\(pair % 6)"),
                 ]
-                byService[caller].append(
-                    span(
-                        "orders publish",
-                        .producer,
-                        traceID,
-                        parent,
-                        nil,
-                        now,
-                        duration,
-                        failed,
-                        messaging + [OTLPFixtures.attribute("messaging.operation", "publish")]
-                    )
-                )
-                byService[11].append(
-                    span(
-                        "orders process",
-                        .consumer,
-                        traceID,
-                        child,
-                        parent,
-                        now,
-                        duration,
-                        false,
-                        messaging + [OTLPFixtures.attribute("messaging.operation", "process")]
-                    )
-                )
+                let publish = OTLPFixtures.attribute("messaging.operation", "publish")
+                let process = OTLPFixtures.attribute("messaging.operation", "process")
+                byService[caller].append(twoSpans.parent("orders publish", .producer, messaging + [publish]))
+                byService[11].append(twoSpans.child("orders process", .consumer, messaging + [process], inset: 0))
             }
         }
         return OTLPFixtures.Request.with { request in
@@ -145,27 +96,58 @@ enum MeshWorkload {
         return (traceID, parent, child)
     }
 
-    private static func span(
-        _ name: String,
-        _ kind: OTLPFixtures.Span.SpanKind,
-        _ trace: Data,
-        _ id: Data,
-        _ parent: Data?,
-        _ end: UInt64,
-        _ duration: UInt64,
-        _ failed: Bool,
-        _ attributes: [OTLPFixtures.KeyValue]
-    ) -> OTLPFixtures.Span {
-        .with {
-            $0.traceID = trace
-            $0.spanID = id
-            if let parent { $0.parentSpanID = parent }
-            $0.name = name
-            $0.kind = kind
-            $0.startTimeUnixNano = end - duration
-            $0.endTimeUnixNano = end
-            $0.attributes = attributes
-            if failed { $0.status.code = .error }
+    private static func server(_ address: String) -> OTLPFixtures.KeyValue {
+        OTLPFixtures.attribute("server.address", address)
+    }
+
+    /// A parent span and its child in one trace, ending by `end`.
+    private struct Pair {
+        let trace: Data
+        let parent: Data
+        let child: Data
+        let end: UInt64
+        let duration: UInt64
+        let failed: Bool
+
+        func parent(
+            _ name: String,
+            _ kind: OTLPFixtures.Span.SpanKind,
+            _ attributes: [OTLPFixtures.KeyValue],
+            canFail: Bool = true
+        ) -> OTLPFixtures.Span {
+            span(name, kind, id: parent, parentID: nil, inset: 0, failed: failed && canFail, attributes)
+        }
+
+        /// The child, `inset` nanoseconds inside the parent at each end.
+        func child(
+            _ name: String,
+            _ kind: OTLPFixtures.Span.SpanKind,
+            _ attributes: [OTLPFixtures.KeyValue],
+            inset: UInt64
+        ) -> OTLPFixtures.Span {
+            span(name, kind, id: child, parentID: parent, inset: inset, failed: failed, attributes)
+        }
+
+        private func span(
+            _ name: String,
+            _ kind: OTLPFixtures.Span.SpanKind,
+            id: Data,
+            parentID: Data?,
+            inset: UInt64,
+            failed: Bool,
+            _ attributes: [OTLPFixtures.KeyValue]
+        ) -> OTLPFixtures.Span {
+            .with {
+                $0.traceID = trace
+                $0.spanID = id
+                if let parentID { $0.parentSpanID = parentID }
+                $0.name = name
+                $0.kind = kind
+                $0.startTimeUnixNano = end - duration + inset
+                $0.endTimeUnixNano = end - inset
+                $0.attributes = attributes
+                if failed { $0.status.code = .error }
+            }
         }
     }
 }
