@@ -163,7 +163,14 @@ struct ForwarderSender: Service {
     /// Every second: makes the queue durable (unless each request is, `queue.fsync`) and records its gauges.
     private func syncAndRecordGauges() async {
         while !Task.isCancelled {
-            queue.wal.sync()
+            // A second of appends can take a while to sync: on a Dispatch thread, not one of the few the receivers'
+            // tasks run on.
+            await withCheckedContinuation { (synced: CheckedContinuation<Void, Never>) in
+                DispatchQueue.global(qos: .utility).async {
+                    queue.wal.sync()
+                    synced.resume()
+                }
+            }
             recordGauges()
             try? await Task.sleep(for: .seconds(1))
         }
