@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and testing Metronome needs on a fresh Debian machine with Swift 6.3:
-# libsnappy (remote-write compression), Prometheus (integration tests' real receiver), and a Python venv with the
+# libsnappy (remote-write compression), zlib (its headers, for the WAL's CRC-32), Prometheus (integration tests' real receiver), and a Python venv with the
 # OpenTelemetry SDK clients the integration tests drive. Idempotent; needs root (or sudo) for apt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
