@@ -193,6 +193,59 @@ struct WriteAheadLogTests {
         #expect(directory.segmentFiles.count == 1, "only the segment still being appended to stays")
     }
 
+    @Test func aDeletedSegmentsFileIsReusedAndWhatItHeldIsNeverReadAgain() throws {
+        let crashed = TemporaryDirectory()
+        let reused = directory.path + "/00000000000000000003.seg"
+        do {
+            let log = try open(segmentBytes: 150)
+            try log.append([request(1), request(2)], nowMs: 1000)
+            try log.append([request(3)], nowMs: 1000)
+            #expect(try drain(log, reader) == [1, 2, 3])
+            #expect(
+                try FileManager.default.contentsOfDirectory(atPath: directory.path).contains { $0.hasSuffix(".spare") }
+            )
+            try log.append([request(4)], nowMs: 1000)
+            #expect(
+                try !FileManager.default.contentsOfDirectory(atPath: directory.path).contains { $0.hasSuffix(".spare") }
+            )
+            #expect(try WALFile.readAll(reused).count > Snappy.compress(request(4).bytes).count + WALRecord.headerSize)
+            // A crash now leaves segment 1's second record behind segment 3's only one, in the same file.
+            try FileManager.default.copyItem(atPath: directory.path, toPath: crashed.path)
+        }
+        let recordSize = Snappy.compress(request(4).bytes).count + WALRecord.headerSize
+        #expect(try WALFile.readAll(reused).count == recordSize, "closing cuts a reused file to its records")
+        var limits = WriteAheadLog.Limits()
+        limits.segmentBytes = 150
+        let recovered = try WriteAheadLog(
+            directory: crashed.path,
+            tenant: "t",
+            readers: [reader],
+            limits: limits,
+            logger: Logger(label: "test")
+        )
+        let markers = try drain(recovered, reader)
+        #expect(markers.last == 4)
+        #expect(!markers.contains(2), "a record of segment 1 is not read as one of segment 3")
+    }
+
+    @Test func recordsOfTheFirstVersionAreStillRead() throws {
+        var bytes: [UInt8] = []
+        _ = WALRecord.append(
+            payload: Snappy.compress(request(7).bytes),
+            shard: 0,
+            samples: 7,
+            appendedAtMs: 1000,
+            to: &bytes
+        )
+        bytes[8] = 1
+        let crc = CRC32.checksum(bytes[8...])
+        withUnsafeBytes(of: crc.littleEndian) { for index in 0..<4 { bytes[4 + index] = $0[index] } }
+        try FileManager.default.createDirectory(atPath: directory.path, withIntermediateDirectories: true)
+        try Data(bytes).write(to: URL(fileURLWithPath: directory.path + "/00000000000000000001.seg"))
+        let log = try open()
+        #expect(try drain(log, reader) == [7])
+    }
+
     @Test func theOldestSegmentsGoWhenTheLogIsTooLarge() throws {
         let log = try open(maxBytes: 1000, segmentBytes: 150)
         for marker in UInt8(1)...10 { try log.append([request(marker)], nowMs: 1000) }

@@ -17,8 +17,8 @@ public struct WALError: Error, CustomStringConvertible {
     }
 }
 
-/// The POSIX calls the WAL makes: whole-file reads for recovery, appends with `fdatasync`, positioned reads for
-/// delivery, truncation of a damaged tail.
+/// The POSIX calls the WAL makes: whole-file reads for recovery, positioned writes with `fdatasync`, positioned reads
+/// for delivery, truncation of a damaged tail.
 enum WALFile {
     /// The whole file.
     static func readAll(_ path: String) throws(WALError) -> [UInt8] {
@@ -66,21 +66,22 @@ enum WALFile {
         guard fdatasync(fd) == 0 else { throw WALError("sync", path) }
     }
 
-    /// Opens (creating) a file for appending.
-    static func openForAppend(_ path: String) throws(WALError) -> Int32 {
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+    /// Opens (creating) a segment file for writing, at positions the caller gives: a reused file may hold more than
+    /// what is written to it.
+    static func openForWriting(_ path: String) throws(WALError) -> Int32 {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw WALError("create", path) }
         return fd
     }
 
-    /// Writes every byte at the end of `fd`, then `fdatasync`s when `sync`; on failure cuts the file back to
-    /// `sizeBefore` so no half record stays behind.
-    static func append(_ bytes: [UInt8], fd: Int32, sizeBefore: Int, path: String, sync: Bool) throws(WALError) {
+    /// Writes every byte at `offset` of `fd`, then `fdatasync`s when `sync`; on failure cuts the file back to `offset`
+    /// so no half record stays behind.
+    static func write(_ bytes: [UInt8], fd: Int32, at offset: Int, path: String, sync: Bool) throws(WALError) {
         var written = 0
         var failure: WALError?
         bytes.withUnsafeBytes { buffer in
             while written < buffer.count {
-                let result = write(fd, buffer.baseAddress! + written, buffer.count - written)
+                let result = pwrite(fd, buffer.baseAddress! + written, buffer.count - written, off_t(offset + written))
                 if result < 0 && errno == EINTR { continue }
                 guard result > 0 else {
                     failure = WALError("write", path)
@@ -91,7 +92,7 @@ enum WALFile {
         }
         if failure == nil && sync && fdatasync(fd) != 0 { failure = WALError("sync", path) }
         if let failure {
-            _ = ftruncate(fd, off_t(sizeBefore))
+            _ = ftruncate(fd, off_t(offset))
             throw failure
         }
     }

@@ -12,6 +12,11 @@ import Synchronization
 /// A segment is deleted once every reader is past it, or — oldest first, counted and logged — when the log exceeds
 /// ``Limits/maxBytes`` or its records are older than ``Limits/maxAgeMs``. Opening the log checks every record's CRC
 /// and cuts a torn or corrupted tail off, so a power cut costs at most the records written last, never a crash loop.
+///
+/// The files of the last ``maxSpareSegments`` deleted segments are kept (`<id>.spare`) and reused for new segments:
+/// overwriting pages the kernel still caches costs a fraction of filling a new file's. A reused file is cut to its
+/// records' end when its segment is closed; until then (after a crash) what follows them is an earlier segment's,
+/// which fails the records' checksums (``WALRecord``) and is cut at the next start like a torn tail.
 public final class WriteAheadLog: Sendable {
     /// How large and how old the log may grow.
     public struct Limits: Sendable, Equatable {
@@ -147,6 +152,9 @@ public final class WriteAheadLog: Sendable {
 
     private static let dropLogIntervalMs: Int64 = 10_000
 
+    /// How many deleted segments' files are kept for reuse.
+    static let maxSpareSegments = 2
+
     /// What the cursor file holds: the positions version last written, when, and whether a later write is scheduled.
     private struct PositionsFile {
         var writtenVersion = 0
@@ -175,6 +183,8 @@ public final class WriteAheadLog: Sendable {
     private let positionsFile = Mutex(PositionsFile())
     private let recent: Mutex<WALRecentPayloads>
     private let dropReport = Mutex(DropReport())
+    /// The paths of deleted segments' files kept for reuse.
+    private let spares: Mutex<[String]>
     private let metrics: Metrics
 
     /// Opens (creating) the log in `directory`, recovering what is on disk.
@@ -203,6 +213,7 @@ public final class WriteAheadLog: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
 
         let segments = try Self.recoverSegments(in: directory, truncations: metrics.truncations, logger: logger)
+        spares = Mutex(try Self.recoverSpares(in: directory))
         let nextSegment = (segments.last?.id ?? 0) + 1
         let oldest = WALPosition(segment: segments.first?.id ?? nextSegment, offset: 0)
         let cursorPath = directory + "/cursors"
@@ -237,6 +248,16 @@ public final class WriteAheadLog: Sendable {
 
     private func segmentPath(_ id: UInt64) -> String { Self.segmentPath(directory, id) }
 
+    /// The spare files left by an earlier run, up to ``maxSpareSegments``; the others are deleted.
+    private static func recoverSpares(in directory: String) throws -> [String] {
+        let paths = try FileManager.default.contentsOfDirectory(atPath: directory)
+            .filter { $0.hasSuffix(".spare") }
+            .sorted()
+            .map { directory + "/" + $0 }
+        for extra in paths.dropFirst(maxSpareSegments) { unlink(extra) }
+        return Array(paths.prefix(maxSpareSegments))
+    }
+
     /// Reads every segment, checking each record; a damaged record and everything after it in its segment is cut.
     private static func recoverSegments(in directory: String, truncations: Counter, logger: Logger) throws
         -> [Segment]
@@ -252,7 +273,7 @@ public final class WriteAheadLog: Sendable {
             var damage: WALRecord.Damage?
             bytes.withUnsafeBytes { raw in
                 while segment.bytes < raw.count {
-                    switch WALRecord.parse(raw, at: segment.bytes) {
+                    switch WALRecord.parse(raw, at: segment.bytes, segment: id) {
                     case .success(let entry):
                         segment.entries.append(entry)
                         segment.bytes = entry.end
@@ -316,22 +337,27 @@ public final class WriteAheadLog: Sendable {
             }
             let active = state.withLock { $0.activeSegment }
             if writer.fd < 0 {
-                writer.fd = try WALFile.openForAppend(segmentPath(active))
-                WALFile.syncDirectory(directory)
+                writer.fd = try openSegmentFile(active)
                 state.withLock { $0.segments.append(Segment(id: active)) }
             }
+            WALRecord.assign(entries, to: active, in: &bytes)
             do throws(WALError) {
-                try WALFile.append(
+                try WALFile.write(
                     bytes,
                     fd: writer.fd,
-                    sizeBefore: writer.bytes,
+                    at: writer.bytes,
                     path: segmentPath(active),
                     sync: limits.syncEachAppend
                 )
             } catch {
                 // A full disk gets space back only as segments are deleted, and the active one never is: close it,
-                // so it goes once it is read, and the log takes appends again.
+                // so it goes once it is read, and the log takes appends again; spare files give their space back now.
                 if writer.bytes > 0 { closeSegment(&writer) }
+                let freed = spares.withLock { spares in
+                    defer { spares = [] }
+                    return spares
+                }
+                for spare in freed { unlink(spare) }
                 throw error
             }
             let base = writer.bytes
@@ -363,6 +389,29 @@ public final class WriteAheadLog: Sendable {
         enforceLimits(nowMs: nowMs)
     }
 
+    /// Opens the file of new segment `id`: a spare one renamed, or else a new one.
+    private func openSegmentFile(_ id: UInt64) throws(WALError) -> Int32 {
+        let path = segmentPath(id)
+        if let spare = spares.withLock({ $0.popLast() }), rename(spare, path) != 0 {
+            unlink(spare)
+        }
+        let fd = try WALFile.openForWriting(path)
+        WALFile.syncDirectory(directory)
+        return fd
+    }
+
+    /// Deletes segment `id`'s file, or keeps it as a spare for a later segment.
+    private func retireSegmentFile(_ id: UInt64) {
+        let path = segmentPath(id)
+        let spare = String(path.dropLast(4)) + ".spare"
+        let kept = spares.withLock { spares in
+            guard spares.count < Self.maxSpareSegments, rename(path, spare) == 0 else { return false }
+            spares.append(spare)
+            return true
+        }
+        if !kept { unlink(path) }
+    }
+
     private func segmentAged(_ writer: Writer, nowMs: Int64) -> Bool {
         guard let first = writer.firstAppendMs else { return false }
         return nowMs - first > limits.maxAgeMs / 8
@@ -389,7 +438,7 @@ public final class WriteAheadLog: Sendable {
             }
         }
         for (segment, reason, unsent) in dropped {
-            unlink(segmentPath(segment))
+            retireSegmentFile(segment)
             for (endpoint, items) in unsent where items > 0 {
                 metrics.dropped(endpoint, reason).increment(by: items)
             }
@@ -493,7 +542,7 @@ public final class WriteAheadLog: Sendable {
         let path = segmentPath(record.segment)
         let bytes = try WALFile.read(path, offset: record.offset, count: WALRecord.headerSize + record.payloadSize)
         let valid = bytes.withUnsafeBytes { raw in
-            if case .success = WALRecord.parse(raw, at: 0) { return true }
+            if case .success = WALRecord.parse(raw, at: 0, segment: record.segment) { return true }
             return false
         }
         guard valid else { throw WALError("checksum mismatch in", path, code: EIO) }
@@ -563,8 +612,10 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    /// Closes `writer`'s segment (made durable first when appends are not) and moves appends to the next one.
+    /// Closes `writer`'s segment (cut to its records, which a reused file may outlast, and made durable first when
+    /// appends are not) and moves appends to the next one.
     private func closeSegment(_ writer: inout Writer) {
+        _ = ftruncate(writer.fd, off_t(writer.bytes))
         if !limits.syncEachAppend { _ = fdatasync(writer.fd) }
         close(writer.fd)
         writer = Writer()
@@ -602,7 +653,7 @@ public final class WriteAheadLog: Sendable {
             }
             return consumed
         }
-        for segment in consumed { unlink(segmentPath(segment)) }
+        for segment in consumed { retireSegmentFile(segment) }
         if !consumed.isEmpty { recordSize() }
     }
 
