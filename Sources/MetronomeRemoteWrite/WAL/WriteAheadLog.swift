@@ -341,24 +341,22 @@ public final class WriteAheadLog: Sendable {
                 state.withLock { $0.segments.append(Segment(id: active)) }
             }
             WALRecord.assign(entries, to: active, in: &bytes)
-            do throws(WALError) {
-                try WALFile.write(
-                    bytes,
-                    fd: writer.fd,
-                    at: writer.bytes,
-                    path: segmentPath(active),
-                    sync: limits.syncEachAppend
-                )
-            } catch {
+            let (fd, offset, path) = (writer.fd, writer.bytes, segmentPath(active))
+            let write = { [bytes, sync = limits.syncEachAppend] () throws(WALError) in
+                try WALFile.write(bytes, fd: fd, at: offset, path: path, sync: sync)
+            }
+            var failure: WALError?
+            do throws(WALError) { try write() } catch { failure = error }
+            if failure != nil, removeSpareFiles() {
+                // Spare files may be what fills the disk: with their space back, once more.
+                failure = nil
+                do throws(WALError) { try write() } catch { failure = error }
+            }
+            if let failure {
                 // A full disk gets space back only as segments are deleted, and the active one never is: close it,
-                // so it goes once it is read, and the log takes appends again; spare files give their space back now.
+                // so it goes once it is read, and the log takes appends again.
                 if writer.bytes > 0 { closeSegment(&writer) }
-                let freed = spares.withLock { spares in
-                    defer { spares = [] }
-                    return spares
-                }
-                for spare in freed { unlink(spare) }
-                throw error
+                throw failure
             }
             let base = writer.bytes
             writer.bytes += bytes.count
@@ -410,6 +408,16 @@ public final class WriteAheadLog: Sendable {
             return true
         }
         if !kept { unlink(path) }
+    }
+
+    /// Deletes the spare files; returns whether there were any.
+    private func removeSpareFiles() -> Bool {
+        let removed = spares.withLock { spares in
+            defer { spares = [] }
+            return spares
+        }
+        for spare in removed { unlink(spare) }
+        return !removed.isEmpty
     }
 
     private func segmentAged(_ writer: Writer, nowMs: Int64) -> Bool {
