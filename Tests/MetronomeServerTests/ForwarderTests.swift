@@ -210,4 +210,14 @@ struct ForwarderTests {
         )
         #expect(OTLPResponseDetails.rejectedSpans([0x0a, 0x7f]) == 0)
     }
+
+    @Test func aJoinedRequestIsSerializedAsItsPartsConcatenated() throws {
+        let whole: [UInt8] = Array(0..<200)
+        let joined = ForwardedRequest(parts: [whole[0..<7], whole[7..<150], whole[150...]])
+        #expect(joined.count == 200)
+        let serialized: [UInt8] = try ForwardedRequestSerializer().serialize(joined)
+        #expect(serialized == whole)
+        let single: [UInt8] = try ForwardedRequestSerializer().serialize(ForwardedRequest(parts: [whole[3...]]))
+        #expect(single == Array(whole[3...]))
+    }
 }

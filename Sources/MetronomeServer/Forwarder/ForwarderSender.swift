@@ -143,21 +143,20 @@ struct ForwarderSender: Service {
         _ first: ArraySlice<UInt8>,
         tenant: TenantID,
         reader: WALReader
-    ) -> (request: ArraySlice<UInt8>, last: WriteAheadLog.Record, spans: Int) {
+    ) -> (request: ForwardedRequest, last: WriteAheadLog.Record, spans: Int) {
         let followers = queue.wal.records(after: record, for: reader, upTo: Self.maxJoinedBytes - first.count)
-        guard !followers.isEmpty else { return (first, record, record.samples) }
-        var request = Array(first)
+        var request = ForwardedRequest(parts: [first])
         var last = record
         var spans = record.samples
         for follower in followers {
             guard let payload = try? queue.wal.payload(of: follower),
                 let (owner, next) = ForwardedRecord.decode(payload), owner == tenant
             else { break }
-            request += next
+            request.parts.append(next)
             last = follower
             spans += follower.samples
         }
-        return (request[...], last, spans)
+        return (request, last, spans)
     }
 
     /// Every second: makes the queue durable (unless each request is, `queue.fsync`) and records its gauges.

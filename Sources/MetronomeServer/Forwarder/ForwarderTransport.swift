@@ -7,10 +7,31 @@ protocol ForwarderTransport: Sendable {
     var endpointCount: Int { get }
 
     /// Sends one OTLP `ExportTraceServiceRequest` of `tenant` to endpoint `endpoint`.
-    func send(_ request: ArraySlice<UInt8>, tenant: TenantID, endpoint: Int) async -> ForwardOutcome
+    func send(_ request: ForwardedRequest, tenant: TenantID, endpoint: Int) async -> ForwardOutcome
 
     /// Keeps the connections up until cancelled.
     func run() async
+}
+
+/// An OTLP `ExportTraceServiceRequest` to send: the concatenation of `parts`, queued requests of one tenant (their
+/// `resource_spans` add up), so that joining them costs no copy before the one into the transport's buffer.
+struct ForwardedRequest: Sendable {
+    var parts: [ArraySlice<UInt8>]
+
+    /// The request's size in bytes.
+    var count: Int { parts.reduce(0) { $0 + $1.count } }
+
+    /// Copies the request into `destination`, which holds ``count`` bytes.
+    func copy(into destination: UnsafeMutableRawBufferPointer) {
+        var offset = 0
+        for part in parts {
+            part.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: destination[offset..<(offset + source.count)])
+                    .copyMemory(from: source)
+            }
+            offset += part.count
+        }
+    }
 }
 
 /// What became of one send attempt.

@@ -75,7 +75,7 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         }
     }
 
-    func send(_ request: ArraySlice<UInt8>, tenant: TenantID, endpoint: Int) async -> ForwardOutcome {
+    func send(_ request: ForwardedRequest, tenant: TenantID, endpoint: Int) async -> ForwardOutcome {
         var metadata = Metadata()
         metadata.addString(tenant.value, forKey: "x-scope-orgid")
         for (name, value) in headers { metadata.addString(value, forKey: name.lowercased()) }
@@ -83,9 +83,9 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         options.timeout = timeout
         do {
             let response = try await clients[endpoint].unary(
-                request: ClientRequest(message: Array(request), metadata: metadata),
+                request: ClientRequest(message: request, metadata: metadata),
                 descriptor: OTLPGRPCService.export,
-                serializer: RawBytesSerializer(),
+                serializer: ForwardedRequestSerializer(),
                 deserializer: RawBytesDeserializer(),
                 options: options
             ) { response in try response.message }
@@ -111,5 +111,15 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         default:
             return .drop(code: code, message: ClientText.quoted(error.message))
         }
+    }
+}
+
+/// Serializes a ``ForwardedRequest`` with one copy, of its parts into the message buffer.
+struct ForwardedRequestSerializer: MessageSerializer {
+    func serialize<Bytes: GRPCContiguousBytes>(_ message: ForwardedRequest) throws -> Bytes {
+        if message.parts.count == 1 { return Bytes(message.parts[0]) }
+        var bytes = Bytes(repeating: 0, count: message.count)
+        bytes.withUnsafeMutableBytes { message.copy(into: $0) }
+        return bytes
     }
 }

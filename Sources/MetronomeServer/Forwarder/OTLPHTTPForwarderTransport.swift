@@ -33,14 +33,19 @@ struct OTLPHTTPForwarderTransport: ForwarderTransport {
         try? await client.shutdown()
     }
 
-    func send(_ request: ArraySlice<UInt8>, tenant: TenantID, endpoint: Int) async -> ForwardOutcome {
+    func send(_ request: ForwardedRequest, tenant: TenantID, endpoint: Int) async -> ForwardOutcome {
         var post = HTTPClientRequest(url: urls[endpoint])
         post.method = .POST
         post.headers.add(name: "Content-Type", value: "application/x-protobuf")
         post.headers.add(name: "User-Agent", value: "metronome")
         for (name, value) in headers { post.headers.replaceOrAdd(name: name, value: value) }
         post.headers.replaceOrAdd(name: "X-Scope-OrgID", value: tenant.value)
-        post.body = .bytes(ByteBuffer(bytes: request))
+        var body = ByteBuffer()
+        body.writeWithUnsafeMutableBytes(minimumWritableBytes: request.count) { free in
+            request.copy(into: free)
+            return request.count
+        }
+        post.body = .bytes(body)
         do {
             let response = try await client.execute(post, timeout: .milliseconds(timeoutMs))
             var body: [UInt8] = []
