@@ -40,12 +40,13 @@ struct OTLPHTTPForwarderTransport: ForwarderTransport {
         post.headers.add(name: "User-Agent", value: "metronome")
         for (name, value) in headers { post.headers.replaceOrAdd(name: name, value: value) }
         post.headers.replaceOrAdd(name: "X-Scope-OrgID", value: tenant.value)
-        var body = ByteBuffer()
-        body.writeWithUnsafeMutableBytes(minimumWritableBytes: request.count) { free in
+        let size = request.count
+        var payload = ByteBuffer()
+        payload.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { free in
             request.copy(into: free)
-            return request.count
+            return size
         }
-        post.body = .bytes(body)
+        post.body = .bytes(payload)
         do {
             let response = try await client.execute(post, timeout: .milliseconds(timeoutMs))
             var body: [UInt8] = []
