@@ -1,7 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Hummingbird
 import Logging
 import MetronomeGenerator
@@ -134,15 +132,14 @@ public struct MetronomeApplication: Sendable {
                 parsing: protocols.grpc.endpoint,
                 key: "distributor.receivers.otlp.protocols.grpc.endpoint"
             )
-            let server = GRPCServer(
-                transport: .http2NIOPosix(
-                    address: .ipv4(host: address.host, port: address.port),
-                    transportSecurity: .plaintext,
-                    config: grpcTransportConfig(protocols.grpc, receiver: "otlp_grpc")
-                ),
-                services: [OTLPGRPCService(distributor: distributor, limits: limits, logger: logger)]
+            services.append(
+                grpcReceiver(
+                    OTLPGRPCService.export(distributor: distributor, limits: limits, logger: logger),
+                    protocols.grpc,
+                    address: address,
+                    receiver: "otlp_grpc"
+                )
             )
-            services.append(GRPCServerService(server: server))
             logger.info("OTLP/gRPC receiver listening", metadata: ["address": "\(address)"])
         }
         if protocols.http.enabled {
@@ -186,15 +183,14 @@ public struct MetronomeApplication: Sendable {
         var services: [any Service] = []
         if let grpc = jaeger.grpc, grpc.enabled {
             let address = try ListenAddress(parsing: grpc.endpoint, key: "\(key).grpc.endpoint")
-            let server = GRPCServer(
-                transport: .http2NIOPosix(
-                    address: .ipv4(host: address.host, port: address.port),
-                    transportSecurity: .plaintext,
-                    config: grpcTransportConfig(grpc, receiver: "jaeger_grpc")
-                ),
-                services: [JaegerGRPCService(distributor: distributor, limits: limits, logger: logger)]
+            services.append(
+                grpcReceiver(
+                    JaegerGRPCService.postSpans(distributor: distributor, limits: limits, logger: logger),
+                    grpc,
+                    address: address,
+                    receiver: "jaeger_grpc"
+                )
             )
-            services.append(GRPCServerService(server: server))
             logger.info("Jaeger gRPC receiver listening", metadata: ["address": "\(address)"])
         }
         if let http = jaeger.thriftHTTP, http.enabled {
@@ -270,49 +266,24 @@ public struct MetronomeApplication: Sendable {
         )
     }
 
-    /// The gRPC transport with the listener's limits: message size, idle and keep-alive from the transport, the
-    /// connection count and preface timeout from ``GRPCConnectionGuard``, `RESOURCE_EXHAUSTED` for oversized
-    /// messages from ``GRPCMessageSizeGuard``.
-    private func grpcTransportConfig(
+    /// A gRPC receiver of one unary method with the listener's limits.
+    private func grpcReceiver(
+        _ method: UnaryGRPCMethod,
         _ listener: MetronomeConfiguration.Distributor.Listener,
+        address: ListenAddress,
         receiver: String
-    ) -> HTTP2ServerTransport.Posix.Config {
-        let limits = listener.grpc
-        let maxBytes = listener.maxRequestMiB << 20
-        let connections = ConnectionCount(listener: receiver, limit: limits.maxConnections, logger: logger)
-        let logger = logger
-        return .defaults {
-            $0.compression.enabledAlgorithms = .all
-            $0.rpc.maxRequestPayloadSize = maxBytes
-            $0.connection.maxIdleTime = limits.maxConnectionIdle
-            $0.connection.keepalive.time = limits.keepaliveTime
-            $0.connection.keepalive.timeout = limits.keepaliveTimeout
-            $0.connection.keepalive.clientBehavior.minPingIntervalWithoutCalls = limits.minPingInterval
-            $0.channelDebuggingCallbacks.onAcceptTCPConnection = { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        GRPCConnectionGuard(connections: connections, prefaceTimeout: limits.connectionPrefaceTimeout),
-                        position: .first
-                    )
-                }
-            }
-            $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        GRPCMessageSizeGuard(limit: maxBytes) { message in
-                            RejectedRequests.record(
-                                receiver: receiver,
-                                status: "resourceExhausted",
-                                reason: "too_large",
-                                message: message,
-                                logger: logger
-                            )
-                        },
-                        position: .first
-                    )
-                }
-            }
-        }
+    ) -> UnaryGRPCServer {
+        UnaryGRPCServer(
+            address: address,
+            routes: UnaryGRPCRoutes(
+                receiver: receiver,
+                methods: [method],
+                maxMessageBytes: listener.maxRequestMiB << 20,
+                logger: logger
+            ),
+            limits: listener.grpc,
+            logger: logger
+        )
     }
 
     private func reportProcessors() {

@@ -107,7 +107,7 @@ struct AdmissionTests {
     }
 
     @Test func grpcMessagesArePercentEncoded() {
-        #expect(GRPCMessageSizeGuard.percentEncoded("100% of 5 bytes") == "100%25 of 5 bytes")
-        #expect(GRPCMessageSizeGuard.percentEncoded("a\nb é") == "a%0Ab %C3%A9")
+        #expect(GRPCStatus.percentEncoded("100% of 5 bytes") == "100%25 of 5 bytes")
+        #expect(GRPCStatus.percentEncoded("a\nb é") == "a%0Ab %C3%A9")
     }
 }

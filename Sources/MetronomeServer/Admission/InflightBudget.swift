@@ -73,6 +73,27 @@ struct InflightReservation: ~Copyable {
         self.bytes = bytes
     }
 
+    /// Hands what is reserved to a hold that can outlive this scope (a request answered asynchronously).
+    mutating func hold() -> InflightHold {
+        defer { bytes = 0 }
+        return InflightHold(budget: budget, bytes: bytes)
+    }
+
+    deinit {
+        if bytes > 0 { budget.release(bytes) }
+    }
+}
+
+/// What a request answered asynchronously holds of the ``InflightBudget``; released when the last reference goes.
+final class InflightHold: Sendable {
+    private let budget: InflightBudget
+    private let bytes: Int
+
+    fileprivate init(budget: InflightBudget, bytes: Int) {
+        self.budget = budget
+        self.bytes = bytes
+    }
+
     deinit {
         if bytes > 0 { budget.release(bytes) }
     }

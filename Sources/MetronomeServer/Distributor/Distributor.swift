@@ -38,6 +38,11 @@ public final class Distributor: Sendable {
         self.logger = logger
     }
 
+    /// Whether requests of `tenant` are forwarded (``forward(_:tenant:)`` has work to do).
+    func forwards(_ tenant: TenantID) -> Bool {
+        !forwarders.isEmpty && !tenants.overrides.forwarders(for: tenant).isEmpty
+    }
+
     /// Queues a decoded request on the forwarders of its tenant, durably, before the receiver answers: the request
     /// bytes as received (OTLP protobuf; other formats after translation), spans outside the ingestion window
     /// included (the trace store wants late spans).

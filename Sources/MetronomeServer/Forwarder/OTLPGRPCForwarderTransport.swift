@@ -8,6 +8,8 @@ import MetronomeWire
 /// OTLP/gRPC to the trace store: one `GRPCClient` per endpoint, the request bytes sent as they are
 /// (`TraceService/Export`), with the tenant as `x-scope-orgid` and the forwarder's headers as metadata.
 struct OTLPGRPCForwarderTransport: ForwarderTransport {
+    private static let export = MethodDescriptor(fullyQualifiedService: OTLPGRPCService.service, method: "Export")
+
     private let clients: [GRPCClient<HTTP2ClientTransport.Posix>]
     private let headers: [String: String]
     private let timeout: Duration
@@ -84,7 +86,7 @@ struct OTLPGRPCForwarderTransport: ForwarderTransport {
         do {
             let response = try await clients[endpoint].unary(
                 request: ClientRequest(message: request, metadata: metadata),
-                descriptor: OTLPGRPCService.export,
+                descriptor: Self.export,
                 serializer: ForwardedRequestSerializer(),
                 deserializer: RawBytesDeserializer(),
                 options: options

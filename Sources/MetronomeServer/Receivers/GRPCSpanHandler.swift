@@ -1,11 +1,14 @@
-import GRPCCore
 import Logging
 import MetronomeGenerator
 import MetronomeWire
+import NIOHPACK
 
-/// What the gRPC span services share: the tenant from `x-scope-orgid`, the request held in the in-flight budget until
+/// What the gRPC span methods share: the tenant from `x-scope-orgid`, the request held in the in-flight budget until
 /// it is answered (with what a translation from another format holds, reserved as it grows), admission, decoding and
 /// the push; refusals answered with their gRPC code, counted under the receiver's name.
+///
+/// A request is handled where it was read, on its connection's event loop, and answered at once; only a request that
+/// is forwarded (its tenant has forwarders) is answered after the forwarders' queues have taken it.
 struct GRPCSpanHandler: Sendable {
     /// Translates a request of another format into OTLP, calling `reserve` before it holds more memory.
     typealias Translator =
@@ -29,91 +32,103 @@ struct GRPCSpanHandler: Sendable {
         traffic = ReceiverTraffic(receiver: receiver)
     }
 
-    /// Registers the unary `method` with pass-through (de)serializers: each request is handled (``handle(_:translate:)``)
+    /// The unary method `service/method`: each request is handled (``handle(_:tenantHeader:translate:respond:)``)
     /// and answered with the bytes `respond` makes of the outcome.
-    func register<Transport: ServerTransport>(
-        _ method: MethodDescriptor,
-        with router: inout RPCRouter<Transport>,
+    func method(
+        service: String,
+        method: String,
         respond: @escaping @Sendable (Distributor.Outcome) -> [UInt8],
         translate: Translator?
-    ) {
-        router.registerHandler(
-            forMethod: method,
-            deserializer: RawBytesDeserializer(),
-            serializer: RawBytesSerializer()
-        ) { request, _ in
-            let single = try await ServerRequest(stream: request)
-            let outcome = try await handle(single, translate: translate)
-            return StreamingServerResponse(single: ServerResponse(message: respond(outcome)))
+    ) -> UnaryGRPCMethod {
+        UnaryGRPCMethod(service: service, method: method) { message, headers in
+            handle(message, tenantHeader: headers.first(name: "x-scope-orgid"), translate: translate, respond: respond)
         }
     }
 
     /// Decodes (after `translate`, when the request is not OTLP) and pushes one request.
-    func handle(_ request: ServerRequest<[UInt8]>, translate: Translator?) async throws(RPCError) -> Distributor.Outcome
-    {
-        let tenantHeader = request.metadata[stringValues: "x-scope-orgid"].first(where: { _ in true })
+    func handle(
+        _ message: [UInt8],
+        tenantHeader: String?,
+        translate: Translator?,
+        respond: @escaping @Sendable (Distributor.Outcome) -> [UInt8]
+    ) -> UnaryGRPCMethod.Reply {
         let tenant: TenantID
         do {
             tenant = try Distributor.tenant(fromHeader: tenantHeader)
         } catch {
-            throw reject(.invalidArgument, reason: "invalid_tenant", error.description)
+            return .now(.failure(reject(.invalidArgument, reason: "invalid_tenant", error.description)))
         }
         var reservation = InflightReservation(distributor.inflight)
-        guard reservation.grow(by: request.message.count) else {
-            throw refuse(Refusal.inflightBytes(request.message.count, budget: distributor.inflight))
+        guard reservation.grow(by: message.count) else {
+            return .now(.failure(refuse(Refusal.inflightBytes(message.count, budget: distributor.inflight))))
         }
-        var protobuf = request.message
+        var protobuf = message
         if let translate {
             do {
-                protobuf = try request.message.withUnsafeBytes { message throws(TranslationError) in
+                protobuf = try message.withUnsafeBytes { message throws(TranslationError) in
                     try translate(message) { reservation.grow(by: $0) }.bytes
                 }
             } catch let error as TranslationError {
                 if let refused = error.refusedBytes {
-                    throw refuse(Refusal.inflightBytes(refused, budget: distributor.inflight))
+                    return .now(.failure(refuse(Refusal.inflightBytes(refused, budget: distributor.inflight))))
                 }
-                throw reject(.invalidArgument, reason: "invalid", error.description)
+                return .now(.failure(reject(.invalidArgument, reason: "invalid", error.description)))
             } catch {
-                throw reject(.internalError, reason: "internal", "\(error)")
+                return .now(.failure(reject(.internalError, reason: "internal", "\(error)")))
             }
-            reservation.shrink(to: request.message.count + protobuf.count)
+            reservation.shrink(to: message.count + protobuf.count)
         }
+        let batch: SpanBatch
         do {
             try distributor.admit(protobuf.count, tenant: tenant)
-            let batch = try SpanBatch(protobuf: protobuf, limits: limits)
-            traffic.record(bytes: request.message.count, spans: batch.spanCount)
-            try await distributor.forward(batch, tenant: tenant)
-            return try distributor.push(batch, tenant: tenant)
-        } catch let refusal as Refusal {
-            throw refuse(refusal)
-        } catch let error as WireError {
-            throw reject(.invalidArgument, reason: "invalid", RejectedRequests.message(for: error))
+            batch = try SpanBatch(protobuf: protobuf, limits: limits)
         } catch {
-            throw reject(.internalError, reason: "internal", "\(error)")
+            return .now(.failure(status(for: error)))
+        }
+        traffic.record(bytes: message.count, spans: batch.spanCount)
+        guard distributor.forwards(tenant) else {
+            do {
+                return .now(.success(respond(try distributor.push(batch, tenant: tenant))))
+            } catch {
+                return .now(.failure(refuse(error)))
+            }
+        }
+        let hold = reservation.hold()
+        return .later {
+            defer { withExtendedLifetime(hold) {} }
+            do throws(Refusal) {
+                try await distributor.forward(batch, tenant: tenant)
+                return .success(respond(try distributor.push(batch, tenant: tenant)))
+            } catch {
+                return .failure(refuse(error))
+            }
+        }
+    }
+
+    private func status(for error: any Error) -> GRPCStatus {
+        switch error {
+        case let refusal as Refusal: refuse(refusal)
+        case let error as WireError: reject(.invalidArgument, reason: "invalid", RejectedRequests.message(for: error))
+        default: reject(.internalError, reason: "internal", "\(error)")
         }
     }
 
     /// `RESOURCE_EXHAUSTED`, with a `google.rpc.RetryInfo` in `grpc-status-details-bin` when a retry may succeed
     /// (the OpenTelemetry exporters retry `RESOURCE_EXHAUSTED` only when it carries one).
-    private func refuse(_ refusal: Refusal) -> RPCError {
-        var error = reject(.resourceExhausted, reason: refusal.reason.rawValue, refusal.description)
+    private func refuse(_ refusal: Refusal) -> GRPCStatus {
+        var status = reject(.resourceExhausted, reason: refusal.reason.rawValue, refusal.description)
         if let seconds = refusal.retryAfterSeconds {
-            error.metadata.addBinary(
-                OTLPResponses.statusWithRetryInfo(code: 8, message: refusal.description, retryAfterSeconds: seconds),
-                forKey: "grpc-status-details-bin"
+            status.details = OTLPResponses.statusWithRetryInfo(
+                code: GRPCStatus.Code.resourceExhausted.rawValue,
+                message: refusal.description,
+                retryAfterSeconds: seconds
             )
         }
-        return error
+        return status
     }
 
-    private func reject(_ code: RPCError.Code, reason: String, _ message: String) -> RPCError {
-        RejectedRequests.record(
-            receiver: receiver,
-            status: "\(code)",
-            reason: reason,
-            message: message,
-            logger: logger
-        )
-        return RPCError(code: code, message: message)
+    private func reject(_ code: GRPCStatus.Code, reason: String, _ message: String) -> GRPCStatus {
+        RejectedRequests.record(receiver: receiver, status: "\(code)", reason: reason, message: message, logger: logger)
+        return GRPCStatus(code, message)
     }
 }

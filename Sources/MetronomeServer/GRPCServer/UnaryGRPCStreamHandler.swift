@@ -1,0 +1,234 @@
+import CompressNIO
+import MetronomeWire
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+
+/// The only handler of one HTTP/2 stream of a ``UnaryGRPCServer``: reads one unary call (headers, then the one
+/// length-prefixed message), hands it to its method and writes the answer (headers, the response message and
+/// trailers, or a trailers-only status) in one flush.
+///
+/// Checked as the request arrives: `:method` POST (else HTTP 405), a `content-type` of `application/grpc…` (else HTTP
+/// 415), a known `:path` (else `UNIMPLEMENTED`), a supported `grpc-encoding` (else `UNIMPLEMENTED` with
+/// `grpc-accept-encoding`), and the message's declared length against the size limit as soon as its 5-byte prefix is
+/// in (else `RESOURCE_EXHAUSTED`, before the message is buffered). A call answered before its request ended is reset
+/// with `NO_ERROR`, and what still arrives on it is dropped.
+final class UnaryGRPCStreamHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame.FramePayload
+    typealias OutboundOut = HTTP2Frame.FramePayload
+
+    private enum State {
+        /// Waiting for the request headers.
+        case idle
+        /// Reading the request message.
+        case receiving
+        /// The method is working on the request.
+        case handling
+        /// Answered, or reset by the client.
+        case done
+    }
+
+    private let routes: UnaryGRPCRoutes
+    private var state = State.idle
+    private var method: UnaryGRPCMethod?
+    private var headers: HPACKHeaders = [:]
+    private var encoding: CompressionAlgorithm?
+    /// The message's 5-byte prefix: a compressed flag and a big-endian length.
+    private var prefix: [UInt8] = []
+    private var declaredLength = 0
+    private var message: [UInt8] = []
+
+    init(routes: UnaryGRPCRoutes) {
+        self.routes = routes
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .headers(let frame):
+            guard case .idle = state else { return }
+            state = .receiving
+            if let status = accept(frame.headers, context) {
+                return answer(context, .failure(status), requestEnded: frame.endStream)
+            }
+            if frame.endStream { requestEnded(context) }
+        case .data(let frame):
+            guard case .receiving = state else { return }
+            guard case .byteBuffer(let buffer) = frame.data else { return }
+            if let status = read(buffer) { return answer(context, .failure(status), requestEnded: frame.endStream) }
+            if frame.endStream { requestEnded(context) }
+        case .rstStream:
+            state = .done
+        default:
+            break
+        }
+    }
+
+    /// Checks the request headers; nil when the call may go on. Failures the gRPC protocol answers with an HTTP status
+    /// are written here and answered with `.done`.
+    private func accept(_ headers: HPACKHeaders, _ context: ChannelHandlerContext) -> GRPCStatus? {
+        guard headers.first(name: ":method") == "POST" else {
+            return httpRefusal(context, status: "405", reason: "method_not_allowed", "gRPC calls are POST requests")
+        }
+        guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
+            return httpRefusal(
+                context,
+                status: "415",
+                reason: "unsupported_media_type",
+                "gRPC requests have a content-type of application/grpc"
+            )
+        }
+        let path = headers.first(name: ":path") ?? ""
+        guard let method = routes.methods[path] else {
+            return routes.refuse(
+                .unimplemented,
+                reason: "unimplemented",
+                "method \(ClientText.quoted(path)) is not implemented by this server"
+            )
+        }
+        switch headers.first(name: "grpc-encoding") {
+        case nil, "identity": encoding = nil
+        case "gzip": encoding = .gzip()
+        case "deflate": encoding = .zlib()
+        case let other?:
+            var status = routes.refuse(
+                .unimplemented,
+                reason: "unsupported_encoding",
+                "message encoding \(ClientText.quoted(other)) is not supported; use one of \(UnaryGRPCRoutes.acceptedEncodings)"
+            )
+            status.listsAcceptedEncodings = true
+            return status
+        }
+        self.method = method
+        self.headers = headers
+        return nil
+    }
+
+    /// Answers with an HTTP error status (the call never became a gRPC call); returns a status only to stop reading.
+    private func httpRefusal(_ context: ChannelHandlerContext, status: String, reason: String, _ message: String)
+        -> GRPCStatus
+    {
+        var refusal = routes.refuse(.internalError, reason: reason, message)
+        refusal.httpStatus = status
+        return refusal
+    }
+
+    /// Takes the bytes of one DATA frame: the prefix first, then the message; a status when they break a limit.
+    private func read(_ buffer: ByteBuffer) -> GRPCStatus? {
+        var bytes = buffer.readableBytesView[...]
+        if prefix.count < 5 {
+            let taken = bytes.prefix(5 - prefix.count)
+            prefix += taken
+            bytes = bytes.dropFirst(taken.count)
+            guard prefix.count == 5 else { return nil }
+            declaredLength = prefix[1...4].reduce(0) { $0 << 8 | Int($1) }
+            guard declaredLength <= routes.maxMessageBytes else {
+                return routes.refuse(
+                    .resourceExhausted,
+                    reason: "too_large",
+                    "request message of \(declaredLength) bytes exceeds the limit of \(routes.maxMessageBytes) bytes"
+                )
+            }
+        }
+        guard message.count + bytes.count <= declaredLength else {
+            return routes.refuse(
+                .internalError,
+                reason: "invalid",
+                "a unary call carries one message; more bytes followed its \(declaredLength)-byte message"
+            )
+        }
+        message += bytes
+        return nil
+    }
+
+    /// The request is complete: checks the framing, decompresses and hands the message to its method.
+    private func requestEnded(_ context: ChannelHandlerContext) {
+        guard let method else { return }
+        guard prefix.count == 5, message.count == declaredLength else {
+            let detail = prefix.count < 5 ? "no message" : "\(message.count) of its \(declaredLength) message bytes"
+            let status = routes.refuse(.internalError, reason: "invalid", "the request ended with \(detail)")
+            return answer(context, .failure(status), requestEnded: true)
+        }
+        var request = message
+        message = []
+        if prefix[0] != 0 {
+            switch decompressed(request) {
+            case .success(let bytes): request = bytes
+            case .failure(let status): return answer(context, .failure(status), requestEnded: true)
+            }
+        }
+        state = .handling
+        switch method.handle(request, headers) {
+        case .now(let result):
+            answer(context, result, requestEnded: true)
+        case .later(let work):
+            let eventLoop = context.eventLoop
+            let bound = NIOLoopBound((self, context), eventLoop: eventLoop)
+            Task {
+                let result = await work()
+                eventLoop.execute {
+                    let (handler, context) = bound.value
+                    handler.answer(context, result, requestEnded: true)
+                }
+            }
+        }
+    }
+
+    private func decompressed(_ compressed: [UInt8]) -> Result<[UInt8], GRPCStatus> {
+        guard let encoding else {
+            return .failure(
+                routes.refuse(
+                    .internalError,
+                    reason: "invalid",
+                    "the message is flagged compressed but the call's grpc-encoding is identity"
+                )
+            )
+        }
+        var buffer = ByteBuffer(bytes: compressed)
+        do {
+            let bytes = try buffer.decompress(with: encoding, maxSize: routes.maxMessageBytes)
+            return .success(Array(bytes.readableBytesView))
+        } catch let error as CompressNIOError where error == .bufferOverflow {
+            return .failure(
+                routes.refuse(
+                    .resourceExhausted,
+                    reason: "too_large",
+                    "compressed request message exceeds the limit of \(routes.maxMessageBytes) bytes when decompressed"
+                )
+            )
+        } catch {
+            return .failure(
+                routes.refuse(.internalError, reason: "invalid", "the request message is not valid compressed data")
+            )
+        }
+    }
+
+    /// Writes the answer and, when the request had not ended, resets the stream so the client stops sending.
+    private func answer(
+        _ context: ChannelHandlerContext,
+        _ result: Result<[UInt8], GRPCStatus>,
+        requestEnded: Bool
+    ) {
+        guard state != .done else { return }
+        state = .done
+        method = nil
+        message = []
+        switch result {
+        case .success(let response):
+            let responseHeaders: HPACKHeaders = [
+                ":status": "200", "content-type": "application/grpc",
+                "grpc-accept-encoding": UnaryGRPCRoutes.acceptedEncodings,
+            ]
+            context.write(wrapOutboundOut(.headers(.init(headers: responseHeaders))), promise: nil)
+            var body = context.channel.allocator.buffer(capacity: 5 + response.count)
+            body.writeInteger(UInt8(0))
+            body.writeInteger(UInt32(response.count))
+            body.writeBytes(response)
+            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(body)))), promise: nil)
+            context.write(wrapOutboundOut(.headers(.init(headers: GRPCStatus.okTrailers, endStream: true))), promise: nil)
+        case .failure(let status):
+            context.write(wrapOutboundOut(.headers(.init(headers: status.trailersOnly, endStream: true))), promise: nil)
+        }
+        if !requestEnded { context.write(wrapOutboundOut(.rstStream(.noError)), promise: nil) }
+        context.flush()
+    }
+}
