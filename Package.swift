@@ -147,6 +147,11 @@ let package = Package(
             dependencies: [
                 "MetronomeServer", "MetronomeGenerator", "MetronomeRemoteWrite", "MetronomeSelfMetrics", "OTLPProto",
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
+                .product(name: "CompressNIO", package: "compress-nio"),
             ],
             swiftSettings: swiftSettings
         ),

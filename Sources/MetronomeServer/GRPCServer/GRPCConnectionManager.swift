@@ -105,7 +105,8 @@ final class GRPCConnectionManager: ChannelDuplexHandler {
         goAway(context, lastStreamID: .maxID, code: .noError)
         let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(shutdownPing, ack: false))
         context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
-        shutdownTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.keepaliveTimeout)) { [self] in
+        shutdownTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.keepaliveTimeout)) {
+            [self] in
             finishShutdown(context)
         }
     }
@@ -131,7 +132,9 @@ final class GRPCConnectionManager: ChannelDuplexHandler {
     private func clientPinged(_ context: ChannelHandlerContext) {
         let now = NIODeadline.now()
         defer { lastClientPing = now }
-        guard openStreams == 0, let last = lastClientPing, now - last < TimeAmount(limits.minPingInterval) else { return }
+        guard openStreams == 0, let last = lastClientPing, now - last < TimeAmount(limits.minPingInterval) else {
+            return
+        }
         pingStrikes += 1
         guard pingStrikes > Self.maxPingStrikes else { return }
         closing = true
@@ -141,7 +144,8 @@ final class GRPCConnectionManager: ChannelDuplexHandler {
 
     private func startIdleTimer(_ context: ChannelHandlerContext) {
         idleTimer?.cancel()
-        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.maxConnectionIdle)) { [self] in
+        idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.maxConnectionIdle)) {
+            [self] in
             guard openStreams == 0 else { return }
             closing = true
             goAway(context, lastStreamID: lastStreamID, code: .noError)
@@ -151,11 +155,13 @@ final class GRPCConnectionManager: ChannelDuplexHandler {
 
     private func scheduleKeepalive(_ context: ChannelHandlerContext) {
         readSinceKeepalive = false
-        keepaliveTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.keepaliveTime)) { [self] in
+        keepaliveTimer = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.keepaliveTime)) {
+            [self] in
             guard !readSinceKeepalive else { return scheduleKeepalive(context) }
             let ping = HTTP2Frame(streamID: .rootStream, payload: .ping(keepalivePing, ack: false))
             context.writeAndFlush(wrapOutboundOut(ping), promise: nil)
-            keepaliveTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.keepaliveTimeout)) {
+            keepaliveTimeout = context.eventLoop.assumeIsolated().scheduleTask(in: TimeAmount(limits.keepaliveTimeout))
+            {
                 context.close(promise: nil)
             }
             scheduleKeepalive(context)

@@ -35,7 +35,9 @@ struct GRPCStatus: Error, Equatable {
     /// The trailers-only response that ends a call with this status.
     var trailersOnly: HPACKHeaders {
         var headers: HPACKHeaders = [":status": httpStatus, "content-type": "application/grpc"]
-        if listsAcceptedEncodings { headers.add(name: "grpc-accept-encoding", value: UnaryGRPCRoutes.acceptedEncodings) }
+        if listsAcceptedEncodings {
+            headers.add(name: "grpc-accept-encoding", value: UnaryGRPCRoutes.acceptedEncodings)
+        }
         headers.add(name: "grpc-status", value: String(code.rawValue))
         if !message.isEmpty { headers.add(name: "grpc-message", value: Self.percentEncoded(message)) }
         if let details {

@@ -22,7 +22,6 @@ struct UnaryGRPCRoutes: Sendable {
 
     /// Counts and logs a refusal under `reason` and returns its status.
     func refuse(_ code: GRPCStatus.Code, reason: String, _ message: String) -> GRPCStatus {
-        RejectedRequests.record(receiver: receiver, status: "\(code)", reason: reason, message: message, logger: logger)
-        return GRPCStatus(code, message)
+        RejectedRequests.grpc(code, receiver: receiver, reason: reason, message: message, logger: logger)
     }
 }

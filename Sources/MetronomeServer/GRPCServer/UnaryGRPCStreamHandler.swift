@@ -47,7 +47,7 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         case .headers(let frame):
             guard case .idle = state else { return }
             state = .receiving
-            if let status = accept(frame.headers, context) {
+            if let status = accept(frame.headers) {
                 return answer(context, .failure(status), requestEnded: frame.endStream)
             }
             if frame.endStream { requestEnded(context) }
@@ -63,15 +63,13 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         }
     }
 
-    /// Checks the request headers; nil when the call may go on. Failures the gRPC protocol answers with an HTTP status
-    /// are written here and answered with `.done`.
-    private func accept(_ headers: HPACKHeaders, _ context: ChannelHandlerContext) -> GRPCStatus? {
+    /// Checks the request headers: nil when the call may go on, else the status to answer with.
+    private func accept(_ headers: HPACKHeaders) -> GRPCStatus? {
         guard headers.first(name: ":method") == "POST" else {
-            return httpRefusal(context, status: "405", reason: "method_not_allowed", "gRPC calls are POST requests")
+            return httpRefusal(status: "405", reason: "method_not_allowed", "gRPC calls are POST requests")
         }
         guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix("application/grpc") else {
             return httpRefusal(
-                context,
                 status: "415",
                 reason: "unsupported_media_type",
                 "gRPC requests have a content-type of application/grpc"
@@ -103,11 +101,16 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         return nil
     }
 
-    /// Answers with an HTTP error status (the call never became a gRPC call); returns a status only to stop reading.
-    private func httpRefusal(_ context: ChannelHandlerContext, status: String, reason: String, _ message: String)
-        -> GRPCStatus
-    {
-        var refusal = routes.refuse(.internalError, reason: reason, message)
+    /// A refusal answered with an HTTP error status: the request is not a gRPC call.
+    private func httpRefusal(status: String, reason: String, _ message: String) -> GRPCStatus {
+        RejectedRequests.record(
+            receiver: routes.receiver,
+            status: status,
+            reason: reason,
+            message: message,
+            logger: routes.logger
+        )
+        var refusal = GRPCStatus(.internalError, message)
         refusal.httpStatus = status
         return refusal
     }
@@ -224,7 +227,10 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
             body.writeInteger(UInt32(response.count))
             body.writeBytes(response)
             context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(body)))), promise: nil)
-            context.write(wrapOutboundOut(.headers(.init(headers: GRPCStatus.okTrailers, endStream: true))), promise: nil)
+            context.write(
+                wrapOutboundOut(.headers(.init(headers: GRPCStatus.okTrailers, endStream: true))),
+                promise: nil
+            )
         case .failure(let status):
             context.write(wrapOutboundOut(.headers(.init(headers: status.trailersOnly, endStream: true))), promise: nil)
         }

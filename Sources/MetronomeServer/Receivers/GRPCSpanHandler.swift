@@ -128,7 +128,6 @@ struct GRPCSpanHandler: Sendable {
     }
 
     private func reject(_ code: GRPCStatus.Code, reason: String, _ message: String) -> GRPCStatus {
-        RejectedRequests.record(receiver: receiver, status: "\(code)", reason: reason, message: message, logger: logger)
-        return GRPCStatus(code, message)
+        RejectedRequests.grpc(code, receiver: receiver, reason: reason, message: message, logger: logger)
     }
 }

@@ -26,4 +26,16 @@ enum RejectedRequests {
             ]
         )
     }
+
+    /// Records a refused gRPC call (its code is the `status` label) and returns the status it is answered with.
+    static func grpc(
+        _ code: GRPCStatus.Code,
+        receiver: String,
+        reason: String,
+        message: String,
+        logger: Logger
+    ) -> GRPCStatus {
+        record(receiver: receiver, status: "\(code)", reason: reason, message: message, logger: logger)
+        return GRPCStatus(code, message)
+    }
 }

@@ -1,0 +1,180 @@
+import CompressNIO
+import Logging
+import NIOCore
+import NIOEmbedded
+import NIOHPACK
+import NIOHTTP2
+import Testing
+
+@testable import MetronomeServer
+
+/// One stream of the gRPC server: framing, limits, compression and the answers, against a method that echoes.
+struct UnaryGRPCStreamHandlerTests {
+    static let path = "/test.Echo/Echo"
+
+    private func stream(maxMessageBytes: Int = 1024) throws -> EmbeddedChannel {
+        let echo = UnaryGRPCMethod(service: "test.Echo", method: "Echo") { message, headers in
+            if headers.first(name: "x-later") != nil { return .later { .success(message.reversed()) } }
+            return message == Array("fail".utf8)
+                ? .now(.failure(GRPCStatus(.invalidArgument, "100% bad\n")))
+                : .now(.success(message))
+        }
+        let routes = UnaryGRPCRoutes(
+            receiver: "test",
+            methods: [echo],
+            maxMessageBytes: maxMessageBytes,
+            logger: Logger(label: "test")
+        )
+        return EmbeddedChannel(handler: UnaryGRPCStreamHandler(routes: routes))
+    }
+
+    private func headers(
+        path: String = path,
+        contentType: String = "application/grpc",
+        encoding: String? = nil,
+        extra: [(String, String)] = []
+    ) -> HTTP2Frame.FramePayload {
+        var headers: HPACKHeaders = [
+            ":method": "POST", ":scheme": "http", ":path": path, "content-type": contentType,
+        ]
+        if let encoding { headers.add(name: "grpc-encoding", value: encoding) }
+        headers.add(contentsOf: extra)
+        return .headers(.init(headers: headers))
+    }
+
+    private func data(_ bytes: [UInt8], endStream: Bool = true) -> HTTP2Frame.FramePayload {
+        .data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: endStream))
+    }
+
+    private func framed(_ message: [UInt8], compressed: Bool = false) -> [UInt8] {
+        [compressed ? 1 : 0] + withUnsafeBytes(of: UInt32(message.count).bigEndian, Array.init) + message
+    }
+
+    /// What the stream wrote: header blocks and data.
+    private func written(_ channel: EmbeddedChannel) throws -> [HTTP2Frame.FramePayload] {
+        var frames: [HTTP2Frame.FramePayload] = []
+        while let frame = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) { frames.append(frame) }
+        return frames
+    }
+
+    private func trailers(_ frames: [HTTP2Frame.FramePayload]) -> HPACKHeaders? {
+        for case .headers(let block) in frames.reversed() where block.endStream { return block.headers }
+        return nil
+    }
+
+    @Test func aCallIsAnsweredWithHeadersTheFramedResponseAndOkTrailers() throws {
+        let channel = try stream()
+        try channel.writeInbound(headers())
+        // The message arrives split across frames, the prefix itself split.
+        let message = framed(Array("hello".utf8))
+        try channel.writeInbound(data(Array(message[..<3]), endStream: false))
+        try channel.writeInbound(data(Array(message[3...])))
+        let frames = try written(channel)
+        #expect(frames.count == 3)
+        guard case .headers(let first) = frames[0], case .data(let body) = frames[1],
+            case .byteBuffer(let buffer) = body.data
+        else {
+            Issue.record("unexpected frames \(frames)")
+            return
+        }
+        #expect(first.headers.first(name: ":status") == "200")
+        #expect(first.headers.first(name: "grpc-accept-encoding") == "identity,deflate,gzip")
+        #expect(Array(buffer.readableBytesView) == message)
+        #expect(trailers(frames)?.first(name: "grpc-status") == "0")
+    }
+
+    @Test func aStatusIsATrailersOnlyResponseWithItsPercentEncodedMessage() throws {
+        let channel = try stream()
+        try channel.writeInbound(headers())
+        try channel.writeInbound(data(framed(Array("fail".utf8))))
+        let frames = try written(channel)
+        #expect(frames.count == 1)
+        let status = trailers(frames)
+        #expect(status?.first(name: ":status") == "200")
+        #expect(status?.first(name: "grpc-status") == "3")
+        #expect(status?.first(name: "grpc-message") == "100%25 bad%0A")
+    }
+
+    @Test func anAsynchronousAnswerIsWrittenOnTheEventLoop() async throws {
+        let channel = try stream()
+        try channel.writeInbound(headers(extra: [("x-later", "1")]))
+        try channel.writeInbound(data(framed([1, 2, 3])))
+        var frames: [HTTP2Frame.FramePayload] = []
+        for _ in 0..<200 where frames.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            channel.embeddedEventLoop.run()
+            frames = try written(channel)
+        }
+        guard frames.count == 3, case .data(let body) = frames[1], case .byteBuffer(let buffer) = body.data else {
+            Issue.record("unexpected frames \(frames)")
+            return
+        }
+        #expect(Array(buffer.readableBytesView) == framed([3, 2, 1]))
+    }
+
+    @Test func aDeclaredLengthOverTheLimitIsRefusedBeforeTheMessageArrivesAndTheStreamReset() throws {
+        let channel = try stream(maxMessageBytes: 10)
+        try channel.writeInbound(headers())
+        try channel.writeInbound(data([0, 0, 0, 0, 11], endStream: false))
+        let frames = try written(channel)
+        #expect(trailers(frames)?.first(name: "grpc-status") == "8")
+        #expect(
+            trailers(frames)?.first(name: "grpc-message") == "request message of 11 bytes exceeds the limit of 10 bytes"
+        )
+        guard case .rstStream(.noError) = frames.last else {
+            Issue.record("no RST_STREAM in \(frames)")
+            return
+        }
+        // What still arrives is dropped.
+        try channel.writeInbound(data(Array(repeating: 7, count: 11)))
+        #expect(try written(channel).isEmpty)
+    }
+
+    @Test func compressedMessagesAreDecompressedWithinTheLimit() throws {
+        let message = Array(repeating: UInt8(ascii: "a"), count: 100)
+        for (name, algorithm) in [("gzip", CompressionAlgorithm.gzip()), ("deflate", .zlib())] {
+            var buffer = ByteBuffer(bytes: message)
+            let compressed = Array(try buffer.compress(with: algorithm).readableBytesView)
+            let channel = try stream()
+            try channel.writeInbound(headers(encoding: name))
+            try channel.writeInbound(data(framed(compressed, compressed: true)))
+            let frames = try written(channel)
+            guard case .data(let body) = frames.dropFirst().first, case .byteBuffer(let echoed) = body.data else {
+                Issue.record("\(name): unexpected frames \(frames)")
+                continue
+            }
+            #expect(Array(echoed.readableBytesView) == framed(message), "\(name)")
+
+            let small = try stream(maxMessageBytes: 50)
+            try small.writeInbound(headers(encoding: name))
+            try small.writeInbound(data(framed(compressed, compressed: true)))
+            #expect(trailers(try written(small))?.first(name: "grpc-status") == "8", "\(name) past the limit")
+        }
+    }
+
+    @Test func whatIsNotAKnownGRPCCallIsRefusedWithWhatItGetsWrong() throws {
+        let cases: [(HTTP2Frame.FramePayload, status: String, grpcStatus: String, text: String)] = [
+            (headers(path: "/test.Echo/Other"), "200", "12", "is not implemented"),
+            (headers(encoding: "br"), "200", "12", "encoding 'br' is not supported"),
+            (headers(contentType: "application/json"), "415", "13", "content-type of application/grpc"),
+        ]
+        for (request, status, grpcStatus, text) in cases {
+            let channel = try stream()
+            try channel.writeInbound(request)
+            let answer = trailers(try written(channel))
+            #expect(answer?.first(name: ":status") == status)
+            #expect(answer?.first(name: "grpc-status") == grpcStatus)
+            let message = answer?.first(name: "grpc-message") ?? ""
+            #expect(message.contains(text), "\(message)")
+        }
+    }
+
+    @Test func aUnaryCallCarriesExactlyOneWholeMessage() throws {
+        for body in [[], [0, 0, 0, 0, 5, 1, 2], framed([1]) + framed([2])] as [[UInt8]] {
+            let channel = try stream()
+            try channel.writeInbound(headers())
+            try channel.writeInbound(data(body))
+            #expect(trailers(try written(channel))?.first(name: "grpc-status") == "13", "\(body)")
+        }
+    }
+}

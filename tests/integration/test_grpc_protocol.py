@@ -1,0 +1,103 @@
+"""Issue 15: the gRPC receivers run on swift-nio-http2 directly; what a gRPC client sees of the protocol stays what
+grpc-swift served: compression, status codes and texts, unknown methods and encodings, HTTP errors for non-gRPC
+requests, and every call answered on a shared connection."""
+import socket
+import struct
+import threading
+
+import grpc
+import hpack
+import pytest
+
+from test_bad_input import EXPORT, request_bytes
+from test_hostile_input import grpc_export
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+
+
+@pytest.mark.parametrize("compression", [grpc.Compression.NoCompression, grpc.Compression.Gzip,
+                                         grpc.Compression.Deflate])
+def test_every_request_compression_is_decoded(metronome, service, compression):
+    response, call = grpc_export(metronome, request_bytes(service), compression=compression)
+    assert response == b""
+    assert call.code() == grpc.StatusCode.OK
+    assert metronome.self_metric("metronome_receiver_spans_total", receiver="otlp_grpc") >= 1
+
+
+def test_an_unknown_method_is_unimplemented_and_named(metronome):
+    with grpc.insecure_channel(f"127.0.0.1:{metronome.grpc_port}") as channel:
+        with pytest.raises(grpc.RpcError) as refused:
+            channel.unary_unary("/opentelemetry.proto.collector.metrics.v1.MetricsService/Export")(b"", timeout=10)
+    assert refused.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert "MetricsService/Export" in refused.value.details()
+    assert metronome.self_metric("metronome_receiver_requests_rejected_total", receiver="otlp_grpc",
+                                 status="unimplemented", reason="unimplemented") == 1
+
+
+def test_many_concurrent_calls_on_one_connection_are_all_answered(metronome, service):
+    errors = []
+    with grpc.insecure_channel(f"127.0.0.1:{metronome.grpc_port}") as channel:
+        export = channel.unary_unary(EXPORT)
+
+        def send(count):
+            try:
+                for _ in range(count):
+                    export(request_bytes(service), timeout=30)
+            except grpc.RpcError as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=send, args=(25,)) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert metronome.self_metric("metronome_receiver_requests_total", receiver="otlp_grpc") == 200
+
+
+def frame(kind, flags, stream, payload=b""):
+    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(">I", stream) + payload
+
+
+def literal(name, value):
+    """An HPACK literal header field without indexing, with a literal name (no Huffman coding)."""
+    return b"\x00" + bytes([len(name)]) + name + bytes([len(value)]) + value
+
+
+def read_frames(sock, until_kind, stream):
+    """Frames read until one of `until_kind` on `stream` arrives (or the peer closes); (kind, flags, stream, payload)."""
+    frames, buffer = [], b""
+    while True:
+        while len(buffer) >= 9:
+            length = int.from_bytes(buffer[:3], "big")
+            if len(buffer) < 9 + length:
+                break
+            kind, flags, sid = buffer[3], buffer[4], int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+            frames.append((kind, flags, sid, buffer[9:9 + length]))
+            buffer = buffer[9 + length:]
+            if kind in until_kind and sid == stream:
+                return frames
+        chunk = sock.recv(65536)
+        if not chunk:
+            return frames
+        buffer += chunk
+
+
+def test_a_request_that_is_not_grpc_gets_an_http_error_and_the_connection_stays_usable(metronome, service):
+    with socket.create_connection(("127.0.0.1", metronome.grpc_port), timeout=10) as sock:
+        sock.sendall(H2_PREFACE + frame(4, 0, 0))  # SETTINGS
+        headers = (literal(b":method", b"POST") + literal(b":scheme", b"http") + literal(b":path", EXPORT.encode())
+                   + literal(b":authority", b"x") + literal(b"content-type", b"application/json"))
+        sock.sendall(frame(1, 0x4 | 0x1, 1, headers))  # HEADERS, END_HEADERS | END_STREAM
+        frames = read_frames(sock, {1}, 1)
+        answered = [payload for kind, _, sid, payload in frames if kind == 1 and sid == 1]
+        assert answered, frames
+        response = dict(hpack.Decoder().decode(answered[0]))
+        assert response[":status"] == "415"
+        assert "application/grpc" in response["grpc-message"]
+        goaways = [f for f in frames if f[0] == 7]
+        assert goaways == []
+    # A real client still gets its calls through.
+    grpc_export(metronome, request_bytes(service))
+    assert metronome.self_metric("metronome_receiver_requests_rejected_total", receiver="otlp_grpc",
+                                 status="415", reason="unsupported_media_type") == 1
