@@ -20,6 +20,11 @@ import Synchronization
 struct UnaryGRPCServer: Service {
     /// Streams a connection may have open at once (`SETTINGS_MAX_CONCURRENT_STREAMS`); the client waits for more.
     static let maxConcurrentStreams = 100
+    /// The flow-control window of a stream: a request message of up to 1 MiB is sent without waiting for a
+    /// `WINDOW_UPDATE` (HTTP/2's default of 64 KiB made a 100 kB request wait for one, a write on each side).
+    static let streamWindowBytes = 1 << 20
+    /// The window of the whole connection, topped up when half of it is read: room for several large calls at once.
+    static let connectionWindowBytes = 8 << 20
 
     let address: ListenAddress
     let routes: UnaryGRPCRoutes
@@ -64,11 +69,15 @@ struct UnaryGRPCServer: Service {
         connection.initialSettings = [
             HTTP2Setting(parameter: .maxConcurrentStreams, value: maxConcurrentStreams),
             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
+            HTTP2Setting(parameter: .initialWindowSize, value: streamWindowBytes),
         ]
+        connection.targetWindowSize = connectionWindowBytes
+        var stream = NIOHTTP2Handler.StreamConfiguration()
+        stream.targetWindowSize = streamWindowBytes
         _ = try pipeline.configureHTTP2Pipeline(
             mode: .server,
             connectionConfiguration: connection,
-            streamConfiguration: NIOHTTP2Handler.StreamConfiguration()
+            streamConfiguration: stream
         ) { stream in
             stream.eventLoop.makeCompletedFuture {
                 try stream.pipeline.syncOperations.addHandler(UnaryGRPCStreamHandler(routes: routes))
