@@ -131,6 +131,8 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
                     "request message of \(declaredLength) bytes exceeds the limit of \(routes.maxMessageBytes) bytes"
                 )
             }
+            // Room for what the client may send before it waits for a window update, not for what it claims.
+            message.reserveCapacity(min(declaredLength, UnaryGRPCServer.streamWindowBytes))
         }
         guard message.count + bytes.count <= declaredLength else {
             return routes.refuse(
