@@ -1,19 +1,23 @@
 import ArgumentParser
+import AsyncHTTPClient
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import MetronomeServer
+import NIOCore
+import NIOHTTP1
 import OTLPProto
 import SwiftProtobuf
 
-/// End to end: starts a `metronome` process, sends it pre-encoded OTLP/gRPC requests as fast as it takes them, and
+/// End to end: starts a `metronome` process, sends it pre-encoded OTLP requests (over gRPC, or HTTP with
+/// `--protocol http`) as fast as it takes them, and
 /// reports spans/s, the server's CPU seconds (from /proc), its peak RSS and the requests' latency percentiles. With
 /// `--forward sink|down`, every request is also forwarded to a trace store: an in-process OTLP/gRPC sink, or an
 /// address where nothing listens (the store is down; its queue grows on disk).
 struct LoadBenchmark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "load",
-        abstract: "Spans per CPU-second of a metronome process under OTLP/gRPC load."
+        abstract: "Spans per CPU-second of a metronome process under OTLP load."
     )
 
     @Option(help: "The metronome binary (build it with -c release).") var metronome = ".build/release/metronome"
@@ -31,6 +35,12 @@ struct LoadBenchmark: AsyncParsableCommand {
     )
     var shape = Shape.tempo
 
+    @Option(
+        help:
+            "How requests are sent: grpc (OTLP/gRPC) or http (OTLP/HTTP protobuf, a connection per in-flight request)."
+    )
+    var `protocol` = OTLPProtocol.grpc
+
     @Option(help: "Forward every request to a trace store: none, sink (in-process OTLP/gRPC) or down.")
     var forward = Forward.none
     @Flag(help: "With --forward: fdatasync each forwarded request before answering (queue.fsync).")
@@ -39,6 +49,11 @@ struct LoadBenchmark: AsyncParsableCommand {
     /// What the requests carry.
     enum Shape: String, ExpressibleByArgument {
         case tempo, edges, mesh
+    }
+
+    /// How requests are sent.
+    enum OTLPProtocol: String, ExpressibleByArgument {
+        case grpc, http
     }
 
     /// Where requests are forwarded.
@@ -96,38 +111,35 @@ struct LoadBenchmark: AsyncParsableCommand {
         let cpuBefore = try ProcessStats.cpuSeconds(pid: pid)
         let start = ContinuousClock.now
         let deadline = start + .seconds(seconds)
-        let requests = try await withGRPCClient(
-            transport: .http2NIOPosix(
-                target: .ipv4(address: "127.0.0.1", port: grpcPort),
-                transportSecurity: .plaintext
-            )
-        ) { client in
-            try await withThrowingTaskGroup(of: [Duration].self) { group in
-                for _ in 0..<concurrency {
-                    group.addTask {
-                        var latencies: [Duration] = []
-                        var request = request
-                        var stampedAt = ContinuousClock.now
-                        while ContinuousClock.now < deadline {
-                            let sentAt = ContinuousClock.now
-                            // Runs longer than the ingestion window send spans that end now.
-                            if sentAt - stampedAt > .seconds(5) {
-                                request = try requestBytes()
-                                stampedAt = sentAt
-                            }
-                            try await client.unary(
-                                request: ClientRequest(message: request),
-                                descriptor: method,
-                                serializer: RawBytesSerializer(),
-                                deserializer: RawBytesDeserializer(),
-                                options: .defaults
-                            ) { response in _ = try response.message }
-                            latencies.append(ContinuousClock.now - sentAt)
-                        }
-                        return latencies
-                    }
+        let requests: [Duration]
+        switch `protocol` {
+        case .grpc:
+            requests = try await withGRPCClient(
+                transport: .http2NIOPosix(
+                    target: .ipv4(address: "127.0.0.1", port: grpcPort),
+                    transportSecurity: .plaintext
+                )
+            ) { client in
+                try await load(request, until: deadline) { request in
+                    try await client.unary(
+                        request: ClientRequest(message: request),
+                        descriptor: method,
+                        serializer: RawBytesSerializer(),
+                        deserializer: RawBytesDeserializer(),
+                        options: .defaults
+                    ) { response in _ = try response.message }
                 }
-                return try await group.reduce(into: []) { $0 += $1 }.sorted()
+            }
+        case .http:
+            let client = HTTPClient.shared
+            requests = try await load(request, until: deadline) { request in
+                var post = HTTPClientRequest(url: "http://127.0.0.1:\(http)/v1/traces")
+                post.method = .POST
+                post.headers.add(name: "Content-Type", value: "application/x-protobuf")
+                post.body = .bytes(request)
+                let response = try await client.execute(post, timeout: .seconds(30))
+                guard response.status == .ok else { throw ValidationError("OTLP/HTTP answered \(response.status)") }
+                _ = try await response.body.collect(upTo: 1 << 20)
             }
         }
         let elapsed = ContinuousClock.now - start
@@ -154,6 +166,35 @@ struct LoadBenchmark: AsyncParsableCommand {
                 + "\(Int(selfMetrics.sum("metronome_registry_collections_total"))) collections of "
                 + "\(Int(selfMetrics.sum("metronome_samples_collected_total"))) samples"
         )
+    }
+
+    /// Sends `request` from `concurrency` workers until `deadline`; the latency of every request, sorted.
+    private func load(
+        _ request: [UInt8],
+        until deadline: ContinuousClock.Instant,
+        send: @escaping @Sendable ([UInt8]) async throws -> Void
+    ) async throws -> [Duration] {
+        try await withThrowingTaskGroup(of: [Duration].self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    var latencies: [Duration] = []
+                    var request = request
+                    var stampedAt = ContinuousClock.now
+                    while ContinuousClock.now < deadline {
+                        let sentAt = ContinuousClock.now
+                        // Runs longer than the ingestion window send spans that end now.
+                        if sentAt - stampedAt > .seconds(5) {
+                            request = try requestBytes()
+                            stampedAt = sentAt
+                        }
+                        try await send(request)
+                        latencies.append(ContinuousClock.now - sentAt)
+                    }
+                    return latencies
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }.sorted()
+        }
     }
 
     /// One request of the chosen shape, its spans ending now.

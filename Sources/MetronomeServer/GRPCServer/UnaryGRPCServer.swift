@@ -46,12 +46,17 @@ struct UnaryGRPCServer: Service {
             }
             .bind(host: address.host, port: address.port)
             .get()
-        try await withGracefulShutdownHandler {
-            try await server.closeFuture.get()
-            await connections.allClosed()
-        } onGracefulShutdown: {
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await server.closeFuture.get()
+                await connections.allClosed()
+            } onGracefulShutdown: {
+                server.close(promise: nil)
+                connections.shutDownGracefully()
+            }
+        } onCancel: {
             server.close(promise: nil)
-            connections.shutDownGracefully()
+            connections.closeAll()
         }
     }
 
@@ -112,6 +117,11 @@ private final class OpenGRPCConnections: Sendable {
             return Array($0.channels.values)
         }
         for channel in channels { channel.triggerUserOutboundEvent(GRPCGracefulShutdown(), promise: nil) }
+    }
+
+    /// Closes every connection now (the server's task was cancelled).
+    func closeAll() {
+        for channel in state.withLock({ Array($0.channels.values) }) { channel.close(promise: nil) }
     }
 
     func allClosed() async {
