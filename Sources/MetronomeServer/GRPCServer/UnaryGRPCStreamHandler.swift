@@ -28,6 +28,11 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         case done
     }
 
+    /// The headers of every answered call.
+    private static let responseHeaders: HPACKHeaders = [
+        ":status": "200", "content-type": "application/grpc", "grpc-accept-encoding": UnaryGRPCRoutes.acceptedEncodings,
+    ]
+
     private let routes: UnaryGRPCRoutes
     private var state = State.idle
     private var method: UnaryGRPCMethod?
@@ -219,11 +224,7 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         message = []
         switch result {
         case .success(let response):
-            let responseHeaders: HPACKHeaders = [
-                ":status": "200", "content-type": "application/grpc",
-                "grpc-accept-encoding": UnaryGRPCRoutes.acceptedEncodings,
-            ]
-            context.write(wrapOutboundOut(.headers(.init(headers: responseHeaders))), promise: nil)
+            context.write(wrapOutboundOut(.headers(.init(headers: Self.responseHeaders))), promise: nil)
             var body = context.channel.allocator.buffer(capacity: 5 + response.count)
             body.writeInteger(UInt8(0))
             body.writeInteger(UInt32(response.count))
