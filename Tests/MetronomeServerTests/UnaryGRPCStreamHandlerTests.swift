@@ -83,6 +83,14 @@ struct UnaryGRPCStreamHandlerTests {
         #expect(trailers(frames)?.first(name: "grpc-status") == "0")
     }
 
+    @Test func requestTrailersEndTheRequest() throws {
+        let channel = try stream()
+        try channel.writeInbound(headers())
+        try channel.writeInbound(data(framed([9]), endStream: false))
+        try channel.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: ["x-trailer": "1"], endStream: true)))
+        #expect(trailers(try written(channel))?.first(name: "grpc-status") == "0")
+    }
+
     @Test func aStatusIsATrailersOnlyResponseWithItsPercentEncodedMessage() throws {
         let channel = try stream()
         try channel.writeInbound(headers())

@@ -50,12 +50,19 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .headers(let frame):
-            guard case .idle = state else { return }
-            state = .receiving
-            if let status = accept(frame.headers) {
-                return answer(context, .failure(status), requestEnded: frame.endStream)
+            switch state {
+            case .idle:
+                state = .receiving
+                if let status = accept(frame.headers) {
+                    return answer(context, .failure(status), requestEnded: frame.endStream)
+                }
+                if frame.endStream { requestEnded(context) }
+            case .receiving:
+                // Request trailers end the request.
+                if frame.endStream { requestEnded(context) }
+            case .handling, .done:
+                break
             }
-            if frame.endStream { requestEnded(context) }
         case .data(let frame):
             guard case .receiving = state else { return }
             guard case .byteBuffer(let buffer) = frame.data else { return }
