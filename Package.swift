@@ -32,6 +32,8 @@ let package = Package(
         // Already required by Hummingbird and the gRPC transport; named for the HTTP/1 and HTTP/2 connection guards.
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-nio-http2.git", from: "1.46.0"),
+        // ordo-one's malloc counter (what its benchmark package uses), for the allocation benchmark only.
+        .package(url: "https://github.com/ordo-one/malloc-interposer.git", from: "1.6.1"),
     ],
     targets: [
         // zlib's CRC-32 (several GB/s); zlib is already linked for CompressNIO.
@@ -111,6 +113,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],
             path: "Benchmarks/MetronomeBench",
             swiftSettings: swiftSettings

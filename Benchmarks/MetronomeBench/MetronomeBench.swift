@@ -9,7 +9,7 @@ struct MetronomeBench: AsyncParsableCommand {
         abstract: "Metronome's benchmarks: per-span nanoseconds, spans per CPU-second, bytes per series.",
         subcommands: [
             DecodeBenchmark.self, SpanMetricsBenchmark.self, ServiceGraphsBenchmark.self, LoadBenchmark.self,
-            WALBenchmark.self, HostInfoBenchmark.self, FuzzCommand.self,
+            WALBenchmark.self, HostInfoBenchmark.self, AllocationBenchmark.self, FuzzCommand.self,
         ]
     )
 }
