@@ -41,6 +41,15 @@ struct LoadBenchmark: AsyncParsableCommand {
     )
     var `protocol` = OTLPProtocol.grpc
 
+    @Option(
+        help: """
+            Label sets (distinct span names) to create before the load, for the cost of collecting them: collections \
+            every 5 s to an in-process remote-write sink, their CPU measured while idle, and the load's latency during \
+            collections against outside them.
+            """
+    )
+    var labelSets = 0
+
     @Option(help: "Forward every request to a trace store: none, sink (in-process OTLP/gRPC) or down.")
     var forward = Forward.none
     @Flag(help: "With --forward: fdatasync each forwarded request before answering (queue.fsync).")
@@ -70,6 +79,15 @@ struct LoadBenchmark: AsyncParsableCommand {
         let sink = forward == .sink ? try await ForwardingSink.start() : nil
         defer { sink?.stop() }
         let storePort = try sink?.port ?? freePort()
+        let remoteWrite = labelSets > 0 ? try await RemoteWriteSink.start() : nil
+        defer { remoteWrite?.stop() }
+        let collection =
+            remoteWrite.map {
+                """
+                registry: {collection_interval: \(CollectionPhase.intervalSeconds)s}, \
+                storage: {path: "\(data.path)", remote_write: [{url: "http://127.0.0.1:\($0.port)/api/v1/write"}]}
+                """
+            } ?? "storage: {path: \"\(data.path)\"}"
         let forwarding =
             forward == .none
             ? ""
@@ -86,7 +104,7 @@ struct LoadBenchmark: AsyncParsableCommand {
               protocols:
                 grpc: {endpoint: "127.0.0.1:\(grpcPort)"}
                 http: {endpoint: "127.0.0.1:\(http)"}
-        metrics_generator: {storage: {path: "\(data.path)"}}
+        metrics_generator: {\(collection)}
         overrides: {defaults: {metrics_generator: {processors: [\(processors)]}\(forward == .none ? "" : ", forwarders: [store]")}}
         """.write(to: config, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: data) }
@@ -101,6 +119,11 @@ struct LoadBenchmark: AsyncParsableCommand {
         let pid = process.processIdentifier
         try await waitForPort(grpcPort)
 
+        if labelSets > 0 {
+            try await CollectionPhase.prefill(labelSets: labelSets, port: grpcPort)
+            try await CollectionPhase.reportIdleCollections(pid: pid, admin: admin)
+        }
+
         let request = try requestBytes()
         let spansPerRequest = resources * spansPerResource
         let method = MethodDescriptor(
@@ -111,10 +134,10 @@ struct LoadBenchmark: AsyncParsableCommand {
         let cpuBefore = try ProcessStats.cpuSeconds(pid: pid)
         let start = ContinuousClock.now
         let deadline = start + .seconds(seconds)
-        let requests: [Duration]
+        let timings: [RequestTiming]
         switch `protocol` {
         case .grpc:
-            requests = try await withGRPCClient(
+            timings = try await withGRPCClient(
                 transport: .http2NIOPosix(
                     target: .ipv4(address: "127.0.0.1", port: grpcPort),
                     transportSecurity: .plaintext
@@ -132,7 +155,7 @@ struct LoadBenchmark: AsyncParsableCommand {
             }
         case .http:
             let client = HTTPClient.shared
-            requests = try await load(request, until: deadline) { request in
+            timings = try await load(request, until: deadline) { request in
                 var post = HTTPClientRequest(url: "http://127.0.0.1:\(http)/v1/traces")
                 post.method = .POST
                 post.headers.add(name: "Content-Type", value: "application/x-protobuf")
@@ -142,6 +165,7 @@ struct LoadBenchmark: AsyncParsableCommand {
                 _ = try await response.body.collect(upTo: 1 << 20)
             }
         }
+        let requests = timings.map(\.latency).sorted()
         let elapsed = ContinuousClock.now - start
         let cpu = try ProcessStats.cpuSeconds(pid: pid) - cpuBefore
         let rss = try ProcessStats.peakRSSKiB(pid: pid)
@@ -156,6 +180,10 @@ struct LoadBenchmark: AsyncParsableCommand {
         }
         print("request latency: p50 \(percentile(0.5)), p99 \(percentile(0.99))")
         if let sink { print("forwarded to the sink: \(sink.requests) requests") }
+        if let remoteWrite {
+            try CollectionPhase.reportLatency(timings, admin: admin)
+            print("remote write: \(remoteWrite.requests) requests, \(remoteWrite.bytes >> 20) MiB")
+        }
         print("throughput: \(Int(Double(spans) / wallSeconds)) spans/s")
         print("metronome CPU: \(String(format: "%.2f", cpu)) s → \(Int(Double(spans) / cpu)) spans per CPU-second")
         print("metronome peak RSS: \(rss / 1024) MiB")
@@ -168,32 +196,33 @@ struct LoadBenchmark: AsyncParsableCommand {
         )
     }
 
-    /// Sends `request` from `concurrency` workers until `deadline`; the latency of every request, sorted.
+    /// Sends `request` from `concurrency` workers until `deadline`; when each request was sent and how long it took.
     private func load(
         _ request: [UInt8],
         until deadline: ContinuousClock.Instant,
         send: @escaping @Sendable ([UInt8]) async throws -> Void
-    ) async throws -> [Duration] {
-        try await withThrowingTaskGroup(of: [Duration].self) { group in
+    ) async throws -> [RequestTiming] {
+        try await withThrowingTaskGroup(of: [RequestTiming].self) { group in
             for _ in 0..<concurrency {
                 group.addTask {
-                    var latencies: [Duration] = []
+                    var timings: [RequestTiming] = []
                     var request = request
                     var stampedAt = ContinuousClock.now
                     while ContinuousClock.now < deadline {
                         let sentAt = ContinuousClock.now
+                        let sentAtEpoch = Date().timeIntervalSince1970
                         // Runs longer than the ingestion window send spans that end now.
                         if sentAt - stampedAt > .seconds(5) {
                             request = try requestBytes()
                             stampedAt = sentAt
                         }
                         try await send(request)
-                        latencies.append(ContinuousClock.now - sentAt)
+                        timings.append(RequestTiming(sentAt: sentAtEpoch, latency: ContinuousClock.now - sentAt))
                     }
-                    return latencies
+                    return timings
                 }
             }
-            return try await group.reduce(into: []) { $0 += $1 }.sorted()
+            return try await group.reduce(into: []) { $0 += $1 }
         }
     }
 
