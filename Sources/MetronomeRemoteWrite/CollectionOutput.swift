@@ -4,6 +4,6 @@ import MetronomeWire
 /// (``WALRemoteWriteOutput`` in the server).
 public protocol CollectionOutput: Sendable {
     /// Takes a chunk of one tenant's uncompressed `WriteRequest`s from a collection, in order. A collection hands its
-    /// requests over in several chunks, synchronously (while it holds a registry shard), so the call must be quick.
+    /// requests over in several chunks, synchronously, so the call must be quick.
     func write(tenant: String, requests: [RemoteWriteEncoder.Request])
 }

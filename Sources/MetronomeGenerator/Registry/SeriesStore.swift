@@ -117,46 +117,43 @@ final class SeriesStore: Sendable {
         var entries = 0
         var removed = 0
         for shard in shards[shardRange] {
-            shard.table.withLock { table in
-                do {
-                    let table = table
-                    let nativeWidth = table.nativeWidth
-                    table.values.withUnsafeBufferPointer { values in
-                        table.natives.withUnsafeBufferPointer { natives in
-                            table.forEachEntry { entry, column in
-                                // A series never collected has no samples for `.end` to end.
-                                if mode == .end && table.isNew[entry] { return }
-                                let start = entry * layout.width
-                                let nativeStart = entry * nativeWidth
-                                layout.emit(
-                                    values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
-                                    natives: UnsafeBufferPointer(
-                                        rebasing: natives[nativeStart..<(nativeStart + nativeWidth)]
-                                    ),
-                                    plan: plan,
-                                    timestampMs: timestampMs,
-                                    initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
-                                    stale: mode == .end
-                                        || (mode == .collect && Self.isStale(table, entry, before: staleBeforeMs)),
-                                    scratch: &scratch,
-                                    column: column,
-                                    exemplar: { slot in mode == .end ? nil : table.exemplar(entry: entry, slot: slot) },
-                                    into: &sink
-                                )
-                            }
-                        }
-                    }
-                }
+            // The shard is held only to take a copy-on-write snapshot and settle what the run changes: the series
+            // are emitted from the snapshot with the lock released, so pushes to the shard go on meanwhile (the first
+            // one copies the values it changes, once per collection).
+            let table = shard.table.withLock { table in
+                let snapshot = table
                 if mode != .snapshot {
-                    let snapshot = table
-                    removed += table.removeEntries {
-                        mode == .end || Self.isStale(snapshot, $0, before: staleBeforeMs)
-                    }
+                    removed += table.removeEntries { mode == .end || Self.isStale(snapshot, $0, before: staleBeforeMs) }
                     table.markCollected()
                     table.clearExemplars()
                     table.settleNatives(nowMs: timestampMs, settings: layout.nativeSettings)
                 }
                 entries += table.count
+                return snapshot
+            }
+            let nativeWidth = table.nativeWidth
+            table.values.withUnsafeBufferPointer { values in
+                table.natives.withUnsafeBufferPointer { natives in
+                    table.forEachEntry { entry, column in
+                        // A series never collected has no samples for `.end` to end.
+                        if mode == .end && table.isNew[entry] { return }
+                        let start = entry * layout.width
+                        let nativeStart = entry * nativeWidth
+                        layout.emit(
+                            values: UnsafeBufferPointer(rebasing: values[start..<(start + layout.width)]),
+                            natives: UnsafeBufferPointer(rebasing: natives[nativeStart..<(nativeStart + nativeWidth)]),
+                            plan: plan,
+                            timestampMs: timestampMs,
+                            initialZeroMs: mode == .collect && table.isNew[entry] ? initialZeroMs : nil,
+                            stale: mode == .end
+                                || (mode == .collect && Self.isStale(table, entry, before: staleBeforeMs)),
+                            scratch: &scratch,
+                            column: column,
+                            exemplar: { slot in mode == .end ? nil : table.exemplar(entry: entry, slot: slot) },
+                            into: &sink
+                        )
+                    }
+                }
             }
         }
         limiter.release(removed * entryCost)

@@ -5,8 +5,9 @@ import MetronomeWire
 /// requests reach `chunkBytes` they are handed to the output (the WAL) and dropped, so the memory a collection
 /// takes is bounded by the chunk size, not by the number of series.
 ///
-/// A chunk is handed over while the collection holds a registry shard; appending it to the WAL (compressing it and
-/// writing it, without fsync) takes about a millisecond per MiB, a small part of encoding it.
+/// A chunk is handed over from within the collection (series shards are emitted from snapshots, without their
+/// locks); appending it to the WAL (compressing it and writing it, without fsync) takes about a millisecond per MiB,
+/// a small part of encoding it.
 struct ChunkedRemoteWrite: SampleSink {
     /// What a collection holds of encoded requests before it hands them on.
     static let defaultChunkBytes = 4 << 20
