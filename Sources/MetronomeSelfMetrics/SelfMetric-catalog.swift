@@ -68,8 +68,9 @@ extension SelfMetric {
         "metronome_receiver_requests_rejected_total",
         labels: ["receiver", "status", "reason"],
         "Requests refused whole, by reason: invalid, invalid_tenant, too_large, unsupported_media_type, "
-            + "unsupported_version, inflight_bytes, rate_limited, max_tenants; status is the HTTP status, the gRPC "
-            + "code, or dropped (UDP datagrams, which get no answer)."
+            + "unsupported_version, inflight_bytes, rate_limited, max_tenants (and for gRPC: unimplemented, "
+            + "unsupported_encoding, method_not_allowed); status is the HTTP status, the gRPC code, or dropped (UDP "
+            + "datagrams, which get no answer)."
     )
     public static let inflightBytes = SelfMetric(
         .gauge,

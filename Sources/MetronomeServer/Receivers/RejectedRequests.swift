@@ -14,8 +14,8 @@ enum RejectedRequests {
 
     /// - Parameters:
     ///   - status: the HTTP status or gRPC code answered.
-    ///   - reason: which check refused it: `invalid`, `invalid_tenant`, `too_large`, `unsupported_media_type`, or a
-    ///     ``Refusal/Reason``.
+    ///   - reason: which check refused it: `invalid`, `invalid_tenant`, `too_large`, `unsupported_media_type`,
+    ///     `unimplemented`, `unsupported_encoding`, `method_not_allowed`, or a ``Refusal/Reason``.
     static func record(receiver: String, status: String, reason: String, message: String, logger: Logger) {
         SelfMetric.requestsRejected.counter(receiver, status, reason).increment()
         guard LogThrottle.perPush.allows("rejected \(receiver) \(status) \(reason)") else { return }
