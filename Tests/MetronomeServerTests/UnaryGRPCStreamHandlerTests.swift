@@ -153,6 +153,13 @@ struct UnaryGRPCStreamHandlerTests {
             }
             #expect(Array(echoed.readableBytesView) == framed(message), "\(name)")
 
+            let trailing = try stream()
+            try trailing.writeInbound(headers(encoding: name))
+            try trailing.writeInbound(data(framed(compressed + compressed, compressed: true)))
+            let refused = trailers(try written(trailing))
+            #expect(refused?.first(name: "grpc-status") == "13", "\(name) with a second stream after the first")
+            #expect(refused?.first(name: "grpc-message")?.contains("after the end of its compressed stream") == true)
+
             let small = try stream(maxMessageBytes: 50)
             try small.writeInbound(headers(encoding: name))
             try small.writeInbound(data(framed(compressed, compressed: true)))

@@ -203,6 +203,16 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         var buffer = ByteBuffer(bytes: compressed)
         do {
             let bytes = try buffer.decompress(with: encoding, maxSize: routes.maxMessageBytes)
+            // A second gzip member (or garbage) after the first would otherwise be dropped without a word.
+            guard buffer.readableBytes == 0 else {
+                return .failure(
+                    routes.refuse(
+                        .internalError,
+                        reason: "invalid",
+                        "the request message has \(buffer.readableBytes) bytes after the end of its compressed stream"
+                    )
+                )
+            }
             return .success(Array(bytes.readableBytesView))
         } catch let error as CompressNIOError where error == .bufferOverflow {
             return .failure(
