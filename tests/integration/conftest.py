@@ -20,16 +20,26 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 METRONOME = os.environ.get("METRONOME_BIN", str(ROOT / ".build" / "debug" / "metronome"))
 
 
+_handed_out = set()
+
+
+def _unused_port(kind):
+    """A port the kernel has free now and this session has not handed out before (two picks in a row can repeat)."""
+    while True:
+        with socket.socket(socket.AF_INET, kind) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _unused_port(socket.SOCK_STREAM)
 
 
 def free_udp_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return _unused_port(socket.SOCK_DGRAM)
 
 
 def wait_until(predicate, timeout=20.0, interval=0.1, what="condition"):
@@ -173,8 +183,16 @@ overrides:{per_tenant}
         self.log_path = workdir / f"metronome-{self.admin_port}.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen([METRONOME, "--config", str(self.config)], stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until(lambda: requests.get(f"{self.admin}/ready", timeout=1).status_code == 200, what="metronome ready")
+        wait_until(self._ready, what="metronome ready")
         wait_until(lambda: socket.create_connection(("127.0.0.1", self.grpc_port), timeout=1), what="grpc port")
+
+    def _ready(self):
+        """Whether /ready answers 200; fails at once, with the log's end, when the process has exited."""
+        if self.process.poll() is not None:
+            self.log.flush()
+            tail = self.log_path.read_text()[-2000:]
+            pytest.fail(f"metronome exited with {self.process.returncode} while starting:\n{tail}")
+        return requests.get(f"{self.admin}/ready", timeout=1).status_code == 200
 
     @staticmethod
     def _indent(settings, spaces):
