@@ -189,9 +189,7 @@ overrides:{per_tenant}
     def _ready(self):
         """Whether /ready answers 200; fails at once, with the log's end, when the process has exited."""
         if self.process.poll() is not None:
-            self.log.flush()
-            tail = self.log_path.read_text()[-2000:]
-            pytest.fail(f"metronome exited with {self.process.returncode} while starting:\n{tail}")
+            pytest.fail(f"metronome exited with {self.process.returncode} while starting:\n{self.logs()[-2000:]}")
         return requests.get(f"{self.admin}/ready", timeout=1).status_code == 200
 
     @staticmethod
