@@ -1,6 +1,6 @@
 """Issue 15: the gRPC receivers run on swift-nio-http2 directly; what a gRPC client sees of the protocol stays what
 grpc-swift served: compression, status codes and texts, unknown methods and encodings, HTTP errors for non-gRPC
-requests, and every call answered on a shared connection."""
+requests, every call answered on a shared connection, and messages larger than the flow-control windows."""
 import socket
 import struct
 import threading
@@ -10,7 +10,7 @@ import hpack
 import pytest
 
 from test_bad_input import EXPORT, request_bytes
-from test_hostile_input import grpc_export
+from test_hostile_input import attribute, field, grpc_export, request_with, span_bytes, string_value
 
 H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -53,6 +53,35 @@ def test_many_concurrent_calls_on_one_connection_are_all_answered(metronome, ser
             thread.join()
     assert errors == []
     assert metronome.self_metric("metronome_receiver_requests_total", receiver="otlp_grpc") == 200
+
+
+def test_messages_larger_than_the_flow_control_windows_are_read_whole(metronome_factory, service):
+    """A 6 MiB message is six times its stream's 1 MiB window, and four at once three times the connection's 8 MiB:
+    the server reopens both windows as it reads, or these calls stall until their deadline."""
+    metronome = metronome_factory(grpc_listener={"max_recv_msg_size_mib": 16})
+    padding = field(9, attribute("padding", string_value("p" * 1000)))
+    spans = 6000
+    body = request_with([attribute("service.name", string_value(service))],
+                        [span_bytes("large", padding, seed=seed) for seed in range(1, spans + 1)])
+    assert len(body) > 6 << 20
+    errors = []
+    with grpc.insecure_channel(f"127.0.0.1:{metronome.grpc_port}",
+                               options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
+        export = channel.unary_unary(EXPORT)
+
+        def send():
+            try:
+                export(body, timeout=30)
+            except grpc.RpcError as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=send) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
+    assert metronome.self_metric("metronome_receiver_spans_total", receiver="otlp_grpc") == 4 * spans
 
 
 def frame(kind, flags, stream, payload=b""):

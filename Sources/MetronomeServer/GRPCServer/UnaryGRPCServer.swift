@@ -11,7 +11,7 @@ import Synchronization
 /// A call is read, handled and answered on its connection's event loop: no task, async sequence or thread hop per
 /// call (grpc-swift's server spent about 200 µs of CPU a call on those; see the README's "Performance"). What a client
 /// sees is gRPC's protocol as grpc-swift served it: status codes and `grpc-message` texts, the message size limit
-/// (``UnaryGRPCStreamHandler``), gzip and deflate request compression, HTTP/2 flow control (swift-nio-http2), and the
+/// (``UnaryGRPCCall``), gzip and deflate request compression, HTTP/2 flow control (``UnaryGRPCCalls``), and the
 /// connection rules: count and preface timeout (``GRPCConnectionGuard``), idle time, keep-alive and ping policing
 /// (``GRPCConnectionManager``).
 ///
@@ -24,6 +24,7 @@ struct UnaryGRPCServer: Service {
     /// `WINDOW_UPDATE` (HTTP/2's default of 64 KiB made a 100 kB request wait for one, a write on each side).
     static let streamWindowBytes = 1 << 20
     /// The window of the whole connection, topped up when half of it is read: room for several large calls at once.
+    /// (The HTTP/2 default of 64 KiB holds until the first request's data arrives.)
     static let connectionWindowBytes = 8 << 20
 
     /// Socket reads start at 16 KiB and grow, while they fill, up to 256 KiB (NIO's default stops at 64 KiB): a
@@ -81,19 +82,9 @@ struct UnaryGRPCServer: Service {
             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
             HTTP2Setting(parameter: .initialWindowSize, value: streamWindowBytes),
         ]
-        connection.targetWindowSize = connectionWindowBytes
-        var stream = NIOHTTP2Handler.StreamConfiguration()
-        stream.targetWindowSize = streamWindowBytes
-        _ = try pipeline.configureHTTP2Pipeline(
-            mode: .server,
-            connectionConfiguration: connection,
-            streamConfiguration: stream
-        ) { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandler(UnaryGRPCStreamHandler(routes: routes))
-            }
-        }
+        try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionManager(limits: limits))
+        try pipeline.addHandler(UnaryGRPCCalls(routes: routes))
     }
 }
 

@@ -4,19 +4,16 @@ import NIOCore
 import NIOHPACK
 import NIOHTTP2
 
-/// The only handler of one HTTP/2 stream of a ``UnaryGRPCServer``: reads one unary call (headers, then the one
-/// length-prefixed message), hands it to its method and writes the answer (headers, the response message and
-/// trailers, or a trailers-only status) in one flush.
+/// One unary call of a ``UnaryGRPCServer``, on one HTTP/2 stream: reads the request (headers, then the one
+/// length-prefixed message) from the frames ``UnaryGRPCCalls`` hands it, passes it to its method and writes the answer
+/// (headers, the response message and trailers, or a trailers-only status) on the connection.
 ///
 /// Checked as the request arrives: `:method` POST (else HTTP 405), a `content-type` of `application/grpc…` (else HTTP
 /// 415), a known `:path` (else `UNIMPLEMENTED`), a supported `grpc-encoding` (else `UNIMPLEMENTED` with
 /// `grpc-accept-encoding`), and the message's declared length against the size limit as soon as its 5-byte prefix is
 /// in (else `RESOURCE_EXHAUSTED`, before the message is buffered). A call answered before its request ended is reset
 /// with `NO_ERROR`, and what still arrives on it is dropped.
-final class UnaryGRPCStreamHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTP2Frame.FramePayload
-    typealias OutboundOut = HTTP2Frame.FramePayload
-
+final class UnaryGRPCCall {
     private enum State {
         /// Waiting for the request headers.
         case idle
@@ -24,7 +21,7 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         case receiving
         /// The method is working on the request.
         case handling
-        /// Answered, or reset by the client.
+        /// Answered, or closed (reset by the client, or the connection went).
         case done
     }
 
@@ -33,6 +30,7 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         ":status": "200", "content-type": "application/grpc", "grpc-accept-encoding": UnaryGRPCRoutes.acceptedEncodings,
     ]
 
+    private let streamID: HTTP2StreamID
     private let routes: UnaryGRPCRoutes
     private var state = State.idle
     private var method: UnaryGRPCMethod?
@@ -43,12 +41,24 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
     private var declaredLength = 0
     private var message: [UInt8] = []
 
-    init(routes: UnaryGRPCRoutes) {
+    init(streamID: HTTP2StreamID, routes: UnaryGRPCRoutes) {
+        self.streamID = streamID
         self.routes = routes
     }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+    /// Whether the request is still arriving: its stream's flow-control window is worth topping up.
+    var isReceiving: Bool { state == .receiving }
+
+    /// Takes one frame of the call's stream and answers on `context` once the request is complete or broken; true when
+    /// the call ended on this frame (its answer, if it has one now, waits for a flush).
+    func receive(_ payload: HTTP2Frame.FramePayload, context: ChannelHandlerContext) -> Bool {
+        let wasOpen = state != .done
+        dispatch(payload, context)
+        return wasOpen && state == .done
+    }
+
+    private func dispatch(_ payload: HTTP2Frame.FramePayload, _ context: ChannelHandlerContext) {
+        switch payload {
         case .headers(let frame):
             switch state {
             case .idle:
@@ -69,10 +79,17 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
             if let status = read(buffer) { return answer(context, .failure(status), requestEnded: frame.endStream) }
             if frame.endStream { requestEnded(context) }
         case .rstStream:
-            state = .done
+            closed()
         default:
             break
         }
+    }
+
+    /// The stream closed: nothing more is read or written (an answer still being worked on is dropped).
+    func closed() {
+        state = .done
+        method = nil
+        message = []
     }
 
     /// Checks the request headers: nil when the call may go on, else the status to answer with.
@@ -183,8 +200,9 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
             Task {
                 let result = await work()
                 eventLoop.execute {
-                    let (handler, context) = bound.value
-                    handler.answer(context, result, requestEnded: true)
+                    let (call, context) = bound.value
+                    call.answer(context, result, requestEnded: true)
+                    context.flush()
                 }
             }
         }
@@ -229,32 +247,31 @@ final class UnaryGRPCStreamHandler: ChannelInboundHandler {
         }
     }
 
-    /// Writes the answer and, when the request had not ended, resets the stream so the client stops sending.
+    /// Writes the answer, unflushed, and, when the request had not ended, resets the stream so the client stops
+    /// sending; nothing when the call was already answered or closed.
     private func answer(
         _ context: ChannelHandlerContext,
         _ result: Result<[UInt8], GRPCStatus>,
         requestEnded: Bool
     ) {
         guard state != .done else { return }
-        state = .done
-        method = nil
-        message = []
+        closed()
         switch result {
         case .success(let response):
-            context.write(wrapOutboundOut(.headers(.init(headers: Self.responseHeaders))), promise: nil)
+            write(.headers(.init(headers: Self.responseHeaders)), context)
             var body = context.channel.allocator.buffer(capacity: 5 + response.count)
             body.writeInteger(UInt8(0))
             body.writeInteger(UInt32(response.count))
             body.writeBytes(response)
-            context.write(wrapOutboundOut(.data(.init(data: .byteBuffer(body)))), promise: nil)
-            context.write(
-                wrapOutboundOut(.headers(.init(headers: GRPCStatus.okTrailers, endStream: true))),
-                promise: nil
-            )
+            write(.data(.init(data: .byteBuffer(body))), context)
+            write(.headers(.init(headers: GRPCStatus.okTrailers, endStream: true)), context)
         case .failure(let status):
-            context.write(wrapOutboundOut(.headers(.init(headers: status.trailersOnly, endStream: true))), promise: nil)
+            write(.headers(.init(headers: status.trailersOnly, endStream: true)), context)
         }
-        if !requestEnded { context.write(wrapOutboundOut(.rstStream(.noError)), promise: nil) }
-        context.flush()
+        if !requestEnded { write(.rstStream(.noError), context) }
+    }
+
+    private func write(_ payload: HTTP2Frame.FramePayload, _ context: ChannelHandlerContext) {
+        context.write(NIOAny(HTTP2Frame(streamID: streamID, payload: payload)), promise: nil)
     }
 }

@@ -8,52 +8,81 @@ import Testing
 
 @testable import MetronomeServer
 
-/// One stream of the gRPC server: framing, limits, compression and the answers, against a method that echoes.
-struct UnaryGRPCStreamHandlerTests {
+/// The calls of one gRPC server connection: framing, limits, compression, the answers and the flow-control windows,
+/// against a method that echoes.
+struct UnaryGRPCCallsTests {
     static let path = "/test.Echo/Echo"
 
     private func stream(maxMessageBytes: Int = 1024) throws -> EmbeddedChannel {
+        EmbeddedChannel(handler: UnaryGRPCCalls(routes: routes(maxMessageBytes: maxMessageBytes)))
+    }
+
+    /// A connection whose event loop takes work from other threads, for answers that come from a task.
+    private func asyncStream() async throws -> NIOAsyncTestingChannel {
+        try await NIOAsyncTestingChannel(handler: UnaryGRPCCalls(routes: routes(maxMessageBytes: 1024)))
+    }
+
+    /// Waits up to 2 s for `channel` to write the frames of `stream`.
+    private func written(_ channel: NIOAsyncTestingChannel, stream: Int = 1) async throws -> [HTTP2Frame.FramePayload] {
+        var frames: [HTTP2Frame.FramePayload] = []
+        for _ in 0..<200 where frames.isEmpty {
+            try await Task.sleep(for: .milliseconds(10))
+            while let frame = try await channel.readOutbound(as: HTTP2Frame.self) {
+                if frame.streamID == HTTP2StreamID(stream) { frames.append(frame.payload) }
+            }
+        }
+        return frames
+    }
+
+    private func routes(maxMessageBytes: Int) -> UnaryGRPCRoutes {
         let echo = UnaryGRPCMethod(service: "test.Echo", method: "Echo") { message, headers in
             if headers.first(name: "x-later") != nil { return .later { .success(message.reversed()) } }
             return message == Array("fail".utf8)
                 ? .now(.failure(GRPCStatus(.invalidArgument, "100% bad\n")))
                 : .now(.success(message))
         }
-        let routes = UnaryGRPCRoutes(
+        return UnaryGRPCRoutes(
             receiver: "test",
             methods: [echo],
             maxMessageBytes: maxMessageBytes,
             logger: Logger(label: "test")
         )
-        return EmbeddedChannel(handler: UnaryGRPCStreamHandler(routes: routes))
     }
 
     private func headers(
+        stream: Int = 1,
         path: String = path,
         contentType: String = "application/grpc",
         encoding: String? = nil,
         extra: [(String, String)] = []
-    ) -> HTTP2Frame.FramePayload {
+    ) -> HTTP2Frame {
         var headers: HPACKHeaders = [
             ":method": "POST", ":scheme": "http", ":path": path, "content-type": contentType,
         ]
         if let encoding { headers.add(name: "grpc-encoding", value: encoding) }
         headers.add(contentsOf: extra)
-        return .headers(.init(headers: headers))
+        return HTTP2Frame(streamID: HTTP2StreamID(stream), payload: .headers(.init(headers: headers)))
     }
 
-    private func data(_ bytes: [UInt8], endStream: Bool = true) -> HTTP2Frame.FramePayload {
-        .data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: endStream))
+    private func data(_ bytes: [UInt8], stream: Int = 1, endStream: Bool = true) -> HTTP2Frame {
+        HTTP2Frame(
+            streamID: HTTP2StreamID(stream),
+            payload: .data(.init(data: .byteBuffer(ByteBuffer(bytes: bytes)), endStream: endStream))
+        )
     }
 
     private func framed(_ message: [UInt8], compressed: Bool = false) -> [UInt8] {
         [compressed ? 1 : 0] + withUnsafeBytes(of: UInt32(message.count).bigEndian, Array.init) + message
     }
 
-    /// What the stream wrote: header blocks and data.
-    private func written(_ channel: EmbeddedChannel) throws -> [HTTP2Frame.FramePayload] {
-        var frames: [HTTP2Frame.FramePayload] = []
-        while let frame = try channel.readOutbound(as: HTTP2Frame.FramePayload.self) { frames.append(frame) }
+    /// What was written and flushed on `stream`: header blocks and data.
+    private func written(_ channel: EmbeddedChannel, stream: Int = 1) throws -> [HTTP2Frame.FramePayload] {
+        try writtenFrames(channel).filter { $0.streamID == HTTP2StreamID(stream) }.map(\.payload)
+    }
+
+    private func writtenFrames(_ channel: EmbeddedChannel) throws -> [HTTP2Frame] {
+        var frames: [HTTP2Frame] = []
+        while let frame = try channel.readOutbound(as: HTTP2Frame.self) { frames.append(frame) }
         return frames
     }
 
@@ -87,7 +116,9 @@ struct UnaryGRPCStreamHandlerTests {
         let channel = try stream()
         try channel.writeInbound(headers())
         try channel.writeInbound(data(framed([9]), endStream: false))
-        try channel.writeInbound(HTTP2Frame.FramePayload.headers(.init(headers: ["x-trailer": "1"], endStream: true)))
+        try channel.writeInbound(
+            HTTP2Frame(streamID: 1, payload: .headers(.init(headers: ["x-trailer": "1"], endStream: true)))
+        )
         #expect(trailers(try written(channel))?.first(name: "grpc-status") == "0")
     }
 
@@ -104,15 +135,10 @@ struct UnaryGRPCStreamHandlerTests {
     }
 
     @Test func anAsynchronousAnswerIsWrittenOnTheEventLoop() async throws {
-        let channel = try stream()
-        try channel.writeInbound(headers(extra: [("x-later", "1")]))
-        try channel.writeInbound(data(framed([1, 2, 3])))
-        var frames: [HTTP2Frame.FramePayload] = []
-        for _ in 0..<200 where frames.isEmpty {
-            try await Task.sleep(for: .milliseconds(10))
-            channel.embeddedEventLoop.run()
-            frames = try written(channel)
-        }
+        let channel = try await asyncStream()
+        try await channel.writeInbound(headers(extra: [("x-later", "1")]))
+        try await channel.writeInbound(data(framed([1, 2, 3])))
+        let frames = try await written(channel)
         guard frames.count == 3, case .data(let body) = frames[1], case .byteBuffer(let buffer) = body.data else {
             Issue.record("unexpected frames \(frames)")
             return
@@ -168,7 +194,7 @@ struct UnaryGRPCStreamHandlerTests {
     }
 
     @Test func whatIsNotAKnownGRPCCallIsRefusedWithWhatItGetsWrong() throws {
-        let cases: [(HTTP2Frame.FramePayload, status: String, grpcStatus: String, text: String)] = [
+        let cases: [(HTTP2Frame, status: String, grpcStatus: String, text: String)] = [
             (headers(path: "/test.Echo/Other"), "200", "12", "is not implemented"),
             (headers(encoding: "br"), "200", "12", "encoding 'br' is not supported"),
             (headers(contentType: "application/json"), "415", "13", "content-type of application/grpc"),
@@ -191,5 +217,79 @@ struct UnaryGRPCStreamHandlerTests {
             try channel.writeInbound(data(body))
             #expect(trailers(try written(channel))?.first(name: "grpc-status") == "13", "\(body)")
         }
+    }
+
+    @Test func theAnswersOfOneReadGoOutOnTheirOwnStreamsInOneFlushAtItsEnd() throws {
+        let channel = try stream()
+        let pipeline = channel.pipeline.syncOperations
+        for (stream, byte) in [(1, UInt8(1)), (3, 2)] {
+            pipeline.fireChannelRead(NIOAny(headers(stream: stream)))
+            pipeline.fireChannelRead(NIOAny(data(framed([byte]), stream: stream)))
+        }
+        #expect(try writtenFrames(channel).isEmpty, "nothing is flushed before the read ends")
+        pipeline.fireChannelReadComplete()
+        let frames = try writtenFrames(channel)
+        #expect(frames.map(\.streamID) == [1, 1, 1, 3, 3, 3].map { HTTP2StreamID($0) })
+        for (stream, byte) in [(1, UInt8(1)), (3, 2)] {
+            let body = frames.filter { $0.streamID == HTTP2StreamID(stream) }.compactMap { frame -> [UInt8]? in
+                guard case .data(let data) = frame.payload, case .byteBuffer(let buffer) = data.data else { return nil }
+                return Array(buffer.readableBytesView)
+            }
+            #expect(body == [framed([byte])], "stream \(stream)")
+        }
+    }
+
+    @Test func framesOfAStreamThatDidNotStartWithHeadersOrHasClosedAreDropped() throws {
+        let channel = try stream()
+        try channel.writeInbound(data(framed([1]), stream: 5))
+        #expect(try writtenFrames(channel).isEmpty)
+        try channel.writeInbound(headers())
+        try channel.writeInbound(data(framed([1]), endStream: false))
+        channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: 1, reason: .cancel))
+        try channel.writeInbound(data([]))
+        #expect(try writtenFrames(channel).isEmpty)
+    }
+
+    @Test func anAnswerThatComesAfterItsStreamClosedIsDropped() async throws {
+        let channel = try await asyncStream()
+        try await channel.writeInbound(headers(extra: [("x-later", "1")]))
+        try await channel.writeInbound(data(framed([1, 2, 3])))
+        channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: 1, reason: .cancel))
+        // An answer on stream 3 shows the task's answer on stream 1 would have been written by now.
+        try await channel.writeInbound(headers(stream: 3, extra: [("x-later", "1")]))
+        try await channel.writeInbound(data(framed([4]), stream: 3))
+        #expect(try await written(channel, stream: 3).count == 3)
+        #expect(try await channel.readOutbound(as: HTTP2Frame.self) == nil)
+    }
+
+    @Test func windowsBelowHalfAreToppedUpToTheirTargetWhileARequestArrives() throws {
+        let channel = try stream()
+        let connectionWindow = UnaryGRPCServer.connectionWindowBytes
+        let streamWindow = UnaryGRPCServer.streamWindowBytes
+        func windowFell(_ id: HTTP2StreamID, to size: Int) throws -> [HTTP2Frame] {
+            channel.pipeline.fireUserInboundEventTriggered(
+                NIOHTTP2WindowUpdatedEvent(streamID: id, inboundWindowSize: size, outboundWindowSize: 65535)
+            )
+            return try writtenFrames(channel)
+        }
+        func increments(_ frames: [HTTP2Frame]) -> [Int] {
+            frames.compactMap { if case .windowUpdate(let increment) = $0.payload { increment } else { nil } }
+        }
+        #expect(try windowFell(.rootStream, to: connectionWindow / 2).isEmpty, "half open is enough")
+        let update = try windowFell(.rootStream, to: 1000)
+        #expect(update.map(\.streamID) == [.rootStream])
+        #expect(increments(update) == [connectionWindow - 1000])
+
+        #expect(try windowFell(1, to: 10).isEmpty, "no call on the stream")
+        try channel.writeInbound(headers())
+        try channel.writeInbound(data([0, 0, 0, 1, 0], endStream: false))
+        #expect(try windowFell(1, to: streamWindow / 2).isEmpty)
+        let streamUpdate = try windowFell(1, to: 5)
+        #expect(streamUpdate.map(\.streamID) == [1])
+        #expect(increments(streamUpdate) == [streamWindow - 5])
+
+        try channel.writeInbound(data(Array(repeating: 0, count: 256)))
+        _ = try writtenFrames(channel)
+        #expect(try windowFell(1, to: 5).isEmpty, "the request has ended")
     }
 }
