@@ -38,6 +38,7 @@ let package = Package(
     targets: [
         // zlib's CRC-32 (several GB/s); zlib is already linked for CompressNIO.
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "MetronomeWire", dependencies: ["CZlib"], swiftSettings: swiftSettings),
         .target(name: "MetronomeGenerator", dependencies: ["MetronomeWire"], swiftSettings: swiftSettings),
         .target(
@@ -90,6 +91,7 @@ let package = Package(
             name: "metronome",
             dependencies: [
                 "MetronomeServer",
+                .target(name: "CMalloc", condition: .when(platforms: [.linux])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -25,6 +25,7 @@ struct Serve: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
+        let malloc = MallocTuning.apply()
         let configuration: MetronomeConfiguration
         do {
             configuration = try ConfigurationLoader.load(path: config)
@@ -40,7 +41,7 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(SelfMetricsFactory(registry: registry))
         let logger = Logger(label: "metronome")
-        logger.info("starting", metadata: ["config": "\(config ?? "(embedded defaults)")"])
+        logger.info("starting", metadata: ["config": "\(config ?? "(embedded defaults)")", "malloc": "\(malloc)"])
         try await MetronomeApplication(configuration: configuration, selfMetrics: registry, logger: logger).run()
     }
 }
