@@ -49,8 +49,15 @@ final class UnaryGRPCCall {
     /// Whether the request is still arriving: its stream's flow-control window is worth topping up.
     var isReceiving: Bool { state == .receiving }
 
-    /// Takes one frame of the call's stream; answers on `context` once the request is complete or broken.
-    func receive(_ payload: HTTP2Frame.FramePayload, context: ChannelHandlerContext) {
+    /// Takes one frame of the call's stream and answers on `context` once the request is complete or broken; true when
+    /// the call ended on this frame (its answer, if it has one now, waits for a flush).
+    func receive(_ payload: HTTP2Frame.FramePayload, context: ChannelHandlerContext) -> Bool {
+        let wasOpen = state != .done
+        dispatch(payload, context)
+        return wasOpen && state == .done
+    }
+
+    private func dispatch(_ payload: HTTP2Frame.FramePayload, _ context: ChannelHandlerContext) {
         switch payload {
         case .headers(let frame):
             switch state {
@@ -195,6 +202,7 @@ final class UnaryGRPCCall {
                 eventLoop.execute {
                     let (call, context) = bound.value
                     call.answer(context, result, requestEnded: true)
+                    context.flush()
                 }
             }
         }
@@ -239,8 +247,8 @@ final class UnaryGRPCCall {
         }
     }
 
-    /// Writes the answer and, when the request had not ended, resets the stream so the client stops sending, in one
-    /// flush; nothing when the call was already answered or closed.
+    /// Writes the answer, unflushed, and, when the request had not ended, resets the stream so the client stops
+    /// sending; nothing when the call was already answered or closed.
     private func answer(
         _ context: ChannelHandlerContext,
         _ result: Result<[UInt8], GRPCStatus>,
@@ -261,7 +269,6 @@ final class UnaryGRPCCall {
             write(.headers(.init(headers: status.trailersOnly, endStream: true)), context)
         }
         if !requestEnded { write(.rstStream(.noError), context) }
-        context.flush()
     }
 
     private func write(_ payload: HTTP2Frame.FramePayload, _ context: ChannelHandlerContext) {

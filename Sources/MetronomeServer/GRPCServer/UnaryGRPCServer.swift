@@ -30,6 +30,9 @@ struct UnaryGRPCServer: Service {
     /// Socket reads start at 16 KiB and grow, while they fill, up to 256 KiB (NIO's default stops at 64 KiB): a
     /// 100 kB request is one or two reads, not several.
     static let reads = AdaptiveRecvByteBufferAllocator(minimum: 1024, initial: 16 << 10, maximum: 256 << 10)
+    /// Socket reads a connection makes each time it is readable before its read ends (`channelReadComplete`, where
+    /// ``UnaryGRPCCalls`` flushes the answers of the read): one, so answers do not wait behind later reads' requests.
+    static let readsPerWakeup: UInt = 1
 
     let address: ListenAddress
     let routes: UnaryGRPCRoutes
@@ -44,6 +47,7 @@ struct UnaryGRPCServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.recvAllocator, value: Self.reads)
+            .childChannelOption(.maxMessagesPerRead, value: Self.readsPerWakeup)
             .childChannelInitializer { [routes, limits] channel in
                 channel.eventLoop.makeCompletedFuture {
                     try Self.configure(channel, routes: routes, limits: limits, connections: counted)
