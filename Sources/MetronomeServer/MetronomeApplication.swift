@@ -137,7 +137,8 @@ public struct MetronomeApplication: Sendable {
                     OTLPGRPCService.export(distributor: distributor, limits: limits, logger: logger),
                     protocols.grpc,
                     address: address,
-                    receiver: "otlp_grpc"
+                    receiver: "otlp_grpc",
+                    inflight: distributor.inflight
                 )
             )
             logger.info("OTLP/gRPC receiver listening", metadata: ["address": "\(address)"])
@@ -188,7 +189,8 @@ public struct MetronomeApplication: Sendable {
                     JaegerGRPCService.postSpans(distributor: distributor, limits: limits, logger: logger),
                     grpc,
                     address: address,
-                    receiver: "jaeger_grpc"
+                    receiver: "jaeger_grpc",
+                    inflight: distributor.inflight
                 )
             )
             logger.info("Jaeger gRPC receiver listening", metadata: ["address": "\(address)"])
@@ -266,12 +268,13 @@ public struct MetronomeApplication: Sendable {
         )
     }
 
-    /// A gRPC receiver of one unary method with the listener's limits.
+    /// A gRPC receiver of one unary method with the listener's limits, reserving request messages in `inflight`.
     private func grpcReceiver(
         _ method: UnaryGRPCMethod,
         _ listener: MetronomeConfiguration.Distributor.Listener,
         address: ListenAddress,
-        receiver: String
+        receiver: String,
+        inflight: InflightBudget
     ) -> UnaryGRPCServer {
         UnaryGRPCServer(
             address: address,
@@ -279,6 +282,7 @@ public struct MetronomeApplication: Sendable {
                 receiver: receiver,
                 methods: [method],
                 maxMessageBytes: listener.maxRequestMiB << 20,
+                inflight: inflight,
                 logger: logger
             ),
             limits: listener.grpc,

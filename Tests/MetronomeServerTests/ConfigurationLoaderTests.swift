@@ -468,7 +468,7 @@ struct AdmissionConfigurationTests {
                     otlp:
                       protocols:
                         http: {max_connections: 10, read_header_timeout: 1s, read_timeout: 2s, idle_timeout: 3s}
-                        grpc: {max_connections: 11, connection_preface_timeout: 1s, max_connection_idle: 2m,
+                        grpc: {max_connections: 11, connection_preface_timeout: 1s, read_timeout: 4s, max_connection_idle: 2m,
                                keepalive_time: 1h, keepalive_timeout: 5s, min_ping_interval: 10s}
                 overrides:
                   defaults:
@@ -502,6 +502,7 @@ struct AdmissionConfigurationTests {
                 == .init(
                     maxConnections: 11,
                     connectionPrefaceTimeout: .seconds(1),
+                    readTimeout: .seconds(4),
                     maxConnectionIdle: .seconds(120),
                     keepaliveTime: .seconds(3600),
                     keepaliveTimeout: .seconds(5),
@@ -518,6 +519,7 @@ struct AdmissionConfigurationTests {
             "distributor: {max_inflight_bytes: lots}",
             "distributor: {receivers: {otlp: {protocols: {http: {read_timeout: 0s}}}}}",
             "distributor: {receivers: {otlp: {protocols: {grpc: {read_header_timeout: 1s}}}}}",
+            "distributor: {receivers: {otlp: {protocols: {grpc: {read_timeout: 0s}}}}}",
             "distributor: {receivers: {otlp: {protocols: {http: {keepalive_time: 1s}}}}}",
             "overrides: {defaults: {ingestion: {rate_strategy: cluster}}}",
             "overrides: {defaults: {ingestion: {rate_limit: 1}}}",

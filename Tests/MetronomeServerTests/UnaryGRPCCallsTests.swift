@@ -13,13 +13,27 @@ import Testing
 struct UnaryGRPCCallsTests {
     static let path = "/test.Echo/Echo"
 
-    private func stream(maxMessageBytes: Int = 1024) throws -> EmbeddedChannel {
-        EmbeddedChannel(handler: UnaryGRPCCalls(routes: routes(maxMessageBytes: maxMessageBytes)))
+    static let readTimeout = Duration.seconds(30)
+
+    private func stream(maxMessageBytes: Int = 1024, inflight: InflightBudget = InflightBudget(limit: 1 << 20)) throws
+        -> EmbeddedChannel
+    {
+        EmbeddedChannel(
+            handler: UnaryGRPCCalls(
+                routes: routes(maxMessageBytes: maxMessageBytes, inflight: inflight),
+                readTimeout: Self.readTimeout
+            )
+        )
     }
 
     /// A connection whose event loop takes work from other threads, for answers that come from a task.
     private func asyncStream() async throws -> NIOAsyncTestingChannel {
-        try await NIOAsyncTestingChannel(handler: UnaryGRPCCalls(routes: routes(maxMessageBytes: 1024)))
+        try await NIOAsyncTestingChannel(
+            handler: UnaryGRPCCalls(
+                routes: routes(maxMessageBytes: 1024, inflight: InflightBudget(limit: 1 << 20)),
+                readTimeout: Self.readTimeout
+            )
+        )
     }
 
     /// Waits up to 2 s for `channel` to write the frames of `stream`.
@@ -34,9 +48,12 @@ struct UnaryGRPCCallsTests {
         return frames
     }
 
-    private func routes(maxMessageBytes: Int) -> UnaryGRPCRoutes {
-        let echo = UnaryGRPCMethod(service: "test.Echo", method: "Echo") { message, headers in
+    /// Echoes the message (reversed, from a task, with `x-later`); answers "fail" with a status; with `x-held`,
+    /// answers what the reservation holds.
+    private func routes(maxMessageBytes: Int, inflight: InflightBudget) -> UnaryGRPCRoutes {
+        let echo = UnaryGRPCMethod(service: "test.Echo", method: "Echo") { message, headers, reservation in
             if headers.first(name: "x-later") != nil { return .later { .success(message.reversed()) } }
+            if headers.first(name: "x-held") != nil { return .now(.success(Array("\(reservation.bytes)".utf8))) }
             return message == Array("fail".utf8)
                 ? .now(.failure(GRPCStatus(.invalidArgument, "100% bad\n")))
                 : .now(.success(message))
@@ -45,8 +62,17 @@ struct UnaryGRPCCallsTests {
             receiver: "test",
             methods: [echo],
             maxMessageBytes: maxMessageBytes,
+            inflight: inflight,
             logger: Logger(label: "test")
         )
+    }
+
+    /// The response message of a call answered with one.
+    private func response(_ frames: [HTTP2Frame.FramePayload]) -> [UInt8]? {
+        for case .data(let body) in frames {
+            if case .byteBuffer(let buffer) = body.data { return Array(buffer.readableBytesView.dropFirst(5)) }
+        }
+        return nil
     }
 
     private func headers(
@@ -291,5 +317,89 @@ struct UnaryGRPCCallsTests {
         try channel.writeInbound(data(Array(repeating: 0, count: 256)))
         _ = try writtenFrames(channel)
         #expect(try windowFell(1, to: 5).isEmpty, "the request has ended")
+    }
+
+    @Test func aMessageIsReservedInTheInflightBudgetFromItsPrefixUntilItsAnswer() throws {
+        let budget = InflightBudget(limit: 1000)
+        let channel = try stream(inflight: budget)
+        try channel.writeInbound(headers(extra: [("x-held", "1")]))
+        try channel.writeInbound(data([0, 0, 0, 0, 200], endStream: false))
+        #expect(budget.inUse == 200, "reserved as soon as the length is known")
+        try channel.writeInbound(data(Array(repeating: 1, count: 200)))
+        #expect(response(try written(channel)) == Array("200".utf8), "the method gets the reservation")
+        #expect(budget.inUse == 0, "released at the answer")
+
+        // While it is held, a message that does not fit is refused at its prefix, with a retry hint.
+        try channel.writeInbound(headers(stream: 3))
+        try channel.writeInbound(data([0, 0, 0, 3, 0x20], stream: 3, endStream: false))
+        #expect(budget.inUse == 800)
+        try channel.writeInbound(headers(stream: 5))
+        try channel.writeInbound(data([0, 0, 0, 1, 0x00], stream: 5, endStream: false))
+        let refused = try written(channel, stream: 5)
+        #expect(trailers(refused)?.first(name: "grpc-status") == "8")
+        #expect(trailers(refused)?.first(name: "grpc-message")?.contains("max_inflight_bytes") == true)
+        #expect(trailers(refused)?.first(name: "grpc-status-details-bin") != nil, "RetryInfo")
+        guard case .rstStream(.noError) = refused.last else {
+            Issue.record("no RST_STREAM in \(refused)")
+            return
+        }
+        // A stream reset by the client gives its reservation back.
+        channel.pipeline.fireUserInboundEventTriggered(StreamClosedEvent(streamID: 3, reason: .cancel))
+        #expect(budget.inUse == 0)
+    }
+
+    @Test func aCompressedMessageHoldsItsDecompressedSizeAndIsRefusedWhenTheLimitDoesNotFit() throws {
+        var buffer = ByteBuffer(bytes: Array(repeating: UInt8(ascii: "a"), count: 300))
+        let compressed = Array(try buffer.compress(with: .gzip()).readableBytesView)
+        let budget = InflightBudget(limit: 2000)
+        let channel = try stream(inflight: budget)
+        try channel.writeInbound(headers(encoding: "gzip", extra: [("x-held", "1")]))
+        try channel.writeInbound(data(framed(compressed, compressed: true)))
+        #expect(response(try written(channel)) == Array("300".utf8))
+        #expect(budget.inUse == 0)
+
+        // Decompressing reserves the size limit (1024) first: with 1000 of 2000 held, it does not fit.
+        try channel.writeInbound(headers(stream: 3))
+        try channel.writeInbound(data([0, 0, 0, 0x03, 0xe8], stream: 3, endStream: false))
+        try channel.writeInbound(headers(stream: 5, encoding: "gzip"))
+        try channel.writeInbound(data(framed(compressed, compressed: true), stream: 5))
+        #expect(trailers(try written(channel, stream: 5))?.first(name: "grpc-status") == "8")
+        #expect(budget.inUse == 1000)
+    }
+
+    @Test func aRequestThatGoesQuietForTheReadTimeoutIsAnsweredDeadlineExceededAndReleased() throws {
+        let budget = InflightBudget(limit: 1 << 20)
+        let channel = try stream(inflight: budget)
+        let loop = channel.embeddedEventLoop
+        let pipeline = channel.pipeline.syncOperations
+        func read(_ frames: HTTP2Frame...) {
+            for frame in frames { pipeline.fireChannelRead(NIOAny(frame)) }
+            pipeline.fireChannelReadComplete()
+        }
+        // Stream 1 sends its headers only; stream 3 part of its message, then more 20 s later.
+        read(headers(), headers(stream: 3), data([0, 0, 0, 0, 100, 1], stream: 3, endStream: false))
+        #expect(budget.inUse == 100)
+        loop.advanceTime(by: .seconds(20))
+        read(data([2], stream: 3, endStream: false))
+        loop.advanceTime(by: .seconds(10))
+        let first = try written(channel, stream: 1)
+        #expect(trailers(first)?.first(name: "grpc-status") == "4")
+        #expect(trailers(first)?.first(name: "grpc-message")?.contains("no message bytes received") == true)
+        guard case .rstStream(.noError) = first.last else {
+            Issue.record("no RST_STREAM in \(first)")
+            return
+        }
+        #expect(try written(channel, stream: 3).isEmpty, "stream 3 was quiet for 10 s only")
+        loop.advanceTime(by: .seconds(20))
+        let third = trailers(try written(channel, stream: 3))
+        #expect(third?.first(name: "grpc-status") == "4")
+        #expect(third?.first(name: "grpc-message")?.contains("2 of its 100 message bytes") == true)
+        #expect(budget.inUse == 0, "the quiet request's reservation is given back")
+
+        // A request that arrived whole is answered once, not timed out later.
+        read(headers(stream: 5), data(framed([1]), stream: 5))
+        #expect(trailers(try written(channel, stream: 5))?.first(name: "grpc-status") == "0")
+        loop.advanceTime(by: .seconds(60))
+        #expect(try writtenFrames(channel).isEmpty)
     }
 }

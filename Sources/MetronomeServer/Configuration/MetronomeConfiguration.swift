@@ -306,7 +306,7 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             public var maxRequestMiB = 16
             /// `max_connections`, `read_header_timeout`, `read_timeout`, `idle_timeout` (the HTTP receiver's).
             var http = HTTPConnectionLimits()
-            /// `max_connections`, `connection_preface_timeout`, `max_connection_idle`, `keepalive_time`,
+            /// `max_connections`, `connection_preface_timeout`, `read_timeout`, `max_connection_idle`, `keepalive_time`,
             /// `keepalive_timeout`, `min_ping_interval` (the gRPC receiver's).
             var grpc = GRPCConnectionLimits()
 
@@ -329,7 +329,7 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
                 static let http: [Self] = common + [.readHeaderTimeout, .readTimeout, .idleTimeout]
                 static let grpc: [Self] =
                     common + [
-                        .connectionPrefaceTimeout, .maxConnectionIdle, .keepaliveTime, .keepaliveTimeout,
+                        .connectionPrefaceTimeout, .readTimeout, .maxConnectionIdle, .keepaliveTime, .keepaliveTimeout,
                         .minPingInterval,
                     ]
             }
@@ -360,6 +360,7 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
                     .connectionPrefaceTimeout,
                     or: grpc.connectionPrefaceTimeout
                 )
+                grpc.readTimeout = try keys.timeout(.readTimeout, or: grpc.readTimeout)
                 grpc.maxConnectionIdle = try keys.timeout(.maxConnectionIdle, or: grpc.maxConnectionIdle)
                 grpc.keepaliveTime = try keys.timeout(.keepaliveTime, or: grpc.keepaliveTime)
                 grpc.keepaliveTimeout = try keys.timeout(.keepaliveTimeout, or: grpc.keepaliveTimeout)

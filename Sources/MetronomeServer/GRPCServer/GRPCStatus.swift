@@ -9,6 +9,7 @@ struct GRPCStatus: Error, Equatable {
     enum Code: Int, Sendable {
         case ok = 0
         case invalidArgument = 3
+        case deadlineExceeded = 4
         case resourceExhausted = 8
         case unimplemented = 12
         case internalError = 13

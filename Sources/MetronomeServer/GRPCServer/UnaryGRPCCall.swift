@@ -10,9 +10,11 @@ import NIOHTTP2
 ///
 /// Checked as the request arrives: `:method` POST (else HTTP 405), a `content-type` of `application/grpc…` (else HTTP
 /// 415), a known `:path` (else `UNIMPLEMENTED`), a supported `grpc-encoding` (else `UNIMPLEMENTED` with
-/// `grpc-accept-encoding`), and the message's declared length against the size limit as soon as its 5-byte prefix is
-/// in (else `RESOURCE_EXHAUSTED`, before the message is buffered). A call answered before its request ended is reset
-/// with `NO_ERROR`, and what still arrives on it is dropped.
+/// `grpc-accept-encoding`), and the message's declared length, as soon as its 5-byte prefix is in, against the size
+/// limit and then the in-flight budget, where it is reserved (else `RESOURCE_EXHAUSTED`, before the message is
+/// buffered; a compressed message also reserves the size limit while it is decompressed, as the HTTP receivers do).
+/// The reservation goes to the method with the message and is released when the call is answered or closed. A call
+/// answered before its request ended is reset with `NO_ERROR`, and what still arrives on it is dropped.
 final class UnaryGRPCCall {
     private enum State {
         /// Waiting for the request headers.
@@ -40,13 +42,20 @@ final class UnaryGRPCCall {
     private var prefix: [UInt8] = []
     private var declaredLength = 0
     private var message: [UInt8] = []
+    /// What the message holds of the in-flight budget, from its prefix until the answer.
+    private var reservation: InflightReservation
+    /// When a frame of the request last arrived (the event loop's clock).
+    private(set) var lastRead: NIODeadline
 
-    init(streamID: HTTP2StreamID, routes: UnaryGRPCRoutes) {
+    init(streamID: HTTP2StreamID, routes: UnaryGRPCRoutes, now: NIODeadline) {
         self.streamID = streamID
         self.routes = routes
+        self.reservation = InflightReservation(routes.inflight)
+        self.lastRead = now
     }
 
-    /// Whether the request is still arriving: its stream's flow-control window is worth topping up.
+    /// Whether the request is still arriving: its stream's flow-control window is worth topping up, and its silence
+    /// is timed.
     var isReceiving: Bool { state == .receiving }
 
     /// Takes one frame of the call's stream and answers on `context` once the request is complete or broken; true when
@@ -76,6 +85,7 @@ final class UnaryGRPCCall {
         case .data(let frame):
             guard case .receiving = state else { return }
             guard case .byteBuffer(let buffer) = frame.data else { return }
+            lastRead = context.eventLoop.now
             if let status = read(buffer) { return answer(context, .failure(status), requestEnded: frame.endStream) }
             if frame.endStream { requestEnded(context) }
         case .rstStream:
@@ -90,6 +100,21 @@ final class UnaryGRPCCall {
         state = .done
         method = nil
         message = []
+        reservation.shrink(to: 0)
+    }
+
+    /// The request went quiet for longer than `timeout`: answers `DEADLINE_EXCEEDED` and resets the stream (the
+    /// answer waits for a flush).
+    func timedOut(after timeout: Duration, context: ChannelHandlerContext) {
+        guard state == .receiving else { return }
+        let arrived =
+            prefix.count < 5 ? "no message bytes" : "\(message.count) of its \(declaredLength) message bytes"
+        let status = routes.refuse(
+            .deadlineExceeded,
+            reason: "read_timeout",
+            "the request went quiet for longer than the read timeout of \(timeout) with \(arrived) received"
+        )
+        answer(context, .failure(status), requestEnded: false)
     }
 
     /// Checks the request headers: nil when the call may go on, else the status to answer with.
@@ -160,6 +185,7 @@ final class UnaryGRPCCall {
                     "request message of \(declaredLength) bytes exceeds the limit of \(routes.maxMessageBytes) bytes"
                 )
             }
+            guard reservation.grow(by: declaredLength) else { return routes.refuseInflight(declaredLength) }
             // Room for what the client may send before it waits for a window update, not for what it claims.
             message.reserveCapacity(min(declaredLength, UnaryGRPCServer.streamWindowBytes))
         }
@@ -185,13 +211,17 @@ final class UnaryGRPCCall {
         var request = message
         message = []
         if prefix[0] != 0 {
+            guard reservation.grow(by: routes.maxMessageBytes) else {
+                return answer(context, .failure(routes.refuseInflight(routes.maxMessageBytes)), requestEnded: true)
+            }
             switch decompressed(request) {
             case .success(let bytes): request = bytes
             case .failure(let status): return answer(context, .failure(status), requestEnded: true)
             }
+            reservation.shrink(to: request.count)
         }
         state = .handling
-        switch method.handle(request, headers) {
+        switch method.handle(request, headers, &reservation) {
         case .now(let result):
             answer(context, result, requestEnded: true)
         case .later(let work):

@@ -14,17 +14,26 @@ import NIOHTTP2
 /// may still send falls below half of the window, a `WINDOW_UPDATE` tops it up again — the connection's to
 /// ``UnaryGRPCServer/connectionWindowBytes``, a stream's to ``UnaryGRPCServer/streamWindowBytes`` while its request is
 /// still arriving.
+///
+/// The requests still arriving are timed by one timer per connection, armed at the end of a read that leaves calls
+/// open and then for the earliest moment one of them may have gone quiet for `readTimeout`; such a call is answered
+/// `DEADLINE_EXCEEDED` (``UnaryGRPCCall/timedOut(after:context:)``), so a client that opens streams and stops sending
+/// cannot hold their share of the in-flight budget. Requests that arrive within one read arm nothing.
 final class UnaryGRPCCalls: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
 
     private let routes: UnaryGRPCRoutes
+    private let readTimeout: Duration
     private var calls: [HTTP2StreamID: UnaryGRPCCall] = [:]
     /// Whether answers were written in this read and wait for its end to be flushed.
     private var answered = false
+    /// The timer of the requests still arriving, when one is armed.
+    private var readClock: Scheduled<Void>?
 
-    init(routes: UnaryGRPCRoutes) {
+    init(routes: UnaryGRPCRoutes, readTimeout: Duration) {
         self.routes = routes
+        self.readTimeout = readTimeout
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -36,7 +45,7 @@ final class UnaryGRPCCalls: ChannelInboundHandler {
         } else {
             // A stream starts with its headers; other frames of streams that are gone are dropped.
             guard case .headers = frame.payload else { return }
-            call = UnaryGRPCCall(streamID: frame.streamID, routes: routes)
+            call = UnaryGRPCCall(streamID: frame.streamID, routes: routes, now: context.eventLoop.now)
             calls[frame.streamID] = call
         }
         if call.receive(frame.payload, context: context) { answered = true }
@@ -46,6 +55,9 @@ final class UnaryGRPCCalls: ChannelInboundHandler {
         if answered {
             answered = false
             context.flush()
+        }
+        if readClock == nil, calls.values.contains(where: \.isReceiving) {
+            armReadClock(at: context.eventLoop.now + TimeAmount(readTimeout), context)
         }
         context.fireChannelReadComplete()
     }
@@ -83,7 +95,37 @@ final class UnaryGRPCCalls: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(update), promise: nil)
     }
 
+    private func armReadClock(at deadline: NIODeadline, _ context: ChannelHandlerContext) {
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        readClock = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (calls, context) = bound.value
+            calls.readClockFired(context)
+        }
+    }
+
+    /// Answers the requests quiet for `readTimeout` and arms the clock for the earliest of the others.
+    private func readClockFired(_ context: ChannelHandlerContext) {
+        readClock = nil
+        let now = context.eventLoop.now
+        let timeout = TimeAmount(readTimeout)
+        var next: NIODeadline?
+        var timedOut = false
+        for call in calls.values where call.isReceiving {
+            let deadline = call.lastRead + timeout
+            if deadline <= now {
+                call.timedOut(after: readTimeout, context: context)
+                timedOut = true
+            } else {
+                next = min(next ?? deadline, deadline)
+            }
+        }
+        if timedOut { context.flush() }
+        if let next { armReadClock(at: next, context) }
+    }
+
     private func closeAll() {
+        readClock?.cancel()
+        readClock = nil
         for call in calls.values { call.closed() }
         calls = [:]
     }

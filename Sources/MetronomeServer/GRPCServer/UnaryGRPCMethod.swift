@@ -11,10 +11,16 @@ struct UnaryGRPCMethod: Sendable {
 
     /// `/package.Service/Method`.
     let path: String
-    /// Handles one request: its decompressed message and its headers (the call's metadata).
-    let handle: @Sendable (_ message: [UInt8], _ headers: HPACKHeaders) -> Reply
+    /// Handles one request: its decompressed message, its headers (the call's metadata), and the in-flight budget's
+    /// reservation that holds the message's bytes (the call releases what is left in it once the call is answered).
+    let handle: Handler
 
-    init(service: String, method: String, handle: @escaping @Sendable ([UInt8], HPACKHeaders) -> Reply) {
+    /// What ``handle`` is.
+    typealias Handler =
+        @Sendable (_ message: [UInt8], _ headers: HPACKHeaders, _ reservation: inout InflightReservation)
+        -> Reply
+
+    init(service: String, method: String, handle: @escaping Handler) {
         path = "/\(service)/\(method)"
         self.handle = handle
     }

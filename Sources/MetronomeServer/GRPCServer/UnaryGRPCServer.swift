@@ -13,7 +13,8 @@ import Synchronization
 /// sees is gRPC's protocol as grpc-swift served it: status codes and `grpc-message` texts, the message size limit
 /// (``UnaryGRPCCall``), gzip and deflate request compression, HTTP/2 flow control (``UnaryGRPCCalls``), and the
 /// connection rules: count and preface timeout (``GRPCConnectionGuard``), idle time, keep-alive and ping policing
-/// (``GRPCConnectionManager``).
+/// (``GRPCConnectionManager``). Beyond grpc-swift, a message is reserved in the in-flight budget as soon as its length
+/// is known, and a request that goes quiet for the read timeout is answered `DEADLINE_EXCEEDED` (``UnaryGRPCCalls``).
 ///
 /// Graceful shutdown stops accepting, sends each connection its GOAWAYs, and returns once the open calls are answered
 /// and the connections closed.
@@ -88,7 +89,7 @@ struct UnaryGRPCServer: Service {
         ]
         try pipeline.addHandler(NIOHTTP2Handler(mode: .server, connectionConfiguration: connection))
         try pipeline.addHandler(GRPCConnectionManager(limits: limits))
-        try pipeline.addHandler(UnaryGRPCCalls(routes: routes))
+        try pipeline.addHandler(UnaryGRPCCalls(routes: routes, readTimeout: limits.readTimeout))
     }
 }
 

@@ -4,7 +4,8 @@ import MetronomeWire
 import NIOHPACK
 
 /// What the gRPC span methods share: the tenant from `x-scope-orgid`, the request held in the in-flight budget until
-/// it is answered (with what a translation from another format holds, reserved as it grows), admission, decoding and
+/// it is answered (the call reserved its bytes as they arrived; a translation from another format reserves what it
+/// holds as it grows), admission, decoding and
 /// the push; refusals answered with their gRPC code, counted under the receiver's name.
 ///
 /// A request is handled where it was read, on its connection's event loop, and answered at once; only a request that
@@ -40,15 +41,24 @@ struct GRPCSpanHandler: Sendable {
         respond: @escaping @Sendable (Distributor.Outcome) -> [UInt8],
         translate: Translator?
     ) -> UnaryGRPCMethod {
-        UnaryGRPCMethod(service: service, method: method) { message, headers in
-            handle(message, tenantHeader: headers.first(name: "x-scope-orgid"), translate: translate, respond: respond)
+        UnaryGRPCMethod(service: service, method: method) { message, headers, reservation in
+            handle(
+                message,
+                tenantHeader: headers.first(name: "x-scope-orgid"),
+                reservation: &reservation,
+                translate: translate,
+                respond: respond
+            )
         }
     }
 
     /// Decodes (after `translate`, when the request is not OTLP) and pushes one request.
+    /// - Parameter reservation: holds the message's bytes; what the translation adds is reserved in it, and an answer
+    ///   that comes later takes it along.
     func handle(
         _ message: [UInt8],
         tenantHeader: String?,
+        reservation: inout InflightReservation,
         translate: Translator?,
         respond: @escaping @Sendable (Distributor.Outcome) -> [UInt8]
     ) -> UnaryGRPCMethod.Reply {
@@ -57,10 +67,6 @@ struct GRPCSpanHandler: Sendable {
             tenant = try Distributor.tenant(fromHeader: tenantHeader)
         } catch {
             return .now(.failure(reject(.invalidArgument, reason: "invalid_tenant", error.description)))
-        }
-        var reservation = InflightReservation(distributor.inflight)
-        guard reservation.grow(by: message.count) else {
-            return .now(.failure(refuse(Refusal.inflightBytes(message.count, budget: distributor.inflight))))
         }
         var protobuf = message
         if let translate {
@@ -113,18 +119,8 @@ struct GRPCSpanHandler: Sendable {
         }
     }
 
-    /// `RESOURCE_EXHAUSTED`, with a `google.rpc.RetryInfo` in `grpc-status-details-bin` when a retry may succeed
-    /// (the OpenTelemetry exporters retry `RESOURCE_EXHAUSTED` only when it carries one).
     private func refuse(_ refusal: Refusal) -> GRPCStatus {
-        var status = reject(.resourceExhausted, reason: refusal.reason.rawValue, refusal.description)
-        if let seconds = refusal.retryAfterSeconds {
-            status.details = OTLPResponses.statusWithRetryInfo(
-                code: GRPCStatus.Code.resourceExhausted.rawValue,
-                message: refusal.description,
-                retryAfterSeconds: seconds
-            )
-        }
-        return status
+        RejectedRequests.grpc(refusal, receiver: receiver, logger: logger)
     }
 
     private func reject(_ code: GRPCStatus.Code, reason: String, _ message: String) -> GRPCStatus {

@@ -15,7 +15,7 @@ enum RejectedRequests {
     /// - Parameters:
     ///   - status: the HTTP status or gRPC code answered.
     ///   - reason: which check refused it: `invalid`, `invalid_tenant`, `too_large`, `unsupported_media_type`,
-    ///     `unimplemented`, `unsupported_encoding`, `method_not_allowed`, or a ``Refusal/Reason``.
+    ///     `unimplemented`, `unsupported_encoding`, `method_not_allowed`, `read_timeout`, or a ``Refusal/Reason``.
     static func record(receiver: String, status: String, reason: String, message: String, logger: Logger) {
         SelfMetric.requestsRejected.counter(receiver, status, reason).increment()
         guard LogThrottle.perPush.allows("rejected \(receiver) \(status) \(reason)") else { return }
@@ -37,5 +37,26 @@ enum RejectedRequests {
     ) -> GRPCStatus {
         record(receiver: receiver, status: "\(code)", reason: reason, message: message, logger: logger)
         return GRPCStatus(code, message)
+    }
+
+    /// Records a call refused at a limit and returns its `RESOURCE_EXHAUSTED`, with a `google.rpc.RetryInfo` in
+    /// `grpc-status-details-bin` when a retry may succeed (the OpenTelemetry exporters retry `RESOURCE_EXHAUSTED` only
+    /// when it carries one).
+    static func grpc(_ refusal: Refusal, receiver: String, logger: Logger) -> GRPCStatus {
+        var status = grpc(
+            .resourceExhausted,
+            receiver: receiver,
+            reason: refusal.reason.rawValue,
+            message: refusal.description,
+            logger: logger
+        )
+        if let seconds = refusal.retryAfterSeconds {
+            status.details = OTLPResponses.statusWithRetryInfo(
+                code: GRPCStatus.Code.resourceExhausted.rawValue,
+                message: refusal.description,
+                retryAfterSeconds: seconds
+            )
+        }
+        return status
     }
 }
