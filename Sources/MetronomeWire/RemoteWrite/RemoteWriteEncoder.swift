@@ -4,7 +4,7 @@
 ///
 /// Field numbers: `WriteRequest.timeseries = 1`; `TimeSeries.labels = 1, samples = 2, exemplars = 3, histograms = 4`; `Label.name = 1, value = 2`;
 /// `Sample.value = 1 (double), timestamp = 2 (int64 ms)`. Sizes are computed before writing, so every length prefix
-/// is minimal and nothing is moved.
+/// is minimal, nothing is moved, and a series is written in place in one piece.
 public struct RemoteWriteEncoder: SampleSink {
     /// One finished `WriteRequest`.
     public struct Request: Sendable, Equatable {
@@ -101,11 +101,13 @@ public struct RemoteWriteEncoder: SampleSink {
             start = end
         }
         let encoded = histogramScratch.bytes
-        appendSeries(labels: labels, bodySize: bodySize, samples: histograms.count) { writer in
-            var start = 0
-            for end in ends {
-                writer.writeBytesField(4, encoded[start..<end])
-                start = end
+        encoded.withUnsafeBytes { encoded in
+            appendSeries(labels: labels, bodySize: bodySize, samples: histograms.count) { writer in
+                var start = 0
+                for end in ends {
+                    writer.writeBytesField(4, UnsafeRawBufferPointer(rebasing: encoded[start..<end]))
+                    start = end
+                }
             }
         }
         guard !exemplars.isEmpty else { return }
@@ -119,13 +121,14 @@ public struct RemoteWriteEncoder: SampleSink {
         }
     }
 
-    /// Writes one `TimeSeries` of `labels` whose other fields `writeBody` writes in exactly `bodySize` bytes, into
-    /// the open request of the series' shard, and closes that request once it holds enough samples.
+    /// Writes one `TimeSeries` of `labels` whose other fields `writeBody` writes in exactly `bodySize` bytes, in place
+    /// (``ProtobufWriter/writeInPlace(count:_:)``), into the open request of the series' shard, and closes that request
+    /// once it holds enough samples.
     private mutating func appendSeries(
         labels: UnsafeBufferPointer<LabelRef>,
         bodySize: Int,
         samples: Int,
-        _ writeBody: (inout ProtobufWriter) -> Void
+        _ writeBody: (inout FixedProtobufWriter) -> Void
     ) {
         var seriesSize = bodySize
         for label in labels { seriesSize += Self.fieldSize(Self.labelSize(label)) }
@@ -133,10 +136,12 @@ public struct RemoteWriteEncoder: SampleSink {
         var current = open[shard].writer
         open[shard].writer = ProtobufWriter()
         defer { open[shard].writer = current }
-        current.writeTag(1, .lengthDelimited)
-        current.writeVarint(UInt64(seriesSize))
-        for label in labels { Self.write(label, to: &current) }
-        writeBody(&current)
+        current.writeInPlace(count: Self.fieldSize(seriesSize)) { writer in
+            writer.writeTag(1, .lengthDelimited)
+            writer.writeVarint(UInt64(seriesSize))
+            for label in labels { Self.write(label, to: &writer) }
+            writeBody(&writer)
+        }
         sampleCount += samples
         open[shard].samples += samples
         if open[shard].samples >= maxSamplesPerRequest {
@@ -147,7 +152,7 @@ public struct RemoteWriteEncoder: SampleSink {
         }
     }
 
-    private static func write(_ label: LabelRef, to writer: inout ProtobufWriter) {
+    private static func write(_ label: LabelRef, to writer: inout FixedProtobufWriter) {
         writer.writeTag(1, .lengthDelimited)
         writer.writeVarint(UInt64(labelSize(label)))
         writer.writeBytesField(1, label.name)
@@ -155,7 +160,7 @@ public struct RemoteWriteEncoder: SampleSink {
     }
 
     /// `Exemplar { repeated Label labels = 1; double value = 2; int64 timestamp = 3 }` as field 3 of a series.
-    private static func write(_ exemplar: ExemplarRef, to writer: inout ProtobufWriter) {
+    private static func write(_ exemplar: ExemplarRef, to writer: inout FixedProtobufWriter) {
         writer.writeTag(3, .lengthDelimited)
         writer.writeVarint(UInt64(exemplarSize(exemplar)))
         write(LabelRef(name: exemplar.labelName, value: exemplar.labelValue), to: &writer)
