@@ -22,6 +22,7 @@ struct FixedProtobufWriter: ~Copyable {
         return position
     }
 
+    @inline(__always)
     mutating func writeVarint(_ value: UInt64) {
         var at = claim(ProtobufWriter.varintSize(value))
         var value = value
@@ -33,20 +34,24 @@ struct FixedProtobufWriter: ~Copyable {
         storeByte(UInt8(value), at: at)
     }
 
+    @inline(__always)
     mutating func writeTag(_ field: UInt32, _ wireType: ProtobufReader.WireType) {
         writeVarint(UInt64(field) << 3 | UInt64(wireType.rawValue))
     }
 
+    @inline(__always)
     mutating func writeVarintField(_ field: UInt32, _ value: UInt64) {
         writeTag(field, .varint)
         writeVarint(value)
     }
 
+    @inline(__always)
     mutating func writeDoubleField(_ field: UInt32, _ value: Double) {
         writeTag(field, .fixed64)
         region.storeBytes(of: value.bitPattern.littleEndian, toByteOffset: claim(8), as: UInt64.self)
     }
 
+    @inline(__always)
     mutating func writeBytesField(_ field: UInt32, _ value: UnsafeRawBufferPointer) {
         writeTag(field, .lengthDelimited)
         writeVarint(UInt64(value.count))
@@ -63,15 +68,15 @@ struct FixedProtobufWriter: ~Copyable {
 }
 
 extension ProtobufWriter {
-    /// Appends exactly `count` bytes, which `body` writes in place: one capacity and uniqueness check for all of them.
-    /// Traps when `body` writes more or fewer.
+    /// Appends exactly `count` bytes, which `body` writes in place: written into temporary memory (on the stack when
+    /// small), then appended with one copy, one capacity and uniqueness check for all of them. Traps when `body`
+    /// writes more or fewer.
     mutating func writeInPlace(count: Int, _ body: (inout FixedProtobufWriter) -> Void) {
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: count))
-        bytes.withUnsafeMutableBytes { all in
-            var writer = FixedProtobufWriter(UnsafeMutableRawBufferPointer(rebasing: all[start...]))
+        withUnsafeTemporaryAllocation(byteCount: count, alignment: 1) { region in
+            var writer = FixedProtobufWriter(region)
             body(&writer)
             precondition(writer.isFull, "fewer bytes written in place than declared")
+            bytes.append(contentsOf: UnsafeRawBufferPointer(region))
         }
     }
 }
