@@ -69,8 +69,8 @@ extension SelfMetric {
         labels: ["receiver", "status", "reason"],
         "Requests refused whole, by reason: invalid, invalid_tenant, too_large, unsupported_media_type, "
             + "unsupported_version, inflight_bytes, rate_limited, max_tenants (and for gRPC: unimplemented, "
-            + "unsupported_encoding, method_not_allowed, read_timeout); status is the HTTP status, the gRPC code, or dropped (UDP "
-            + "datagrams, which get no answer)."
+            + "unsupported_encoding, method_not_allowed, read_timeout); status is the HTTP status, the gRPC code, "
+            + "or dropped (UDP datagrams, which get no answer)."
     )
     public static let inflightBytes = SelfMetric(
         .gauge,

@@ -306,8 +306,8 @@ public struct MetronomeConfiguration: Decodable, Sendable, Equatable {
             public var maxRequestMiB = 16
             /// `max_connections`, `read_header_timeout`, `read_timeout`, `idle_timeout` (the HTTP receiver's).
             var http = HTTPConnectionLimits()
-            /// `max_connections`, `connection_preface_timeout`, `read_timeout`, `max_connection_idle`, `keepalive_time`,
-            /// `keepalive_timeout`, `min_ping_interval` (the gRPC receiver's).
+            /// `max_connections`, `connection_preface_timeout`, `read_timeout`, `max_connection_idle`,
+            /// `keepalive_time`, `keepalive_timeout`, `min_ping_interval` (the gRPC receiver's).
             var grpc = GRPCConnectionLimits()
 
             public init(endpoint: String) { self.endpoint = endpoint }

@@ -5,8 +5,8 @@ import NIOHPACK
 
 /// What the gRPC span methods share: the tenant from `x-scope-orgid`, the request held in the in-flight budget until
 /// it is answered (the call reserved its bytes as they arrived; a translation from another format reserves what it
-/// holds as it grows), admission, decoding and
-/// the push; refusals answered with their gRPC code, counted under the receiver's name.
+/// holds as it grows), admission, decoding and the push; refusals answered with their gRPC code, counted under the
+/// receiver's name.
 ///
 /// A request is handled where it was read, on its connection's event loop, and answered at once; only a request that
 /// is forwarded (its tenant has forwarders) is answered after the forwarders' queues have taken it.
