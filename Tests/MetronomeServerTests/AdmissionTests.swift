@@ -26,6 +26,16 @@ struct AdmissionTests {
         _ = consume large
         let afterLarge = next.grow(by: 1)
         #expect(afterLarge)
+        // A lone request goes on growing past the limit (a compressed body: its bytes, then room to decompress)...
+        let alone = [next.grow(by: 99), next.grow(by: 400)]
+        #expect(alone == [true, true])
+        // ...until another one holds some of the budget.
+        var other = InflightReservation(budget)
+        _ = consume next
+        let otherGrown = [other.grow(by: 60), other.grow(by: 60)]
+        var third = InflightReservation(budget)
+        let whileOther = [third.grow(by: 1), other.grow(by: 1)]
+        #expect(otherGrown == [true, true] && whileOther == [false, true])
     }
 
     @Test func theRateLimiterRefillsAtItsRateUpToItsBurst() {

@@ -247,6 +247,23 @@ def test_over_the_inflight_budget_requests_get_429_and_every_accepted_span_is_co
                                  reason="inflight_bytes") == 1 + results.count(429)
 
 
+def test_a_lone_compressed_request_is_served_under_a_budget_below_the_size_limit(prometheus, metronome_factory,
+                                                                                 service):
+    # A compressed body reserves its bytes, then the size limit (16 MiB) while it is decompressed: far past a 64 kB
+    # budget, but it is the only request in flight, so it is let in.
+    metronome = metronome_factory(distributor={"max_inflight_bytes": 65_536})
+    body = gzip.compress(request_bytes(service, name="alone"))
+    assert post(metronome, body, headers={**PROTOBUF, "Content-Encoding": "gzip"}).status_code == 200
+    grpc_export(metronome, request_bytes(service, name="alone"), compression=grpc.Compression.Gzip)
+    prometheus.wait_value(f'traces_spanmetrics_calls_total{{service="{service}",span_name="alone"}}', 2)
+    assert metronome.self_metric("metronome_inflight_bytes") == 0
+    # While another request holds part of the budget, the compressed one does not fit and is refused.
+    holder = hold_reservation(metronome, 1_000)
+    wait_until(lambda: metronome.self_metric("metronome_inflight_bytes") >= 1_000, what="the reservation")
+    assert post(metronome, body, headers={**PROTOBUF, "Content-Encoding": "gzip"}).status_code == 429
+    holder.close()
+
+
 def test_a_new_tenant_past_the_limit_gets_429_and_resource_exhausted(metronome_factory, service):
     metronome = metronome_factory(distributor={"max_tenants": 2})
     for tenant in ("a", "b"):

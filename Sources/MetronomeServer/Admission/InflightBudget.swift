@@ -8,7 +8,8 @@ import Synchronization
 /// A receiver reserves a request's bytes before it reads the body (its declared length, or the size limit when none is
 /// declared) and again for what decompression adds; over the budget the request is refused with HTTP 429 /
 /// `RESOURCE_EXHAUSTED` and a retry hint instead of being read. One request is always let through when nothing else is
-/// in flight, so a limit below the request size limit still serves one request at a time.
+/// in flight, and may go on growing past the limit while it stays alone (a compressed body reserves its bytes, then the
+/// size limit for decompression), so a limit below the request size limit still serves one request at a time.
 final class InflightBudget: Sendable {
     /// The most bytes in flight.
     let limit: Int
@@ -21,11 +22,12 @@ final class InflightBudget: Sendable {
         gauge.record(0)
     }
 
-    /// Reserves `bytes` if they fit; returns whether they did. A successful reservation must be released.
-    func reserve(_ bytes: Int) -> Bool {
+    /// Reserves `bytes` if they fit, or if the only bytes in flight are the caller's own `held` ones; returns whether
+    /// they were reserved. A successful reservation must be released.
+    func reserve(_ bytes: Int, holding held: Int = 0) -> Bool {
         var current = used.load(ordering: .relaxed)
         while true {
-            guard current == 0 || current + bytes <= limit else { return false }
+            guard current == held || current + bytes <= limit else { return false }
             let (exchanged, original) = used.compareExchange(
                 expected: current,
                 desired: current + bytes,
@@ -58,10 +60,10 @@ struct InflightReservation: ~Copyable {
         self.budget = budget
     }
 
-    /// Adds `bytes` to the reservation if the budget has room.
+    /// Adds `bytes` to the reservation if the budget has room, or if this is the only request holding any of it.
     mutating func grow(by bytes: Int) -> Bool {
         guard bytes > 0 else { return true }
-        guard budget.reserve(bytes) else { return false }
+        guard budget.reserve(bytes, holding: self.bytes) else { return false }
         self.bytes += bytes
         return true
     }
