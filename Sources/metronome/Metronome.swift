@@ -13,6 +13,13 @@ struct Metronome: AsyncParsableCommand {
         subcommands: [Serve.self, ValidateConfig.self],
         defaultSubcommand: Serve.self
     )
+
+    /// Tunes malloc first, on the main thread, before the threads of the concurrency pool open arenas of their own
+    /// (``MallocTuning``), then runs the command.
+    static func main() async {
+        _ = MallocTuning.applied
+        await main(nil)
+    }
 }
 
 /// `metronome [serve] [--config FILE]`.
@@ -25,7 +32,6 @@ struct Serve: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        let malloc = MallocTuning.apply()
         let configuration: MetronomeConfiguration
         do {
             configuration = try ConfigurationLoader.load(path: config)
@@ -41,7 +47,10 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(SelfMetricsFactory(registry: registry))
         let logger = Logger(label: "metronome")
-        logger.info("starting", metadata: ["config": "\(config ?? "(embedded defaults)")", "malloc": "\(malloc)"])
+        logger.info(
+            "starting",
+            metadata: ["config": "\(config ?? "(embedded defaults)")", "malloc": "\(MallocTuning.applied)"]
+        )
         try await MetronomeApplication(configuration: configuration, selfMetrics: registry, logger: logger).run()
     }
 }
