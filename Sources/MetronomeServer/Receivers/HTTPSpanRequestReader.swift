@@ -1,5 +1,4 @@
 import CompressNIO
-import Foundation
 import HTTPTypes
 import Hummingbird
 import MetronomeGenerator
@@ -55,7 +54,18 @@ struct HTTPSpanRequestReader: Sendable {
 
     /// The media type of the request, lowercased, without parameters; nil when it has none.
     static func mediaType(of request: Request) -> String? {
-        request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+        request.headers[.contentType].flatMap(mediaType(ofContentType:))
+    }
+
+    /// The media type of a `Content-Type` value: what precedes its parameters, without the spaces and tabs around it,
+    /// lowercased; nil when that is empty. On the UTF-8 bytes: Foundation's `trimmingCharacters` took a fifth of an
+    /// OTLP/HTTP request's handling.
+    static func mediaType(ofContentType value: String) -> String? {
+        var type = value.utf8.prefix { $0 != UInt8(ascii: ";") }
+        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        while let first = type.first, isSpace(first) { type.removeFirst() }
+        while let last = type.last, isSpace(last) { type.removeLast() }
+        return type.isEmpty ? nil : String(decoding: type, as: UTF8.self).lowercased()
     }
 
     func tenant(of request: Request) throws(HTTPRejection) -> TenantID {
