@@ -26,15 +26,16 @@ struct AdmissionTests {
         _ = consume large
         let afterLarge = next.grow(by: 1)
         #expect(afterLarge)
-        // A lone request goes on growing past the limit (a compressed body: its bytes, then room to decompress)...
-        let alone = [next.grow(by: 99), next.grow(by: 400)]
-        #expect(alone == [true, true])
-        // ...until another one holds some of the budget.
+        // A lone request goes on growing past the limit for what the size limit bounds (a compressed body: its bytes,
+        // then room to decompress), not for the rest (what translating it adds)...
+        let alone = [next.growWithinSizeLimit(by: 99), next.growWithinSizeLimit(by: 400), next.grow(by: 1)]
+        #expect(alone == [true, true, false])
+        // ...and only while no other request holds some of the budget.
         var other = InflightReservation(budget)
         _ = consume next
-        let otherGrown = [other.grow(by: 60), other.grow(by: 60)]
+        let otherGrown = [other.grow(by: 60), other.growWithinSizeLimit(by: 60)]
         var third = InflightReservation(budget)
-        let whileOther = [third.grow(by: 1), other.grow(by: 1)]
+        let whileOther = [third.growWithinSizeLimit(by: 1), other.growWithinSizeLimit(by: 1)]
         #expect(otherGrown == [true, true] && whileOther == [false, true])
     }
 

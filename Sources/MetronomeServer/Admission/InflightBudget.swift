@@ -8,8 +8,9 @@ import Synchronization
 /// A receiver reserves a request's bytes before it reads the body (its declared length, or the size limit when none is
 /// declared) and again for what decompression adds; over the budget the request is refused with HTTP 429 /
 /// `RESOURCE_EXHAUSTED` and a retry hint instead of being read. One request is always let through when nothing else is
-/// in flight, and may go on growing past the limit while it stays alone (a compressed body reserves its bytes, then the
-/// size limit for decompression), so a limit below the request size limit still serves one request at a time.
+/// in flight, and may go on growing past the limit while it stays alone for what the request size limit bounds (a
+/// compressed body reserves its bytes, then the size limit for decompression), so a limit below the request size
+/// limit still serves one request at a time; what translation adds stays within the limit.
 final class InflightBudget: Sendable {
     /// The most bytes in flight.
     let limit: Int
@@ -60,10 +61,20 @@ struct InflightReservation: ~Copyable {
         self.budget = budget
     }
 
-    /// Adds `bytes` to the reservation if the budget has room, or if this is the only request holding any of it.
+    /// Adds `bytes` to the reservation if the budget has room (or nothing is in flight).
     mutating func grow(by bytes: Int) -> Bool {
+        grow(by: bytes, holding: 0)
+    }
+
+    /// Adds `bytes`, which the request size limit bounds (a body of its declared length, its decompressed copy), to
+    /// the reservation if the budget has room, or past the limit if this is the only request holding any of it.
+    mutating func growWithinSizeLimit(by bytes: Int) -> Bool {
+        grow(by: bytes, holding: self.bytes)
+    }
+
+    private mutating func grow(by bytes: Int, holding held: Int) -> Bool {
         guard bytes > 0 else { return true }
-        guard budget.reserve(bytes, holding: self.bytes) else { return false }
+        guard budget.reserve(bytes, holding: held) else { return false }
         self.bytes += bytes
         return true
     }

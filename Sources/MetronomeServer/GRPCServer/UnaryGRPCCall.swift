@@ -185,7 +185,9 @@ final class UnaryGRPCCall {
                     "request message of \(declaredLength) bytes exceeds the limit of \(routes.maxMessageBytes) bytes"
                 )
             }
-            guard reservation.grow(by: declaredLength) else { return routes.refuseInflight(declaredLength) }
+            guard reservation.growWithinSizeLimit(by: declaredLength) else {
+                return routes.refuseInflight(declaredLength)
+            }
             // Room for what the client may send before it waits for a window update, not for what it claims.
             message.reserveCapacity(min(declaredLength, UnaryGRPCServer.streamWindowBytes))
         }
@@ -211,7 +213,7 @@ final class UnaryGRPCCall {
         var request = message
         message = []
         if prefix[0] != 0 {
-            guard reservation.grow(by: routes.maxMessageBytes) else {
+            guard reservation.growWithinSizeLimit(by: routes.maxMessageBytes) else {
                 return answer(context, .failure(routes.refuseInflight(routes.maxMessageBytes)), requestEnded: true)
             }
             switch decompressed(request) {

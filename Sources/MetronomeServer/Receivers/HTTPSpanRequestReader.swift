@@ -85,7 +85,7 @@ struct HTTPSpanRequestReader: Sendable {
         if let declared, declared > maxBytes {
             throw .tooLarge("request body of \(declared) bytes exceeds \(maxBytes) bytes")
         }
-        try reserve(declared ?? maxBytes, in: &reservation)
+        try reserveWithinSizeLimit(declared ?? maxBytes, in: &reservation)
         var body: ByteBuffer
         do {
             var request = request
@@ -98,7 +98,7 @@ struct HTTPSpanRequestReader: Sendable {
         case nil, "identity": return body
         case "gzip":
             let compressedBytes = body.readableBytes
-            try reserve(maxBytes, in: &reservation)
+            try reserveWithinSizeLimit(maxBytes, in: &reservation)
             let decompressed = try gunzip(&body)
             reservation.shrink(to: compressedBytes + decompressed.readableBytes)
             return decompressed
@@ -126,9 +126,18 @@ struct HTTPSpanRequestReader: Sendable {
         return decompressed
     }
 
+    /// Reserves `bytes` more for the request, within the budget.
     func reserve(_ bytes: Int, in reservation: inout InflightReservation) throws(HTTPRejection) {
-        guard reservation.grow(by: bytes) else {
-            throw .tooManyRequests(Refusal.inflightBytes(bytes, budget: distributor.inflight))
-        }
+        guard reservation.grow(by: bytes) else { throw refusal(bytes) }
+    }
+
+    /// Reserves `bytes` that the size limit bounds (the body, its decompressed copy): past the budget when the
+    /// request is alone in it.
+    private func reserveWithinSizeLimit(_ bytes: Int, in reservation: inout InflightReservation) throws(HTTPRejection) {
+        guard reservation.growWithinSizeLimit(by: bytes) else { throw refusal(bytes) }
+    }
+
+    private func refusal(_ bytes: Int) -> HTTPRejection {
+        .tooManyRequests(Refusal.inflightBytes(bytes, budget: distributor.inflight))
     }
 }

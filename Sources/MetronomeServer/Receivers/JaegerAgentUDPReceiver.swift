@@ -120,7 +120,7 @@ private struct DatagramProcessor: Sendable {
         // holds stay in the in-flight budget until it is done, so a flood against a slow disk is refused, not held.
         guard !distributor.forwarders.isEmpty else { return }
         let held = batch.bytes.count
-        guard distributor.inflight.reserve(held, holding: reservation.bytes) else {
+        guard distributor.inflight.reserve(held) else {
             return drop("inflight_bytes", Refusal.inflightBytes(held, budget: distributor.inflight).description)
         }
         Task {
