@@ -13,9 +13,9 @@
 /// their own.
 ///
 /// Each heap (arena) keeps its own free memory, and glibc opens up to eight arenas per core as threads meet in malloc:
-/// on 2 cores, 168 MiB peak with a million series where one arena took 101 MiB, at the same CPU (the hot path makes
-/// O(1) allocations per request, so threads seldom meet there). So arenas are capped at one per two cores, the ratio
-/// measured. Malloc settings the environment makes (`GLIBC_TUNABLES`, `MALLOC_*`) win.
+/// on 2 cores, 171 MiB peak with a million series where at most one arena took 106 MiB, at the same CPU (the hot
+/// path makes O(1) allocations per request, so threads seldom meet there). So arenas are capped at one per two cores,
+/// the ratio measured. Malloc settings the environment makes (`GLIBC_TUNABLES`, `MALLOC_*`) win.
 enum MallocTuning {
     /// `M_TRIM_THRESHOLD`: free memory a heap keeps at its top before returning it.
     static let trimThresholdBytes: Int32 = 8 << 20

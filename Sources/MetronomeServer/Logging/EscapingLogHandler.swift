@@ -11,6 +11,8 @@ import MetronomeWire
 /// handler, for lines that are almost never written.
 public struct EscapingLogHandler<Wrapped: LogHandler>: LogHandler {
     private var wrapped: Wrapped
+    /// The logger's own metadata, merged into each event as it is logged (so it goes to the wrapped handler as the
+    /// event's, above what a metadata provider gives).
     public var metadata: Logger.Metadata
 
     public init(_ wrapped: Wrapped) {
